@@ -1,0 +1,15 @@
+using System.CommandLine;
+
+namespace BRun.Diagnostics.Cli;
+
+/// <summary>Builds the <c>brun</c> command tree. Each sub-command lives in its own file under Commands/.</summary>
+internal static class BrunCommandLine
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("BRun.Diagnostics: capture, validate and diagnose Claude batch generations.");
+        return root;
+    }
+
+    public static Task<int> InvokeAsync(string[] args) => Build().Parse(args).InvokeAsync();
+}

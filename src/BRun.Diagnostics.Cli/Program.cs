@@ -1,0 +1,3 @@
+using BRun.Diagnostics.Cli;
+
+return await BrunCommandLine.InvokeAsync(args).ConfigureAwait(false);
