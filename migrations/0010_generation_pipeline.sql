@@ -84,3 +84,22 @@ ALTER TABLE generation_runs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE generation_runs FORCE ROW LEVEL SECURITY;
 ALTER TABLE generation_tasks ENABLE ROW LEVEL SECURITY;
 ALTER TABLE generation_tasks FORCE ROW LEVEL SECURITY;
+
+-- Members create, read and cancel their own runs; admins read all. Workers act as brun_system.
+GRANT SELECT ON personas, emotional_arcs, training_topics, prompt_templates TO brun_app, brun_system;
+GRANT SELECT, INSERT, UPDATE ON generation_runs, generation_tasks TO brun_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON generation_runs, generation_tasks TO brun_system;
+
+CREATE POLICY generation_runs_read ON generation_runs FOR SELECT TO brun_app
+    USING (created_by = brun_current_user_id() OR brun_is_admin());
+CREATE POLICY generation_runs_insert_own ON generation_runs FOR INSERT TO brun_app
+    WITH CHECK (created_by = brun_current_user_id());
+CREATE POLICY generation_runs_update_own ON generation_runs FOR UPDATE TO brun_app
+    USING (created_by = brun_current_user_id() OR brun_is_admin());
+CREATE POLICY generation_runs_system ON generation_runs TO brun_system USING (true) WITH CHECK (true);
+
+-- A task is visible and writable exactly when its run is (the run policies above decide).
+CREATE POLICY generation_tasks_via_run ON generation_tasks TO brun_app
+    USING (EXISTS (SELECT 1 FROM generation_runs r WHERE r.id = run_id))
+    WITH CHECK (EXISTS (SELECT 1 FROM generation_runs r WHERE r.id = run_id AND r.created_by = brun_current_user_id()));
+CREATE POLICY generation_tasks_system ON generation_tasks TO brun_system USING (true) WITH CHECK (true);
