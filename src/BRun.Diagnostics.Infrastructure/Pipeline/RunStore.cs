@@ -44,30 +44,31 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider timeProvi
             new { userId, now, model = request.Model, maxTokens = request.MaxTokens, temperature = request.Temperature, templateId = template.Id, total = request.Count },
             transaction, cancellationToken: ct)).ConfigureAwait(false);
 
-        await using (var importer = await connection.BeginBinaryImportAsync(
-            "COPY generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, prompt, created_at, updated_at) FROM STDIN (FORMAT BINARY)",
-            ct).ConfigureAwait(false))
+        // COPY FROM is refused on tables with row-level security, so the tasks go in as one INSERT over arrays.
+        var seqs = new int[request.Count];
+        var personaIds = new Guid[request.Count];
+        var arcIds = new Guid[request.Count];
+        var topicIds = new Guid[request.Count];
+        var prompts = new string[request.Count];
+        for (var seq = 0; seq < request.Count; seq++)
         {
-            for (var seq = 0; seq < request.Count; seq++)
-            {
-                var persona = personas[seq % personas.Count];
-                var arc = arcs[seq / personas.Count % arcs.Count];
-                var topic = topics[seq / (personas.Count * arcs.Count) % topics.Count];
-                var prompt = PromptTemplate.Render(template.Body, PromptTemplate.Values(new Scaffolding(persona, arc, topic)));
-                await importer.StartRowAsync(ct).ConfigureAwait(false);
-                await importer.WriteAsync(runId, NpgsqlTypes.NpgsqlDbType.Uuid, ct).ConfigureAwait(false);
-                await importer.WriteAsync(seq, NpgsqlTypes.NpgsqlDbType.Integer, ct).ConfigureAwait(false);
-                await importer.WriteAsync(persona.Id, NpgsqlTypes.NpgsqlDbType.Uuid, ct).ConfigureAwait(false);
-                await importer.WriteAsync(arc.Id, NpgsqlTypes.NpgsqlDbType.Uuid, ct).ConfigureAwait(false);
-                await importer.WriteAsync(topic.Id, NpgsqlTypes.NpgsqlDbType.Uuid, ct).ConfigureAwait(false);
-                await importer.WriteAsync(template.Id, NpgsqlTypes.NpgsqlDbType.Uuid, ct).ConfigureAwait(false);
-                await importer.WriteAsync(prompt, NpgsqlTypes.NpgsqlDbType.Text, ct).ConfigureAwait(false);
-                await importer.WriteAsync(now, NpgsqlTypes.NpgsqlDbType.TimestampTz, ct).ConfigureAwait(false);
-                await importer.WriteAsync(now, NpgsqlTypes.NpgsqlDbType.TimestampTz, ct).ConfigureAwait(false);
-            }
-
-            await importer.CompleteAsync(ct).ConfigureAwait(false);
+            var persona = personas[seq % personas.Count];
+            var arc = arcs[seq / personas.Count % arcs.Count];
+            var topic = topics[seq / (personas.Count * arcs.Count) % topics.Count];
+            seqs[seq] = seq;
+            personaIds[seq] = persona.Id;
+            arcIds[seq] = arc.Id;
+            topicIds[seq] = topic.Id;
+            prompts[seq] = PromptTemplate.Render(template.Body, PromptTemplate.Values(new Scaffolding(persona, arc, topic)));
         }
+
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, prompt, created_at, updated_at)
+            SELECT @runId, s.seq, s.persona_id, s.arc_id, s.topic_id, @templateId, s.prompt, @now, @now
+            FROM unnest(@seqs, @personaIds, @arcIds, @topicIds, @prompts) AS s(seq, persona_id, arc_id, topic_id, prompt)
+            """,
+            new { runId, templateId = template.Id, now, seqs, personaIds, arcIds, topicIds, prompts },
+            transaction, cancellationToken: ct)).ConfigureAwait(false);
 
         await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
         await RunEvents.PublishAsync(connection, transaction, RunEvent.RunCreated(runId, request.Count), ct).ConfigureAwait(false);
