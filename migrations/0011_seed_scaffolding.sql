@@ -31,6 +31,7 @@ Persona: {{persona}}
 Persona details: {{persona_description}}
 Emotional arc: {{emotional_arc}} ({{emotional_arc_description}})
 Training topic: {{training_topic}} ({{training_topic_description}})
+Variation: {{variation}} (make this conversation distinct from others with the same persona, arc and topic)
 
 Write a realistic multi-turn conversation (6 to 10 turns, alternating user and assistant, starting with the user).
 The assistant first acknowledges the feeling behind each message, then gives specific, accurate, plain-language guidance

@@ -14,11 +14,14 @@ public sealed record Scaffolding(ScaffoldingItem Persona, ScaffoldingItem Emotio
 /// </summary>
 public static class PromptTemplate
 {
-    public static IReadOnlyDictionary<string, string> Values(Scaffolding scaffolding)
+    /// <param name="scaffolding">The persona, arc and topic.</param>
+    /// <param name="variation">A per-task number, so tasks sharing a scaffolding still ask for distinct conversations.</param>
+    public static IReadOnlyDictionary<string, string> Values(Scaffolding scaffolding, int variation)
     {
         ArgumentNullException.ThrowIfNull(scaffolding);
         return new Dictionary<string, string>(StringComparer.Ordinal)
         {
+            ["variation"] = variation.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["persona"] = scaffolding.Persona.Key,
             ["persona_name"] = scaffolding.Persona.Name,
             ["persona_description"] = scaffolding.Persona.Description,

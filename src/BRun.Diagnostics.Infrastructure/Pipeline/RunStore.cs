@@ -59,7 +59,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider timeProvi
             personaIds[seq] = persona.Id;
             arcIds[seq] = arc.Id;
             topicIds[seq] = topic.Id;
-            prompts[seq] = PromptTemplate.Render(template.Body, PromptTemplate.Values(new Scaffolding(persona, arc, topic)));
+            prompts[seq] = PromptTemplate.Render(template.Body, PromptTemplate.Values(new Scaffolding(persona, arc, topic), seq + 1));
         }
 
         await connection.ExecuteAsync(new CommandDefinition("""
