@@ -8,11 +8,11 @@ namespace BRun.Diagnostics.Infrastructure.Auth;
 public static class AuthServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="LocalAccountService"/>, <see cref="ApiTokenStore"/> and, when <paramref name="seedAdmin"/> is
-    /// true, the hosted service that creates the configured admin on an empty database. Call after
+    /// Adds <see cref="LocalAccountService"/>, <see cref="ApiTokenStore"/> and the hosted service that
+    /// creates the configured admin on an empty database (<see cref="AuthOptions.SeedAdminPassword"/> empty: none). Call after
     /// <c>AddDiagnosticsInfrastructure</c>, whose migration runs first.
     /// </summary>
-    public static IServiceCollection AddDiagnosticsAccounts(this IServiceCollection services, IConfiguration configuration, bool seedAdmin)
+    public static IServiceCollection AddDiagnosticsAccounts(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<AuthOptions>()
@@ -22,10 +22,7 @@ public static class AuthServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LocalAccountService>();
         services.TryAddSingleton<ApiTokenStore>();
-        if (seedAdmin)
-        {
-            services.AddHostedService<SeedAdminHostedService>();
-        }
+        services.AddHostedService<SeedAdminHostedService>();
 
         return services;
     }

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace BRun.Diagnostics.Infrastructure.Live;
 
-/// <summary>Registers the live run-event plumbing: the hub (singleton + its delivery loop) and the LISTEN loop.</summary>
+/// <summary>Registers the live run-event plumbing: the hub (singleton + its delivery loop), the LISTEN loop, and the run read model.</summary>
 public static class LiveServiceCollectionExtensions
 {
     /// <summary>
@@ -21,6 +21,7 @@ public static class LiveServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LiveEventHub>();
+        services.TryAddSingleton<RunProgressReader>();
         services.AddHostedService(sp => sp.GetRequiredService<LiveEventHub>());
         if (configuration.GetValue(LiveEventOptions.SectionName + ":" + nameof(LiveEventOptions.ListenerEnabled), true))
         {
