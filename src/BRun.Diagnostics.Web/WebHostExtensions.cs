@@ -17,6 +17,8 @@ public static class WebHostExtensions
     public static IHostApplicationBuilder AddDiagnosticsWeb(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+
+        // Database, blobs, failure stores and the report retrier; migrates at start when Database:MigrateOnStart is true.
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
