@@ -1,0 +1,89 @@
+using BRun.Diagnostics.Core.Validation;
+
+namespace BRun.Diagnostics.Core.Failures;
+
+/// <summary>
+/// Everything the failure store records about one failed generation. Built from a captured call with
+/// <see cref="FailedGenerationInputFactory.FromCapture"/>; the owning user is given to the store separately.
+/// The error report is a pure function of this record, its id and its creation time, so it can be rebuilt
+/// from the stored row byte for byte.
+/// </summary>
+public sealed record FailedGenerationInput
+{
+    // Provenance
+    public Guid? ConversationId { get; init; }
+    public Guid? RunId { get; init; }
+
+    /// <summary>The pipeline task; the store keeps at most one row per task.</summary>
+    public Guid? TaskId { get; init; }
+
+    public ScaffoldingIds Scaffolding { get; init; } = ScaffoldingIds.None;
+
+    // Request
+    public required string Prompt { get; init; }
+    public required string Model { get; init; }
+    public required int MaxTokens { get; init; }
+    public decimal? Temperature { get; init; }
+    public bool StructuredOutputsEnabled { get; init; }
+
+    // Response
+    /// <summary>The exact body (or SSE transcript) as received; empty when none arrived.</summary>
+    public required string RawBody { get; init; }
+
+    /// <summary>The text the model produced, as far as it could be extracted.</summary>
+    public string? ResponseContent { get; init; }
+
+    /// <summary>The stop_reason verbatim, unknown values included; null when none arrived.</summary>
+    public string? StopReason { get; init; }
+    public string? StopSequence { get; init; }
+    public string? StopDetailsCategory { get; init; }
+    public string? StopDetailsExplanation { get; init; }
+    public int? InputTokens { get; init; }
+    public int? OutputTokens { get; init; }
+    public int? CacheCreationInputTokens { get; init; }
+    public int? CacheReadInputTokens { get; init; }
+
+    // Transport
+    public string? RequestId { get; init; }
+
+    /// <summary>HTTP status of the final attempt; 0 when no response arrived.</summary>
+    public required int HttpStatus { get; init; }
+    public long? DurationMs { get; init; }
+    public required bool Streamed { get; init; }
+
+    /// <summary>Wire name of the stream's ending (<see cref="FailureWireNames.StreamOutcome"/>); null when not streamed.</summary>
+    public string? StreamOutcome { get; init; }
+
+    /// <summary>Wire name of the transport failure (<see cref="FailureWireNames.Transport"/>); null when a response arrived.</summary>
+    public string? TransportFailure { get; init; }
+    public int Attempts { get; init; } = 1;
+    public IReadOnlyDictionary<string, string> RateLimitHeaders { get; init; } = new Dictionary<string, string>();
+
+    // Finding
+    public required FailureType FailureType { get; init; }
+    public string? TruncationPattern { get; init; }
+    public string? TruncationDetails { get; init; }
+    public required Confidence Confidence { get; init; }
+    public string? ErrorMessage { get; init; }
+    public string? ErrorStack { get; init; }
+
+    /// <summary>Length of the prompt in UTF-16 code units, as the plan's <c>prompt.length</c>.</summary>
+    public int PromptLength => Prompt.Length;
+}
+
+/// <summary>The scaffolding a conversation was generated from.</summary>
+public sealed record ScaffoldingIds(Guid? PersonaId, Guid? EmotionalArcId, Guid? TrainingTopicId, Guid? TemplateId)
+{
+    public static readonly ScaffoldingIds None = new(null, null, null, null);
+
+    public bool IsEmpty => this == None;
+}
+
+/// <summary>Where a failed generation came from in the pipeline.</summary>
+public sealed record FailureContext
+{
+    public Guid? ConversationId { get; init; }
+    public Guid? RunId { get; init; }
+    public Guid? TaskId { get; init; }
+    public ScaffoldingIds Scaffolding { get; init; } = ScaffoldingIds.None;
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using BRun.Diagnostics.Core.Failures;
+using BRun.Diagnostics.Core.Validation;
+
+namespace BRun.Diagnostics.Core.Reports;
+
+/// <summary>
+/// Builds the RAW Error File Report. Deterministic: the same input, id and creation time give the same bytes,
+/// so a report can be rebuilt from the stored row when the blob is missing.
+/// </summary>
+public static class ErrorReportBuilder
+{
+    /// <summary>Bumped when the report's structure changes.</summary>
+    public const int SchemaVersion = 1;
+
+    public static JsonSerializerOptions SerializerOptions { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        // The report is a file for people; keep <, > and non-ASCII readable. It is never embedded in HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public static ErrorFileReport Build(FailedGenerationInput input, Guid failureId, DateTimeOffset createdAt)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+
+        var analysis = StopReasonAnalyzer.Analyze(new StopReasonFacts
+        {
+            StopReason = input.StopReason,
+            InputTokens = input.InputTokens,
+            OutputTokens = input.OutputTokens,
+            MaxTokens = input.MaxTokens,
+            HttpStatus = input.HttpStatus,
+            Streamed = input.Streamed,
+            StreamOutcome = input.StreamOutcome,
+            TransportFailure = input.TransportFailure,
+            DurationMs = input.DurationMs,
+            StopSequence = input.StopSequence,
+            StopDetailsCategory = input.StopDetailsCategory,
+            StopDetailsExplanation = input.StopDetailsExplanation,
+        });
+
+        var scaffolding = input.Scaffolding;
+        return new ErrorFileReport(
+            new ErrorReportSection(
+                input.FailureType.ToWire(),
+                input.StopReason,
+                analysis.Analysis,
+                input.TruncationPattern,
+                input.TruncationDetails,
+                createdAt.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+                new ReportTokenAnalysis(
+                    input.InputTokens,
+                    input.OutputTokens,
+                    input.MaxTokens,
+                    input.MaxTokens - input.OutputTokens,
+                    analysis.Conclusion)),
+            new ReportRequestContext(
+                input.Model,
+                input.Temperature,
+                input.MaxTokens,
+                input.StructuredOutputsEnabled,
+                input.PromptLength),
+            RawResponseJson.ToNode(input.RawBody),
+            input.ResponseContent ?? string.Empty,
+            new ReportScaffoldingContext(
+                scaffolding.PersonaId,
+                scaffolding.EmotionalArcId,
+                scaffolding.TrainingTopicId,
+                scaffolding.TemplateId),
+            new ReportDiagnostics(
+                SchemaVersion,
+                failureId,
+                input.RunId,
+                input.TaskId,
+                input.ConversationId,
+                input.RequestId,
+                input.HttpStatus,
+                input.Streamed,
+                input.StreamOutcome,
+                input.TransportFailure,
+                input.DurationMs,
+                input.Attempts,
+                input.Confidence.ToWire(),
+                input.StopSequence,
+                input.StopDetailsCategory,
+                input.StopDetailsExplanation,
+                input.CacheCreationInputTokens,
+                input.CacheReadInputTokens,
+                // Sorted so the bytes do not depend on where the headers came from (capture or jsonb).
+                new SortedDictionary<string, string>(input.RateLimitHeaders.ToDictionary(), StringComparer.Ordinal),
+                input.ErrorMessage,
+                input.ErrorStack));
+    }
+
+    /// <summary>UTF-8, indented, snake_case.</summary>
+    public static byte[] Serialize(ErrorFileReport report) => JsonSerializer.SerializeToUtf8Bytes(report, SerializerOptions);
+
+    public static byte[] BuildBytes(FailedGenerationInput input, Guid failureId, DateTimeOffset createdAt) =>
+        Serialize(Build(input, failureId, createdAt));
+}

@@ -1,0 +1,242 @@
+using System.Text;
+using BRun.Diagnostics.Core.Reports;
+using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Blobs;
+using BRun.Diagnostics.Infrastructure.Database;
+using Dapper;
+using Microsoft.Extensions.Logging;
+
+namespace BRun.Diagnostics.Infrastructure.Failures;
+
+/// <summary>
+/// An error report file for download. <c>FromStorage</c> is false when the report was rebuilt from the row
+/// (not uploaded yet, or missing from storage).
+/// </summary>
+public sealed record FailureReportFile(string FileName, byte[] Content, bool FromStorage);
+
+/// <summary>
+/// The read API over failed generations for the dashboard and the CLI: paged lists, details, statistics and
+/// report downloads. Every read runs as the given identity, so row-level security decides what it sees.
+/// </summary>
+public sealed class FailedGenerationReader
+{
+    private readonly IUserScopedConnectionFactory _connections;
+    private readonly IFailureReportBlobStore _blobs;
+    private readonly ILogger<FailedGenerationReader> _logger;
+
+    internal FailedGenerationReader(IUserScopedConnectionFactory connections, IFailureReportBlobStore blobs, ILogger<FailedGenerationReader> logger)
+    {
+        _connections = connections;
+        _blobs = blobs;
+        _logger = logger;
+    }
+
+    /// <summary>The row, or null when it does not exist or the identity may not see it.</summary>
+    public async Task<FailedGeneration?> GetAsync(DbIdentity identity, Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<FailedGeneration>(new CommandDefinition(
+            $"SELECT {FailedGeneration.Columns} FROM failed_generations WHERE id = @id",
+            new { id },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>Newest first.</summary>
+    public async Task<Page<FailedGenerationSummary>> ListAsync(
+        DbIdentity identity, FailedGenerationFilter filter, PageRequest page, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(page);
+        page.Validate();
+        var (where, parameters) = BuildWhere(filter);
+        parameters.Add("limit", page.PageSize);
+        parameters.Add("offset", page.Offset);
+
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        // Two statements in one round trip: the count stays right even for a page past the end.
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+            $"""
+            SELECT count(*) FROM failed_generations {where};
+            SELECT {FailedGenerationSummary.Columns}
+            FROM failed_generations {where}
+            ORDER BY created_at DESC, id DESC
+            LIMIT @limit OFFSET @offset;
+            """,
+            parameters,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var total = await results.ReadSingleAsync<long>().ConfigureAwait(false);
+        var items = (await results.ReadAsync<FailedGenerationSummary>().ConfigureAwait(false)).AsList();
+        return new Page<FailedGenerationSummary>(items, total, page.PageIndex, page.PageSize);
+    }
+
+    public async Task<FailureStatistics> GetStatisticsAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var (where, parameters) = BuildWhere(filter);
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        // One scan; GROUPING() tells which grouping set a row belongs to (a NULL key alone could not).
+        var rows = await connection.QueryAsync<(int Dimension, string? Key, long Count)>(new CommandDefinition(
+            $"""
+            SELECT CASE
+                       WHEN GROUPING(failure_type) = 0 THEN 1
+                       WHEN GROUPING(stop_reason) = 0 THEN 2
+                       WHEN GROUPING(truncation_pattern) = 0 THEN 3
+                       ELSE 0
+                   END AS dimension,
+                   COALESCE(failure_type, stop_reason, truncation_pattern) AS key,
+                   count(*) AS count
+            FROM failed_generations {where}
+            GROUP BY GROUPING SETS ((failure_type), (stop_reason), (truncation_pattern), ())
+            """,
+            parameters,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+        long total = 0;
+        var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byStop = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byPattern = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (dimension, key, count) in rows)
+        {
+            switch (dimension)
+            {
+                case 0:
+                    total = count;
+                    break;
+                case 1 when key is not null:
+                    byType[key] = count;
+                    break;
+                case 2:
+                    byStop[key ?? FailureStatistics.NoStopReason] = count;
+                    break;
+                case 3 when key is not null:
+                    byPattern[key] = count;
+                    break;
+            }
+        }
+
+        return new FailureStatistics(total, byType, byStop, byPattern);
+    }
+
+    /// <summary>
+    /// The report file: from blob storage when uploaded, else rebuilt from the row (the report is deterministic, so
+    /// the user gets the same file either way). Null when the row does not exist or is not visible.
+    /// </summary>
+    public async Task<FailureReportFile?> DownloadReportAsync(DbIdentity identity, Guid id, CancellationToken cancellationToken)
+    {
+        var row = await GetAsync(identity, id, cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var path = row.RawFilePath ?? FailureReportPath.For(row.Id, row.CreatedAtOffset);
+        var fileName = FailureReportPath.FileName(path);
+        string reason;
+        if (row.ReportStatus == ReportStatus.Uploaded && row.RawFilePath is not null)
+        {
+            try
+            {
+                if (await _blobs.DownloadAsync(row.RawFilePath, cancellationToken).ConfigureAwait(false) is { } stored)
+                {
+                    return new FailureReportFile(fileName, stored, FromStorage: true);
+                }
+
+                reason = "the blob is missing";
+            }
+            catch (ReportStorageException ex)
+            {
+                // Storage is down: the row holds everything the report is made of, so serve the rebuilt copy.
+                reason = ex.Message;
+            }
+        }
+        else
+        {
+            reason = $"report status {row.ReportStatus}";
+        }
+
+        _logger.ReportRebuiltForDownload(row.Id, reason);
+        return new FailureReportFile(fileName, ErrorReportBuilder.BuildBytes(row.ToInput(), row.Id, row.CreatedAtOffset), FromStorage: false);
+    }
+
+    private static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter)
+    {
+        // Only constant SQL fragments are appended; every value travels as a parameter.
+        var clauses = new List<string>();
+        var parameters = new DynamicParameters();
+        if (filter.FailureType is { } type)
+        {
+            clauses.Add("failure_type = @failureType");
+            parameters.Add("failureType", type.ToWire());
+        }
+
+        if (filter.StopReason == FailureStatistics.NoStopReason)
+        {
+            clauses.Add("stop_reason IS NULL");
+        }
+        else if (filter.StopReason is { } stopReason)
+        {
+            clauses.Add("stop_reason = @stopReason");
+            parameters.Add("stopReason", stopReason);
+        }
+
+        if (filter.TruncationPattern is { } pattern)
+        {
+            clauses.Add("truncation_pattern = @pattern");
+            parameters.Add("pattern", pattern);
+        }
+
+        if (filter.RunId is { } runId)
+        {
+            clauses.Add("run_id = @runId");
+            parameters.Add("runId", runId);
+        }
+
+        if (filter.CreatedBy is { } createdBy)
+        {
+            clauses.Add("created_by = @createdBy");
+            parameters.Add("createdBy", createdBy);
+        }
+
+        if (filter.Model is { } model)
+        {
+            clauses.Add("model = @model");
+            parameters.Add("model", model);
+        }
+
+        if (filter.From is { } from)
+        {
+            clauses.Add("created_at >= @from");
+            parameters.Add("from", from.UtcDateTime);
+        }
+
+        if (filter.To is { } to)
+        {
+            clauses.Add("created_at < @to");
+            parameters.Add("to", to.UtcDateTime);
+        }
+
+        if (!string.IsNullOrWhiteSpace(filter.Query))
+        {
+            clauses.Add("(truncation_details ILIKE @query OR error_message ILIKE @query)");
+            parameters.Add("query", "%" + EscapeLike(filter.Query.Trim()) + "%");
+        }
+
+        return (clauses.Count == 0 ? string.Empty : "WHERE " + string.Join(" AND ", clauses), parameters);
+    }
+
+    private static string EscapeLike(string text)
+    {
+        var escaped = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            if (c is '\\' or '%' or '_')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+}

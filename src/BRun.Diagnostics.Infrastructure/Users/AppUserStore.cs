@@ -1,0 +1,64 @@
+using BRun.Diagnostics.Infrastructure.Database;
+using Dapper;
+
+namespace BRun.Diagnostics.Infrastructure.Users;
+
+/// <summary>A dashboard user and owner of stored rows. Times are UTC.</summary>
+public sealed record AppUser(Guid Id, string Email, string DisplayName, string Role, DateTime CreatedAt)
+{
+    public bool IsAdmin => Role == AppUserRoles.Admin;
+}
+
+/// <summary>The values of <c>app_users.role</c>.</summary>
+public static class AppUserRoles
+{
+    public const string Member = "member";
+    public const string Admin = "admin";
+}
+
+/// <summary>Creates and finds users. User administration runs as the system identity; emails are stored lower-cased.</summary>
+public sealed class AppUserStore(IUserScopedConnectionFactory connections)
+{
+    private const string Columns = "id, email, display_name AS displayname, role, created_at AS createdat";
+
+    public async Task<AppUser> CreateAsync(string email, string displayName, string role, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(email);
+        ArgumentException.ThrowIfNullOrWhiteSpace(displayName);
+        if (role is not (AppUserRoles.Member or AppUserRoles.Admin))
+        {
+            throw new ArgumentOutOfRangeException(nameof(role), role, "Role must be 'member' or 'admin'.");
+        }
+
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleAsync<AppUser>(new CommandDefinition(
+            $"""
+            INSERT INTO app_users (email, display_name, role)
+            VALUES (@email, @displayName, @role)
+            RETURNING {Columns}
+            """,
+            new { email = Normalize(email), displayName, role },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task<AppUser?> GetByEmailAsync(string email, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(email);
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<AppUser>(new CommandDefinition(
+            $"SELECT {Columns} FROM app_users WHERE email = @email",
+            new { email = Normalize(email) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task<AppUser?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<AppUser>(new CommandDefinition(
+            $"SELECT {Columns} FROM app_users WHERE id = @id",
+            new { id },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private static string Normalize(string email) => email.Trim().ToLowerInvariant();
+}
