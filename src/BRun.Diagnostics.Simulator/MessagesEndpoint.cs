@@ -165,7 +165,7 @@ internal sealed class MessagesEndpoint(
         HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, TimeSpan latency, CancellationToken token)
     {
         await DelayAsync(latency, token).ConfigureAwait(false);
-        var body = Json(writer =>
+        var body = Encoding.UTF8.GetBytes(Json(writer =>
         {
             WriteMessageHead(writer, request, messageId);
             writer.WriteStartArray("content");
@@ -178,105 +178,109 @@ internal sealed class MessagesEndpoint(
             writer.WriteNull("stop_sequence");
             WriteStopDetails(writer, reply);
             WriteUsage(writer, reply.InputTokens, reply.OutputTokens, full: true);
-        });
+        }));
 
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
-        if (reply.Ending == ReplyEnding.ConnectionCut)
-        {
-            // Half a body and then a reset: what a dropped connection looks like to a non-streaming client.
-            await context.Response.WriteAsync(body[..(int)(body.Length * reply.CutFraction)], token).ConfigureAwait(false);
-            await context.Response.Body.FlushAsync(token).ConfigureAwait(false);
-            context.Abort();
-            return;
-        }
-
-        await context.Response.WriteAsync(body, token).ConfigureAwait(false);
+        context.Response.ContentLength = body.Length;
+        var send = reply.Ending == ReplyEnding.ConnectionCut ? (int)(body.Length * reply.CutFraction) : body.Length;
+        await context.Response.Body.WriteAsync(body.AsMemory(0, send), token).ConfigureAwait(false);
     }
 
     private async Task WriteStreamAsync(
         HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, Random random, TimeSpan latency, CancellationToken token)
     {
         var chunks = Chunk(reply.Text, random);
-        var pause = chunks.Count == 0 ? TimeSpan.Zero : latency / (chunks.Count + 1);
+        var head = new List<string>
+        {
+            Event("message_start", w =>
+            {
+                w.WriteString("type", "message_start");
+                w.WriteStartObject("message");
+                WriteMessageHead(w, request, messageId);
+                w.WriteStartArray("content");
+                w.WriteEndArray();
+                w.WriteNull("stop_reason");
+                w.WriteNull("stop_sequence");
+                WriteUsage(w, reply.InputTokens, 1, full: true);
+                w.WriteEndObject();
+            }),
+            Event("content_block_start", w =>
+            {
+                w.WriteString("type", "content_block_start");
+                w.WriteNumber("index", 0);
+                w.WriteStartObject("content_block");
+                w.WriteString("type", "text");
+                w.WriteString("text", string.Empty);
+                w.WriteEndObject();
+            }),
+            Event("ping", w => w.WriteString("type", "ping")),
+        };
+        var deltas = chunks.Select(piece => Event("content_block_delta", w =>
+        {
+            w.WriteString("type", "content_block_delta");
+            w.WriteNumber("index", 0);
+            w.WriteStartObject("delta");
+            w.WriteString("type", "text_delta");
+            w.WriteString("text", piece);
+            w.WriteEndObject();
+        })).ToList();
+        var tail = new List<string>
+        {
+            Event("content_block_stop", w =>
+            {
+                w.WriteString("type", "content_block_stop");
+                w.WriteNumber("index", 0);
+            }),
+            Event("message_delta", w =>
+            {
+                w.WriteString("type", "message_delta");
+                w.WriteStartObject("delta");
+                w.WriteString("stop_reason", reply.StopReason);
+                w.WriteNull("stop_sequence");
+                WriteStopDetails(w, reply);
+                w.WriteEndObject();
+                WriteUsage(w, reply.InputTokens, reply.OutputTokens, full: false);
+            }),
+            Event("message_stop", w => w.WriteString("type", "message_stop")),
+        };
+
         var response = context.Response;
         response.StatusCode = 200;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
 
-        await EventAsync(response, "message_start", w =>
-        {
-            w.WriteString("type", "message_start");
-            w.WriteStartObject("message");
-            WriteMessageHead(w, request, messageId);
-            w.WriteStartArray("content");
-            w.WriteEndArray();
-            w.WriteNull("stop_reason");
-            w.WriteNull("stop_sequence");
-            WriteUsage(w, reply.InputTokens, 1, full: true);
-            w.WriteEndObject();
-        }, token).ConfigureAwait(false);
-        await EventAsync(response, "content_block_start", w =>
-        {
-            w.WriteString("type", "content_block_start");
-            w.WriteNumber("index", 0);
-            w.WriteStartObject("content_block");
-            w.WriteString("type", "text");
-            w.WriteString("text", string.Empty);
-            w.WriteEndObject();
-        }, token).ConfigureAwait(false);
-        await EventAsync(response, "ping", w => w.WriteString("type", "ping"), token).ConfigureAwait(false);
-
-        var sendChunks = reply.Ending == ReplyEnding.Normal ? chunks.Count : (int)(chunks.Count * reply.CutFraction);
-        for (var i = 0; i < sendChunks; i++)
-        {
-            await DelayAsync(pause, token).ConfigureAwait(false);
-            var piece = chunks[i];
-            await EventAsync(response, "content_block_delta", w =>
-            {
-                w.WriteString("type", "content_block_delta");
-                w.WriteNumber("index", 0);
-                w.WriteStartObject("delta");
-                w.WriteString("type", "text_delta");
-                w.WriteString("text", piece);
-                w.WriteEndObject();
-            }, token).ConfigureAwait(false);
-        }
-
+        var sentDeltas = reply.Ending == ReplyEnding.Normal ? deltas.Count : (int)(deltas.Count * reply.CutFraction);
+        var events = head.Concat(deltas.Take(sentDeltas));
         switch (reply.Ending)
         {
-            case ReplyEnding.ConnectionCut:
-                context.Abort();
-                return;
+            case ReplyEnding.Normal:
+                events = events.Concat(tail);
+                break;
             case ReplyEnding.ErrorEvent:
-                await EventAsync(response, "error", w =>
+                events = events.Append(Event("error", w =>
                 {
                     w.WriteString("type", "error");
                     w.WriteStartObject("error");
                     w.WriteString("type", "overloaded_error");
                     w.WriteString("message", "Overloaded");
                     w.WriteEndObject();
-                }, token).ConfigureAwait(false);
-                return;
+                }));
+                break;
+            case ReplyEnding.ConnectionCut:
+                // Promise the whole stream, send part, return: Kestrel flushes what was written and then closes the
+                // connection because the length falls short. Abort() would race the unsent bytes and lose them.
+                response.ContentLength = head.Concat(deltas).Concat(tail).Sum(e => (long)Encoding.UTF8.GetByteCount(e));
+                break;
         }
 
-        await DelayAsync(pause, token).ConfigureAwait(false);
-        await EventAsync(response, "content_block_stop", w =>
+        var pause = latency / (deltas.Count + tail.Count + 1);
+        foreach (var item in events)
         {
-            w.WriteString("type", "content_block_stop");
-            w.WriteNumber("index", 0);
-        }, token).ConfigureAwait(false);
-        await EventAsync(response, "message_delta", w =>
-        {
-            w.WriteString("type", "message_delta");
-            w.WriteStartObject("delta");
-            w.WriteString("stop_reason", reply.StopReason);
-            w.WriteNull("stop_sequence");
-            WriteStopDetails(w, reply);
-            w.WriteEndObject();
-            WriteUsage(w, reply.InputTokens, reply.OutputTokens, full: false);
-        }, token).ConfigureAwait(false);
-        await EventAsync(response, "message_stop", w => w.WriteString("type", "message_stop"), token).ConfigureAwait(false);
+            await DelayAsync(pause, token).ConfigureAwait(false);
+            await response.WriteAsync(item, token).ConfigureAwait(false);
+            await response.Body.FlushAsync(token).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -381,11 +385,7 @@ internal sealed class MessagesEndpoint(
         await context.Response.WriteAsync(body, token).ConfigureAwait(false);
     }
 
-    private static async Task EventAsync(HttpResponse response, string name, Action<Utf8JsonWriter> data, CancellationToken token)
-    {
-        await response.WriteAsync($"event: {name}\ndata: {Json(data)}\n\n", token).ConfigureAwait(false);
-        await response.Body.FlushAsync(token).ConfigureAwait(false);
-    }
+    private static string Event(string name, Action<Utf8JsonWriter> data) => $"event: {name}\ndata: {Json(data)}\n\n";
 
     private static string Json(Action<Utf8JsonWriter> write)
     {
