@@ -10,6 +10,7 @@ internal static class BrunCommandLine
     {
         var root = new RootCommand("BRun.Diagnostics: capture, validate and diagnose Claude batch generations.");
         root.Subcommands.Add(MigrateCommand.Create());
+        root.Subcommands.Add(ValidateCommand.Create());
         return root;
     }
 

@@ -1,0 +1,63 @@
+using System.Text.Json;
+using BRun.Diagnostics.Core.Messages;
+
+namespace BRun.Diagnostics.Infrastructure.Claude;
+
+/// <summary>Writes the POST /v1/messages body once per call; every attempt sends the same bytes.</summary>
+internal static class MessagesRequestBody
+{
+    public static RequestSnapshot Resolve(ClaudeRequest request, ClaudeOptions options) => new(
+        request.Model ?? options.Model,
+        request.MaxTokens ?? options.MaxTokens,
+        request.Temperature ?? options.Temperature,
+        request.StructuredOutputs ?? options.StructuredOutputs,
+        request.Stream ?? options.Stream,
+        request.Prompt);
+
+    public static byte[] Write(RequestSnapshot snapshot, string? systemPrompt)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("model", snapshot.Model);
+            writer.WriteNumber("max_tokens", snapshot.MaxTokens);
+            if (snapshot.Temperature is { } temperature)
+            {
+                writer.WriteNumber("temperature", temperature);
+            }
+
+            if (!string.IsNullOrEmpty(systemPrompt))
+            {
+                writer.WriteString("system", systemPrompt);
+            }
+
+            writer.WriteStartArray("messages");
+            writer.WriteStartObject();
+            writer.WriteString("role", "user");
+            writer.WriteString("content", snapshot.Prompt);
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+
+            if (snapshot.Stream)
+            {
+                writer.WriteBoolean("stream", true);
+            }
+
+            if (snapshot.StructuredOutputsEnabled)
+            {
+                writer.WriteStartObject("output_config");
+                writer.WriteStartObject("format");
+                writer.WriteString("type", "json_schema");
+                writer.WritePropertyName("schema");
+                writer.WriteRawValue(ConversationSchema.Json);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+}

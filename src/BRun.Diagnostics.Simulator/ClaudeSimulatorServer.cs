@@ -1,0 +1,111 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BRun.Diagnostics.Simulator;
+
+/// <summary>
+/// A fake Claude on its own Kestrel listener. It reads no configuration files, so it can run inside another host
+/// (see <see cref="SimulatorServiceCollectionExtensions.AddClaudeSimulator"/>) without picking up that host's settings.
+/// </summary>
+public sealed class ClaudeSimulatorServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly SimulatorState _state;
+
+    private ClaudeSimulatorServer(WebApplication app, SimulatorState state, Uri baseUrl)
+    {
+        _app = app;
+        _state = state;
+        BaseUrl = baseUrl;
+    }
+
+    /// <summary>Where to point the client (<c>ClaudeOptions.BaseUrl</c>); /v1/messages lives under it.</summary>
+    public Uri BaseUrl { get; }
+
+    /// <summary>Requests to /v1/messages that reached the scenario logic.</summary>
+    public int RequestCount => _state.RequestCount;
+
+    /// <summary>How many requests carried this exact prompt.</summary>
+    public int AttemptsFor(string prompt) => _state.AttemptsFor(prompt);
+
+    /// <param name="options">Validated here; an invalid set throws <see cref="ValidationException"/>.</param>
+    /// <param name="url">Listen address; port 0 picks a free port.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static Task<ClaudeSimulatorServer> StartAsync(
+        SimulatorOptions options,
+        string url = "http://127.0.0.1:0",
+        CancellationToken cancellationToken = default) =>
+        StartAsync(options, url, loggerFactory: null, TimeProvider.System, cancellationToken);
+
+    internal static async Task<ClaudeSimulatorServer> StartAsync(
+        SimulatorOptions options,
+        string url,
+        ILoggerFactory? loggerFactory,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().UseUrls(url);
+        builder.Services.AddRoutingCore();
+        builder.Services.AddLogging(logging =>
+        {
+            if (loggerFactory is not null)
+            {
+                logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
+            }
+        });
+
+        var state = new SimulatorState();
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton<MessagesEndpoint>();
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.MapPost("/v1/messages", (HttpContext context, MessagesEndpoint endpoint) => endpoint.HandleAsync(context));
+
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var server = new ClaudeSimulatorServer(app, state, new Uri(address));
+        Log.Started(app.Services.GetRequiredService<ILogger<ClaudeSimulatorServer>>(), server.BaseUrl);
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Sends the inner server's logs to the hosting application's logging.</summary>
+    private sealed class ForwardingLoggerProvider(ILoggerFactory target) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => target.CreateLogger(categoryName);
+
+        public void Dispose()
+        {
+            // The target factory belongs to the outer host, which disposes it.
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using System.Collections.Concurrent;
+
+namespace BRun.Diagnostics.Simulator;
+
+/// <summary>Per-server memory: how many times each prompt was asked, so transient scenarios can fail first and then succeed.</summary>
+internal sealed class SimulatorState
+{
+    private readonly ConcurrentDictionary<string, int> _attempts = new(StringComparer.Ordinal);
+    private int _requests;
+
+    public int RequestCount => Volatile.Read(ref _requests);
+
+    /// <returns>1 for the first request with this prompt.</returns>
+    public int NextAttempt(string prompt)
+    {
+        Interlocked.Increment(ref _requests);
+        return _attempts.AddOrUpdate(prompt, 1, static (_, count) => count + 1);
+    }
+
+    public int AttemptsFor(string prompt) => _attempts.TryGetValue(prompt, out var count) ? count : 0;
+}
