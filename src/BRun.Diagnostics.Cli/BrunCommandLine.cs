@@ -11,6 +11,8 @@ internal static class BrunCommandLine
         var root = new RootCommand("BRun.Diagnostics: capture, validate and diagnose Claude batch generations.");
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
+        root.Subcommands.Add(UserCommand.Create());
+        root.Subcommands.Add(TokenCommand.Create());
         return root;
     }
 
