@@ -1,3 +1,8 @@
+using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Simulator;
+
 namespace BRun.Diagnostics.Web;
 
 /// <summary>Registers the dashboard's services, options and hosted services.</summary>
@@ -6,6 +11,12 @@ public static class WebHostExtensions
     public static IHostApplicationBuilder AddDiagnosticsWeb(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+
+        // The simulator registers first so it is listening before the worker's first call.
+        builder.UseClaudeSimulatorWhenNoApiKey();
+        builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
+        builder.Services.AddClaudeMessagesClient();
+        builder.Services.AddGenerationPipeline(builder.Configuration);
         return builder;
     }
 }
