@@ -9,6 +9,7 @@ internal static class BrunCommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("BRun.Diagnostics: capture, validate and diagnose Claude batch generations.");
+        root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(WorkerCommand.Create());

@@ -14,6 +14,7 @@ public static class WebHostExtensions
 
         // The simulator registers first so it is listening before the worker's first call.
         builder.UseClaudeSimulatorWhenNoApiKey();
+        // Database, blobs, failure stores and the report retrier; migrates at start when Database:MigrateOnStart is true.
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);

@@ -60,7 +60,7 @@ public static class ErrorReportBuilder
                     analysis.Conclusion)),
             new ReportRequestContext(
                 input.Model,
-                input.Temperature,
+                NormalizeTemperature(input.Temperature),
                 input.MaxTokens,
                 input.StructuredOutputsEnabled,
                 input.PromptLength),
@@ -95,6 +95,11 @@ public static class ErrorReportBuilder
                 input.ErrorMessage,
                 input.ErrorStack));
     }
+
+    // The column is numeric(3,2): it rounds to 2 places and reads 0.7 back as 0.70. Both are undone here so the
+    // report rebuilt from the row has the same bytes as the one built at store time.
+    private static decimal? NormalizeTemperature(decimal? temperature) =>
+        temperature is { } value ? Math.Round(value, 2, MidpointRounding.AwayFromZero) / 1.000000000000000000000000000m : null;
 
     /// <summary>UTF-8, indented, snake_case.</summary>
     public static byte[] Serialize(ErrorFileReport report) => JsonSerializer.SerializeToUtf8Bytes(report, SerializerOptions);

@@ -9,7 +9,7 @@ namespace BRun.Diagnostics.Infrastructure.Database.Migrations;
 public sealed record MigrationScript(int Version, string Name, string Sql)
 {
     /// <summary>SHA-256 of the SQL with line endings normalised, so a CRLF checkout does not look like an edit.</summary>
-    public string Checksum { get; } = ComputeChecksum(Sql);
+    public string Checksum => ComputeChecksum(Sql);
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Version:D4}_{Name}");
 

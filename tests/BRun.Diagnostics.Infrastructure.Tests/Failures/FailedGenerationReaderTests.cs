@@ -1,0 +1,188 @@
+using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Testing;
+
+namespace BRun.Diagnostics.Infrastructure.Tests.Failures;
+
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class FailedGenerationReaderTests(IntegrationEnvironment env)
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+    private static readonly Guid RunA = Guid.Parse("0195f0a0-0000-7000-8000-00000000000a");
+
+    /// <summary>Four failures an hour apart, owned by one user, for filter tests.</summary>
+    private sealed record Fixture(TestDatabase Db, Guid UserId, Guid Truncation, Guid Proxy, Guid Stream, Guid MaxTokens) : IAsyncDisposable
+    {
+        public DbIdentity Identity => DbIdentity.User(UserId);
+
+        public async Task<IReadOnlyList<Guid>> ListIdsAsync(FailedGenerationFilter filter) =>
+            (await Db.Get<FailedGenerationReader>().ListAsync(Identity, filter, new PageRequest(0, 100), None)).Items.Select(i => i.Id).ToList();
+
+        public ValueTask DisposeAsync() => Db.DisposeAsync();
+    }
+
+    private async Task<Fixture> ArrangeAsync()
+    {
+        var db = await env.CreateDatabaseAsync();
+        var user = await db.CreateUserAsync();
+        var store = db.Get<FailedGenerationStore>();
+        async Task<Guid> At(int hour, Core.Failures.FailedGenerationInput input)
+        {
+            db.Time.SetUtcNow(new DateTimeOffset(2026, 3, 1, hour, 0, 0, TimeSpan.Zero));
+            return (await store.StoreAsync(input, user.Id, None)).Id;
+        }
+
+        var truncation = await At(13, FailureSamples.Truncation(runId: RunA));
+        var proxy = await At(14, FailureSamples.ProxyError());
+        var stream = await At(15, FailureSamples.CutStream() with { RunId = RunA });
+        var maxTokens = await At(16, FailureSamples.MaxTokens());
+        return new Fixture(db, user.Id, truncation, proxy, stream, maxTokens);
+    }
+
+    [Fact]
+    public async Task List_returns_newest_first()
+    {
+        await using var f = await ArrangeAsync();
+
+        Assert.Equal([f.MaxTokens, f.Stream, f.Proxy, f.Truncation], await f.ListIdsAsync(FailedGenerationFilter.None));
+    }
+
+    [Fact]
+    public async Task List_filters_by_failure_type()
+    {
+        await using var f = await ArrangeAsync();
+
+        Assert.Equal([f.Proxy], await f.ListIdsAsync(new() { FailureType = FailureType.ApiError }));
+    }
+
+    [Fact]
+    public async Task List_filters_by_stop_reason()
+    {
+        await using var f = await ArrangeAsync();
+
+        Assert.Equal([f.MaxTokens], await f.ListIdsAsync(new() { StopReason = "max_tokens" }));
+    }
+
+    [Fact]
+    public async Task List_filters_rows_without_stop_reason()
+    {
+        await using var f = await ArrangeAsync();
+
+        Assert.Equal([f.Stream, f.Proxy], await f.ListIdsAsync(new() { StopReason = FailureStatistics.NoStopReason }));
+    }
+
+    [Fact]
+    public async Task List_filters_by_truncation_pattern()
+    {
+        await using var f = await ArrangeAsync();
+
+        Assert.Equal([f.Stream], await f.ListIdsAsync(new() { TruncationPattern = "stream_cut" }));
+    }
+
+    [Fact]
+    public async Task List_filters_by_run()
+    {
+        await using var f = await ArrangeAsync();
+
+        Assert.Equal([f.Stream, f.Truncation], await f.ListIdsAsync(new() { RunId = RunA }));
+    }
+
+    [Fact]
+    public async Task List_filters_by_creator()
+    {
+        await using var f = await ArrangeAsync();
+        var admin = await f.Db.CreateUserAsync(Users.AppUserRoles.Admin);
+        var adminsOwn = await f.Db.Get<FailedGenerationStore>().StoreAsync(FailureSamples.ProxyError(), admin.Id, None);
+
+        var page = await f.Db.Get<FailedGenerationReader>().ListAsync(
+            DbIdentity.User(admin.Id), new() { CreatedBy = admin.Id }, new PageRequest(), None);
+
+        Assert.Equal([adminsOwn.Id], page.Items.Select(i => i.Id));
+    }
+
+    [Fact]
+    public async Task List_filters_by_model()
+    {
+        await using var f = await ArrangeAsync();
+
+        Assert.Equal([f.Proxy], await f.ListIdsAsync(new() { Model = "claude-haiku-4-5" }));
+    }
+
+    [Fact]
+    public async Task List_filters_by_date_range_from_inclusive_to_exclusive()
+    {
+        await using var f = await ArrangeAsync();
+
+        var ids = await f.ListIdsAsync(new()
+        {
+            From = new DateTimeOffset(2026, 3, 1, 14, 0, 0, TimeSpan.Zero),
+            To = new DateTimeOffset(2026, 3, 1, 16, 0, 0, TimeSpan.Zero),
+        });
+
+        Assert.Equal([f.Stream, f.Proxy], ids);
+    }
+
+    [Fact]
+    public async Task List_searches_truncation_details_and_error_message_case_insensitively()
+    {
+        await using var f = await ArrangeAsync();
+
+        Assert.Equal([f.Truncation], await f.ListIdsAsync(new() { Query = "LONE BACKSLASH" }));
+        Assert.Equal([f.Proxy], await f.ListIdsAsync(new() { Query = "bad gateway" }));
+    }
+
+    [Fact]
+    public async Task List_search_treats_like_wildcards_literally()
+    {
+        await using var f = await ArrangeAsync();
+
+        Assert.Empty(await f.ListIdsAsync(new() { Query = "%" }));
+    }
+
+    [Fact]
+    public async Task List_pages_with_the_total_of_all_matches()
+    {
+        await using var f = await ArrangeAsync();
+        var reader = f.Db.Get<FailedGenerationReader>();
+
+        var second = await reader.ListAsync(f.Identity, FailedGenerationFilter.None, new PageRequest(1, 3), None);
+
+        Assert.Equal([f.Truncation], second.Items.Select(i => i.Id));
+        Assert.Equal(4, second.TotalCount);
+    }
+
+    [Fact]
+    public async Task List_past_the_last_page_is_empty_but_keeps_the_total()
+    {
+        await using var f = await ArrangeAsync();
+
+        var page = await f.Db.Get<FailedGenerationReader>().ListAsync(f.Identity, FailedGenerationFilter.None, new PageRequest(5, 3), None);
+
+        Assert.Equal((0, 4L), (page.Items.Count, page.TotalCount));
+    }
+
+    [Fact]
+    public async Task Statistics_count_by_type_stop_reason_and_pattern()
+    {
+        await using var f = await ArrangeAsync();
+
+        var stats = await f.Db.Get<FailedGenerationReader>().GetStatisticsAsync(f.Identity, FailedGenerationFilter.None, None);
+
+        Assert.Equal(4, stats.Total);
+        Assert.Equal(new Dictionary<string, long> { ["api_error"] = 1, ["truncation"] = 3 }, stats.ByFailureType);
+        Assert.Equal(new Dictionary<string, long> { ["(none)"] = 2, ["end_turn"] = 1, ["max_tokens"] = 1 }, stats.ByStopReason);
+        Assert.Equal(new Dictionary<string, long> { ["lone_backslash"] = 1, ["mid_word"] = 1, ["stream_cut"] = 1 }, stats.ByTruncationPattern);
+    }
+
+    [Fact]
+    public async Task Statistics_respect_the_filter()
+    {
+        await using var f = await ArrangeAsync();
+
+        var stats = await f.Db.Get<FailedGenerationReader>().GetStatisticsAsync(f.Identity, new() { RunId = RunA }, None);
+
+        Assert.Equal(2, stats.Total);
+        Assert.Equal(new Dictionary<string, long> { ["truncation"] = 2 }, stats.ByFailureType);
+    }
+}
