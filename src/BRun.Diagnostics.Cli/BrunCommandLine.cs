@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BRun.Diagnostics.Cli.Commands;
 
 namespace BRun.Diagnostics.Cli;
 
@@ -8,6 +9,7 @@ internal static class BrunCommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("BRun.Diagnostics: capture, validate and diagnose Claude batch generations.");
+        root.Subcommands.Add(ValidateCommand.Create());
         return root;
     }
 

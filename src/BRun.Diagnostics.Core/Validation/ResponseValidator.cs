@@ -216,7 +216,7 @@ public sealed class ResponseValidator
         var confidence = scan.Status == JsonScanStatus.Complete ? Confidence.Medium : Confidence.High;
         var content = scan.Status == JsonScanStatus.Complete
             ? "The content JSON happens to be complete."
-            : $"The content JSON is {scan.Describe()}; it ends with {TextEndings.Tail(message.Text)}.";
+            : $"The content JSON stops {scan.Describe()}; it ends with {TextEndings.Tail(message.Text)}.";
         return new(
             FailureType.Truncation,
             message.StopReason!,
@@ -248,7 +248,7 @@ public sealed class ResponseValidator
         {
             JsonScanStatus.Empty => "no text had arrived",
             JsonScanStatus.Complete => $"{message.Text.Length} chars of text had arrived and form complete JSON",
-            _ => $"{message.Text.Length} chars of text had arrived, JSON {scan.Describe()}, ending with {TextEndings.Tail(message.Text)}",
+            _ => $"{message.Text.Length} chars of text had arrived, the JSON stopping {scan.Describe()}, ending with {TextEndings.Tail(message.Text)}",
         };
         return $"The stream ended without message_stop after {message.EventCount} events{torn}: the connection or the server cut it. {char.ToUpperInvariant(stop[0])}{stop[1..]}; {content}.";
     }
