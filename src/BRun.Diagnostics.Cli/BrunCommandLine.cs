@@ -13,8 +13,13 @@ internal static class BrunCommandLine
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(UserCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(WorkerCommand.Create());
         return root;
     }
 
-    public static Task<int> InvokeAsync(string[] args) => Build().Parse(args).InvokeAsync();
+    // System.CommandLine would end the process soon after SIGTERM; the worker's host handles SIGTERM itself and
+    // needs its drain deadline, so signal handling is left to the host.
+    public static Task<int> InvokeAsync(string[] args) =>
+        Build().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 }

@@ -46,14 +46,7 @@ public sealed class RunDashboardService(
         runStore.CreateAsync(currentUser.UserId, request, cancellationToken);
 
     /// <summary>Cancels a run the current user may see. False when it is not visible or no longer running.</summary>
-    public async Task<bool> CancelAsync(Guid runId, CancellationToken cancellationToken)
-    {
-        // RunStore acts without a user context, so visibility is checked here first, under RLS.
-        if (await GetAsync(runId, cancellationToken).ConfigureAwait(false) is not { IsFinished: false })
-        {
-            return false;
-        }
-
-        return await runStore.CancelAsync(runId, cancellationToken).ConfigureAwait(false);
-    }
+    public Task<bool> CancelAsync(Guid runId, CancellationToken cancellationToken) =>
+        // RunStore acts as the current user, so row-level security decides whether the run may be cancelled.
+        runStore.CancelAsync(currentUser.Identity, runId, cancellationToken);
 }
