@@ -7,6 +7,7 @@ using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Components;
+using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MudBlazor.Services;
@@ -33,6 +34,7 @@ public static class WebHostExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddScoped<RunDashboardService>();
+        builder.Services.AddScoped<FailureDashboardService>();
         return builder;
     }
 
@@ -53,6 +55,7 @@ public static class WebHostExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapAccountEndpoints();
         app.MapRunApi();
+        app.MapFailedGenerationApi();
         app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

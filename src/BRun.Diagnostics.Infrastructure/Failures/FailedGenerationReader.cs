@@ -18,7 +18,7 @@ public sealed record FailureReportFile(string FileName, byte[] Content, bool Fro
 /// The read API over failed generations for the dashboard and the CLI: paged lists, details, statistics and
 /// report downloads. Every read runs as the given identity, so row-level security decides what it sees.
 /// </summary>
-public sealed class FailedGenerationReader
+public sealed partial class FailedGenerationReader
 {
     private readonly IUserScopedConnectionFactory _connections;
     private readonly IFailureReportBlobStore _blobs;

@@ -1,0 +1,224 @@
+using System.Runtime.CompilerServices;
+using BRun.Diagnostics.Infrastructure.Database;
+using Dapper;
+
+namespace BRun.Diagnostics.Infrastructure.Failures;
+
+/// <summary>The dashboard's queries: grid pages, chip counts, live checks, exports and chart aggregates.</summary>
+public sealed partial class FailedGenerationReader
+{
+    /// <summary>Widest histogram the dashboard asks for (buckets).</summary>
+    public const int MaxHistogramBuckets = 200;
+
+    /// <summary>
+    /// One page of rows in <paramref name="sort"/> order, without a count (the grid takes its total from
+    /// <see cref="GetFacetsAsync"/>, so paging costs one indexed read). Offset paging over an index in the sort
+    /// order: see docs/dashboard.md for why not keyset.
+    /// </summary>
+    public async Task<IReadOnlyList<FailedGenerationSummary>> ListPageAsync(
+        DbIdentity identity, FailedGenerationFilter filter, FailedGenerationSort sort, PageRequest page, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(page);
+        page.Validate();
+        var (where, parameters) = BuildWhere(filter);
+        parameters.Add("limit", page.PageSize);
+        parameters.Add("offset", page.Offset);
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<FailedGenerationSummary>(new CommandDefinition(
+            $"""
+            SELECT {FailedGenerationSummary.Columns}
+            FROM failed_generations {where}
+            ORDER BY {OrderBy(sort)}
+            LIMIT @limit OFFSET @offset
+            """,
+            parameters,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.AsList();
+    }
+
+    /// <summary>Rows matching the filter that the identity may see.</summary>
+    public async Task<long> CountAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var (where, parameters) = BuildWhere(filter);
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"SELECT count(*) FROM failed_generations {where}", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Of <paramref name="ids"/> (failure ids from live events), how many the identity may see and the filter
+    /// matches. Events carry every user's ids; this is where row-level security decides what counts as new.
+    /// </summary>
+    public async Task<int> CountMatchingAsync(
+        DbIdentity identity, FailedGenerationFilter filter, IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return 0;
+        }
+
+        var (where, parameters) = BuildWhere(filter);
+        parameters.Add("ids", ids.ToArray());
+        var clause = where.Length == 0 ? "WHERE id = ANY(@ids)" : where + " AND id = ANY(@ids)";
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            $"SELECT count(*)::int FROM failed_generations {clause}", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>The total and the count per chip value, all under <paramref name="filter"/>, in one scan.</summary>
+    public async Task<FailureFacets> GetFacetsAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var (where, parameters) = BuildWhere(filter);
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        // GROUPING() tells the sets apart: a NULL key alone could not (stop_reason and run_id are nullable).
+        var rows = await connection.QueryAsync<(int Dimension, string? Key, long Count)>(new CommandDefinition(
+            $"""
+            SELECT CASE
+                       WHEN GROUPING(failure_type) = 0 THEN 1
+                       WHEN GROUPING(stop_reason) = 0 THEN 2
+                       WHEN GROUPING(truncation_pattern) = 0 THEN 3
+                       WHEN GROUPING(model) = 0 THEN 4
+                       WHEN GROUPING(run_id) = 0 THEN 5
+                       ELSE 0
+                   END AS dimension,
+                   COALESCE(failure_type, stop_reason, truncation_pattern, model, run_id::text) AS key,
+                   count(*) AS count
+            FROM failed_generations {where}
+            GROUP BY GROUPING SETS ((failure_type), (stop_reason), (truncation_pattern), (model), (run_id), ())
+            """,
+            parameters,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+        long total = 0;
+        var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byStop = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byPattern = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byModel = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var byRun = new Dictionary<Guid, long>();
+        foreach (var (dimension, key, count) in rows)
+        {
+            switch (dimension)
+            {
+                case 0:
+                    total = count;
+                    break;
+                case 1 when key is not null:
+                    byType[key] = count;
+                    break;
+                case 2:
+                    byStop[key ?? FailureStatistics.NoStopReason] = count;
+                    break;
+                case 3 when key is not null:
+                    byPattern[key] = count;
+                    break;
+                case 4 when key is not null:
+                    byModel[key] = count;
+                    break;
+                case 5 when key is not null:
+                    byRun[Guid.Parse(key)] = count;
+                    break;
+            }
+        }
+
+        return new FailureFacets(total, byType, byStop, byPattern, byModel, byRun);
+    }
+
+    /// <summary>
+    /// Streams every matching row in <paramref name="sort"/> order straight from the database reader (unbuffered):
+    /// memory stays flat whatever the row count. The connection stays open until enumeration ends.
+    /// </summary>
+    public async IAsyncEnumerable<FailedGenerationSummary> StreamAsync(
+        DbIdentity identity,
+        FailedGenerationFilter filter,
+        FailedGenerationSort sort,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var (where, parameters) = BuildWhere(filter);
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        var rows = connection.QueryUnbufferedAsync<FailedGenerationSummary>(
+            $"SELECT {FailedGenerationSummary.Columns} FROM failed_generations {where} ORDER BY {OrderBy(sort)}",
+            parameters);
+        await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return row;
+        }
+    }
+
+    /// <summary>Failures per time bucket and failure type, oldest first.</summary>
+    public async Task<IReadOnlyList<FailureTimeBucket>> GetFailuresOverTimeAsync(
+        DbIdentity identity, FailedGenerationFilter filter, ChartTimeUnit unit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var (where, parameters) = BuildWhere(filter);
+        parameters.Add("unit", unit == ChartTimeUnit.Hour ? "hour" : "day");
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        // date_trunc on timestamptz truncates in the session time zone: AT TIME ZONE 'UTC' keeps buckets in UTC.
+        var rows = await connection.QueryAsync<FailureTimeBucket>(new CommandDefinition(
+            $"""
+            SELECT date_trunc(@unit, created_at AT TIME ZONE 'UTC') AS bucketstart, failure_type AS failuretype, count(*) AS count
+            FROM failed_generations {where}
+            GROUP BY 1, 2
+            ORDER BY 1, 2
+            """,
+            parameters,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.AsList();
+    }
+
+    /// <summary>
+    /// Output tokens of failures (under <paramref name="filter"/>) and of stored conversations (same model, run and
+    /// date range), in <paramref name="bucketCount"/> buckets of <paramref name="bucketWidth"/> tokens; the last
+    /// bucket is open-ended. Rows without output_tokens are left out.
+    /// </summary>
+    public async Task<IReadOnlyList<OutputTokenBucket>> GetOutputTokenHistogramAsync(
+        DbIdentity identity, FailedGenerationFilter filter, int bucketWidth, int bucketCount, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bucketWidth, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bucketCount, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bucketCount, MaxHistogramBuckets);
+        var (where, parameters) = BuildWhere(filter);
+        var (successWhere, _) = BuildWhere(new FailedGenerationFilter { Model = filter.Model, RunId = filter.RunId, From = filter.From, To = filter.To });
+        parameters.Add("width", bucketWidth);
+        parameters.Add("buckets", bucketCount);
+        parameters.Add("upper", bucketWidth * (bucketCount - 1));
+        var failuresWhere = where.Length == 0 ? "WHERE output_tokens IS NOT NULL" : where + " AND output_tokens IS NOT NULL";
+        var successesWhere = successWhere.Length == 0 ? "WHERE output_tokens IS NOT NULL" : successWhere + " AND output_tokens IS NOT NULL";
+
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        // width_bucket(x, 0, upper, n-1) gives 1..n-1 inside [0, upper) and n at or above upper: bucket b starts at (b-1)*width.
+        // The success filter only uses model, run and date (parameter names are shared with the failure filter).
+        var rows = await connection.QueryAsync<(int Bucket, long Failures, long Successes)>(new CommandDefinition(
+            $"""
+            WITH f AS (
+                SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS bucket, count(*) AS n
+                FROM failed_generations {failuresWhere} GROUP BY 1),
+            s AS (
+                SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS bucket, count(*) AS n
+                FROM conversations {successesWhere} GROUP BY 1)
+            SELECT b AS bucket, COALESCE(f.n, 0) AS failures, COALESCE(s.n, 0) AS successes
+            FROM generate_series(1, @buckets) AS b
+            LEFT JOIN f ON f.bucket = b
+            LEFT JOIN s ON s.bucket = b
+            ORDER BY b
+            """,
+            parameters,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return [.. rows.Select(r => new OutputTokenBucket((r.Bucket - 1) * bucketWidth, r.Failures, r.Successes))];
+    }
+
+    private static string OrderBy(FailedGenerationSort sort) => sort switch
+    {
+        FailedGenerationSort.NewestFirst => "created_at DESC, id DESC",
+        FailedGenerationSort.OldestFirst => "created_at ASC, id ASC",
+        FailedGenerationSort.MostOutputTokens => "output_tokens DESC NULLS LAST, id DESC",
+        FailedGenerationSort.FewestOutputTokens => "output_tokens ASC NULLS FIRST, id ASC",
+        _ => throw new ArgumentOutOfRangeException(nameof(sort), sort, null),
+    };
+}

@@ -1,0 +1,265 @@
+using System.Data.Common;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Live;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Web.Failures;
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+
+namespace BRun.Diagnostics.Web.Components.Pages.FailedGenerations;
+
+/// <summary>
+/// The failed-generations grid: server-side paging and sorting, filter chips with counts, filters in the URL query,
+/// the report dialog, and live arrivals (page 1 re-queries; later pages count them in a "N new" chip).
+/// </summary>
+public sealed partial class FailedGenerationsPage : IDisposable
+{
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly Dictionary<Guid, MudButton> _viewButtons = [];
+    private MudDataGrid<FailureRowView>? _grid;
+    private FailureFilterState _state = FailureFilterState.Empty;
+    private FailureFacets _facets = FailureFacets.Empty;
+    private FailureFilterState? _facetsFor;
+    private HashSet<Guid> _highlighted = [];
+    private IDisposable? _subscription;
+    private string? _problem;
+    private int _newCount;
+    private int _pageIndex;
+
+    [Inject]
+    private FailureDashboardService Failures { get; set; } = default!;
+
+    [Inject]
+    private LiveEventHub Hub { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IDialogService Dialogs { get; set; } = default!;
+
+    [SupplyParameterFromQuery(Name = FailureFilterState.FailureTypeKey)]
+    public string? FailureType { get; set; }
+
+    [SupplyParameterFromQuery(Name = FailureFilterState.StopReasonKey)]
+    public string? StopReason { get; set; }
+
+    [SupplyParameterFromQuery(Name = FailureFilterState.PatternKey)]
+    public string? Pattern { get; set; }
+
+    [SupplyParameterFromQuery(Name = FailureFilterState.ModelKey)]
+    public string? Model { get; set; }
+
+    [SupplyParameterFromQuery(Name = FailureFilterState.RunIdKey)]
+    public string? RunId { get; set; }
+
+    [SupplyParameterFromQuery(Name = FailureFilterState.FromKey)]
+    public string? From { get; set; }
+
+    [SupplyParameterFromQuery(Name = FailureFilterState.ToKey)]
+    public string? To { get; set; }
+
+    [SupplyParameterFromQuery(Name = FailureFilterState.QueryKey)]
+    public string? Q { get; set; }
+
+    /// <summary>Grid loads so far (tests check that a burst of events costs one).</summary>
+    internal int LoadCount { get; private set; }
+
+    private string InsightsUrl => "/conversations/failed/insights" + _state.ToQueryString();
+
+    protected override void OnInitialized() => _subscription = Hub.Subscribe(OnLiveEventsAsync);
+
+    protected override async Task OnParametersSetAsync()
+    {
+        var state = FailureFilterState.Parse(FailureType, StopReason, Pattern, Model, RunId, From, To, Q);
+        if (state == _state)
+        {
+            return;
+        }
+
+        // Back/forward or an edited link: the URL is the source of truth.
+        _state = state;
+        await ReloadFromFirstPageAsync();
+    }
+
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        _disposed.Cancel();
+        _disposed.Dispose();
+    }
+
+    private async Task<GridData<FailureRowView>> LoadServerDataAsync(GridState<FailureRowView> gridState, CancellationToken cancellationToken)
+    {
+        LoadCount++;
+        _pageIndex = gridState.Page;
+        if (_pageIndex == 0)
+        {
+            _newCount = 0;
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
+        try
+        {
+            var state = _state;
+            if (_facetsFor != state)
+            {
+                _facets = await Failures.GetFacetsAsync(state, linked.Token);
+                _facetsFor = state;
+            }
+
+            var rows = await Failures.ListPageAsync(state, SortOf(gridState), gridState.Page, gridState.PageSize, linked.Token);
+            _problem = null;
+            return new GridData<FailureRowView> { Items = rows, TotalItems = (int)Math.Min(_facets.Total, int.MaxValue) };
+        }
+        catch (DbException)
+        {
+            _problem = "Could not load failed generations: the database did not answer.";
+            return new GridData<FailureRowView> { Items = [], TotalItems = 0 };
+        }
+    }
+
+    private static FailedGenerationSort SortOf(GridState<FailureRowView> gridState)
+    {
+        var sort = gridState.SortDefinitions.FirstOrDefault();
+        return sort?.SortBy switch
+        {
+            nameof(FailureRowView.OutputTokens) => sort.Descending ? FailedGenerationSort.MostOutputTokens : FailedGenerationSort.FewestOutputTokens,
+            nameof(FailureRowView.CreatedAt) when !sort.Descending => FailedGenerationSort.OldestFirst,
+            _ => FailedGenerationSort.NewestFirst,
+        };
+    }
+
+    private async Task ApplyFiltersAsync(FailureFilterState state)
+    {
+        if (state == _state)
+        {
+            return;
+        }
+
+        _state = state;
+        // Shareable: the URL carries the filters. The router sets the same values back; OnParametersSetAsync sees no change.
+        Navigation.NavigateTo(Navigation.GetUriWithQueryParameters(
+            "/conversations/failed",
+            new Dictionary<string, object?>
+            {
+                [FailureFilterState.FailureTypeKey] = state.FailureType,
+                [FailureFilterState.StopReasonKey] = state.StopReason,
+                [FailureFilterState.PatternKey] = state.Pattern,
+                [FailureFilterState.ModelKey] = state.Model,
+                [FailureFilterState.RunIdKey] = state.RunId?.ToString("D"),
+                [FailureFilterState.FromKey] = state.ToQuery().FirstOrDefault(p => p.Key == FailureFilterState.FromKey).Value,
+                [FailureFilterState.ToKey] = state.ToQuery().FirstOrDefault(p => p.Key == FailureFilterState.ToKey).Value,
+                [FailureFilterState.QueryKey] = state.Query,
+            }));
+        await ReloadFromFirstPageAsync();
+    }
+
+    private async Task ReloadFromFirstPageAsync()
+    {
+        _highlighted = [];
+        _newCount = 0;
+        _facetsFor = null;
+        if (_grid is null)
+        {
+            return;
+        }
+
+        if (_grid.CurrentPage != 0)
+        {
+            // Changing the page reloads the server data.
+            _grid.NavigateTo(Page.First);
+        }
+        else
+        {
+            await _grid.ReloadServerData();
+        }
+    }
+
+    private Task RetryAsync()
+    {
+        _facetsFor = null;
+        return _grid?.ReloadServerData() ?? Task.CompletedTask;
+    }
+
+    private async Task ShowNewAsync()
+    {
+        _newCount = 0;
+        await ReloadFromFirstPageAsync();
+    }
+
+    private async Task OnLiveEventsAsync(LiveEventBatch batch)
+    {
+        var failureIds = batch.Events
+            .Where(e => e.Kind == RunEvent.TaskFailed && e.FailureId is not null)
+            .Select(e => e.FailureId!.Value)
+            .Distinct()
+            .ToArray();
+        if (!batch.Resync && failureIds.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            // One count for the whole batch: row-level security and the current filters decide what is "new" here.
+            var visible = failureIds.Length == 0 ? 0 : await Failures.CountMatchingAsync(_state, failureIds, _disposed.Token);
+            if (visible == 0 && !batch.Resync)
+            {
+                return;
+            }
+
+            await InvokeAsync(async () =>
+            {
+                if (_pageIndex == 0)
+                {
+                    // The new rows are on this page: one re-query of counts and rows, new ones highlighted.
+                    _highlighted = [.. failureIds];
+                    _facetsFor = null;
+                    if (_grid is not null)
+                    {
+                        await _grid.ReloadServerData();
+                    }
+                }
+                else
+                {
+                    _newCount += visible;
+                }
+
+                StateHasChanged();
+            });
+        }
+        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        {
+            // The page is closing.
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await DispatchExceptionAsync(ex);
+        }
+    }
+
+    private async Task OpenReportAsync(FailureRowView row)
+    {
+        var parameters = new DialogParameters<FailureReportDialog> { { d => d.FailureId, row.Id } };
+        var options = new DialogOptions { MaxWidth = MaxWidth.Large, FullWidth = true, CloseOnEscapeKey = true, CloseButton = true };
+        var dialog = await Dialogs.ShowAsync<FailureReportDialog>("Failure report", parameters, options);
+        await dialog.Result;
+        // Keyboard users land where they were.
+        if (_viewButtons.TryGetValue(row.Id, out var button))
+        {
+            await button.FocusAsync();
+        }
+    }
+
+    private string ExportUrl(string format) =>
+        "/api/failed-generations/export?format=" + format + (_state.IsEmpty ? string.Empty : "&" + _state.ToQueryString()[1..]);
+
+    private static Color TypeColor(string failureType) => failureType switch
+    {
+        "truncation" => Color.Error,
+        "api_error" => Color.Warning,
+        "parse_error" => Color.Secondary,
+        _ => Color.Default,
+    };
+}

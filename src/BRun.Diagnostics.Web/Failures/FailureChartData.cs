@@ -1,0 +1,59 @@
+using System.Globalization;
+using BRun.Diagnostics.Infrastructure.Failures;
+using MudBlazor;
+
+namespace BRun.Diagnostics.Web.Failures;
+
+/// <summary>The insights aggregates shaped for MudBlazor charts.</summary>
+public sealed class FailureChartData
+{
+    public required string UnitLabel { get; init; }
+    public required string[] TimeLabels { get; init; }
+    public required List<ChartSeries<double>> TimeSeries { get; init; }
+    public required string[] StopReasonLabels { get; init; }
+    public required List<ChartSeries<double>> StopReasonSeries { get; init; }
+    public required string[] HistogramLabels { get; init; }
+    public required List<ChartSeries<double>> HistogramSeries { get; init; }
+
+    /// <summary>The bucket with the most failures, e.g. "1,000–1,099 tokens (412 failures)".</summary>
+    public required string PeakLabel { get; init; }
+
+    public static FailureChartData From(FailureInsights insights)
+    {
+        ArgumentNullException.ThrowIfNull(insights);
+        var format = insights.Unit == ChartTimeUnit.Hour ? "MM-dd HH:00" : "yyyy-MM-dd";
+        var buckets = insights.OverTime.Select(b => b.BucketStart).Distinct().Order().ToArray();
+        var types = insights.OverTime.Select(b => b.FailureType).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var counts = insights.OverTime.ToDictionary(b => (b.BucketStart, b.FailureType), b => (double)b.Count);
+        var timeSeries = types
+            .Select(t => new ChartSeries<double>
+            {
+                Name = t,
+                Data = new ChartData<double>(buckets.Select(b => counts.GetValueOrDefault((b, t))).ToArray()),
+            })
+            .ToList();
+
+        var stops = insights.ByStopReason.OrderByDescending(p => p.Value).ToArray();
+        var histogram = insights.OutputTokens;
+        var width = histogram.Count > 1 ? histogram[1].LowerBound - histogram[0].LowerBound : 1;
+        var peak = histogram.Count == 0 ? null : histogram.MaxBy(b => b.Failures);
+        return new FailureChartData
+        {
+            UnitLabel = insights.Unit == ChartTimeUnit.Hour ? "hour" : "day",
+            TimeLabels = [.. buckets.Select(b => b.ToString(format, CultureInfo.InvariantCulture))],
+            TimeSeries = timeSeries,
+            StopReasonLabels = [.. stops.Select(p => $"{p.Key} ({p.Value.ToString("N0", CultureInfo.InvariantCulture)})")],
+            StopReasonSeries = [new ChartSeries<double> { Name = "Stop reasons", Data = new ChartData<double>(stops.Select(p => (double)p.Value).ToArray()) }],
+            // Label every 5th bucket so the axis stays readable.
+            HistogramLabels = [.. histogram.Select((b, i) => i % 5 == 0 ? b.LowerBound.ToString("N0", CultureInfo.InvariantCulture) : string.Empty)],
+            HistogramSeries =
+            [
+                new ChartSeries<double> { Name = "Failures", Data = new ChartData<double>(histogram.Select(b => (double)b.Failures).ToArray()) },
+                new ChartSeries<double> { Name = "Successes", Data = new ChartData<double>(histogram.Select(b => (double)b.Successes).ToArray()) },
+            ],
+            PeakLabel = peak is null || peak.Failures == 0
+                ? "no failures with output tokens"
+                : $"{peak.LowerBound.ToString("N0", CultureInfo.InvariantCulture)}–{(peak.LowerBound + width - 1).ToString("N0", CultureInfo.InvariantCulture)} tokens ({peak.Failures.ToString("N0", CultureInfo.InvariantCulture)} failures)",
+        };
+    }
+}

@@ -1,0 +1,83 @@
+using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Failures;
+
+namespace BRun.Diagnostics.Web.Failures;
+
+/// <summary>
+/// What the failed-generations pages and API ask for, always as the current user (scoped per request or circuit):
+/// row-level security decides what is visible, so another member's failure is simply not found.
+/// </summary>
+public sealed class FailureDashboardService(FailedGenerationReader reader, ICurrentUser currentUser, TimeProvider timeProvider)
+{
+    /// <summary>Output-token histogram: 100-token buckets up to 5,000, then one open-ended bucket.</summary>
+    public const int HistogramBucketWidth = 100;
+    public const int HistogramBucketCount = 51;
+
+    public Task<FailureFacets> GetFacetsAsync(FailureFilterState state, CancellationToken cancellationToken) =>
+        reader.GetFacetsAsync(currentUser.Identity, Filter(state), cancellationToken);
+
+    public Task<long> CountAsync(FailureFilterState state, CancellationToken cancellationToken) =>
+        reader.CountAsync(currentUser.Identity, Filter(state), cancellationToken);
+
+    public async Task<IReadOnlyList<FailureRowView>> ListPageAsync(
+        FailureFilterState state, FailedGenerationSort sort, int pageIndex, int pageSize, CancellationToken cancellationToken)
+    {
+        var rows = await reader.ListPageAsync(currentUser.Identity, Filter(state), sort, new PageRequest(pageIndex, pageSize), cancellationToken).ConfigureAwait(false);
+        return [.. rows.Select(FailureRowView.From)];
+    }
+
+    /// <summary>A page for the HTTP API (newest first) with the total, in one round trip.</summary>
+    public Task<Page<FailedGenerationSummary>> ListAsync(FailureFilterState state, int pageIndex, int pageSize, CancellationToken cancellationToken) =>
+        reader.ListAsync(currentUser.Identity, Filter(state), new PageRequest(pageIndex, pageSize), cancellationToken);
+
+    /// <summary>How many of the announced failures this user may see under the current filters.</summary>
+    public Task<int> CountMatchingAsync(FailureFilterState state, IReadOnlyCollection<Guid> failureIds, CancellationToken cancellationToken) =>
+        reader.CountMatchingAsync(currentUser.Identity, Filter(state), failureIds, cancellationToken);
+
+    /// <summary>The dialog's view of one failure, or null when it does not exist or is not visible.</summary>
+    public async Task<FailureReportView?> GetReportAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var row = await reader.GetAsync(currentUser.Identity, id, cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var report = await reader.DownloadReportAsync(currentUser.Identity, id, cancellationToken).ConfigureAwait(false);
+        return report is null ? null : FailureReportView.From(row, report);
+    }
+
+    public Task<FailureReportFile?> DownloadReportAsync(Guid id, CancellationToken cancellationToken) =>
+        reader.DownloadReportAsync(currentUser.Identity, id, cancellationToken);
+
+    public IAsyncEnumerable<FailedGenerationSummary> StreamAsync(FailureFilterState state, CancellationToken cancellationToken) =>
+        reader.StreamAsync(currentUser.Identity, Filter(state), FailedGenerationSort.NewestFirst, cancellationToken);
+
+    /// <summary>The three charts of the insights tab, under the same filters as the grid.</summary>
+    public async Task<FailureInsights> GetInsightsAsync(FailureFilterState state, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var filter = Filter(state);
+        // Hours for a range of up to two days, else days; with no range, days.
+        var unit = state.From is { } from && (state.To ?? DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime)).DayNumber - from.DayNumber <= 1
+            ? ChartTimeUnit.Hour
+            : ChartTimeUnit.Day;
+        var overTime = await reader.GetFailuresOverTimeAsync(currentUser.Identity, filter, unit, cancellationToken).ConfigureAwait(false);
+        var facets = await reader.GetFacetsAsync(currentUser.Identity, filter, cancellationToken).ConfigureAwait(false);
+        var histogram = await reader.GetOutputTokenHistogramAsync(currentUser.Identity, filter, HistogramBucketWidth, HistogramBucketCount, cancellationToken).ConfigureAwait(false);
+        return new FailureInsights(unit, overTime, facets.ByStopReason, histogram);
+    }
+
+    private static FailedGenerationFilter Filter(FailureFilterState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return state.ToFilter();
+    }
+}
+
+/// <summary>Chart data of the insights tab.</summary>
+public sealed record FailureInsights(
+    ChartTimeUnit Unit,
+    IReadOnlyList<FailureTimeBucket> OverTime,
+    IReadOnlyDictionary<string, long> ByStopReason,
+    IReadOnlyList<OutputTokenBucket> OutputTokens);

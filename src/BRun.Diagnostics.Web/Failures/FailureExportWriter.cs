@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using BRun.Diagnostics.Infrastructure.Failures;
+
+namespace BRun.Diagnostics.Web.Failures;
+
+/// <summary>Export formats of <c>GET /api/failed-generations/export</c>.</summary>
+public enum FailureExportFormat
+{
+    Csv,
+    Jsonl,
+}
+
+/// <summary>
+/// Writes failures row by row as CSV (RFC 4180 quoting, and cells that a spreadsheet would run as a formula
+/// prefixed with <c>'</c>) or as JSON Lines. Each row is flushed as it is written, so nothing is buffered.
+/// </summary>
+public static class FailureExportWriter
+{
+    private static readonly string[] Header =
+    [
+        "id", "created_at", "failure_type", "stop_reason", "truncation_pattern", "truncation_details", "detection_confidence",
+        "model", "max_tokens", "input_tokens", "output_tokens", "http_status", "streamed", "run_id", "task_id",
+        "error_message", "report_status",
+    ];
+
+    public static string ContentType(FailureExportFormat format) =>
+        format == FailureExportFormat.Csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
+
+    public static string FileName(FailureExportFormat format) =>
+        format == FailureExportFormat.Csv ? "failed-generations.csv" : "failed-generations.jsonl";
+
+    /// <summary>Writes every row to <paramref name="output"/>; returns the number of rows written.</summary>
+    public static async Task<long> WriteAsync(
+        IAsyncEnumerable<FailedGenerationSummary> rows, FailureExportFormat format, Stream output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var writer = new StreamWriter(output, new UTF8Encoding(false), bufferSize: 16 * 1024, leaveOpen: true);
+        await using (writer.ConfigureAwait(false))
+        {
+            long count = 0;
+            if (format == FailureExportFormat.Csv)
+            {
+                await writer.WriteAsync(string.Join(',', Header) + "\r\n").ConfigureAwait(false);
+            }
+
+            await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                await writer.WriteAsync(format == FailureExportFormat.Csv ? CsvLine(row) : JsonLine(row)).ConfigureAwait(false);
+                count++;
+                // Hand each buffer-full to the response as it fills; flush every 100 rows so a slow export shows progress.
+                if (count % 100 == 0)
+                {
+                    await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return count;
+        }
+    }
+
+    internal static string CsvLine(FailedGenerationSummary row)
+    {
+        string?[] cells =
+        [
+            row.Id.ToString("D"), Utc(row.CreatedAt), row.FailureType, row.StopReason, row.TruncationPattern, row.TruncationDetails,
+            row.DetectionConfidence, row.Model, Int(row.MaxTokens), Int(row.InputTokens), Int(row.OutputTokens), Int(row.HttpStatus),
+            row.Streamed ? "true" : "false", row.RunId?.ToString("D"), row.TaskId?.ToString("D"), row.ErrorMessage, row.ReportStatus,
+        ];
+        return string.Join(',', cells.Select(CsvCell)) + "\r\n";
+    }
+
+    /// <summary>Quotes when needed; a cell a spreadsheet would evaluate (= + - @, tab, CR) gets a leading apostrophe.</summary>
+    internal static string CsvCell(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return string.Empty;
+        }
+
+        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            value = "'" + value;
+        }
+
+        return value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+
+    private static string JsonLine(FailedGenerationSummary row) => JsonSerializer.Serialize(FailureItem.From(row)) + "\n";
+
+    private static string Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    private static string? Int(int? value) => value?.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,49 @@
+using System.Globalization;
+using BRun.Diagnostics.Infrastructure.Failures;
+
+namespace BRun.Diagnostics.Web.Failures;
+
+/// <summary>One grid row: what the failures table shows, formatted by the service, not the page.</summary>
+public sealed record FailureRowView(
+    Guid Id,
+    DateTimeOffset CreatedAt,
+    string FailureType,
+    string? StopReason,
+    string? TruncationPattern,
+    string? TruncationDetails,
+    int? OutputTokens,
+    int MaxTokens,
+    string Model,
+    Guid? RunId,
+    string? ErrorMessage)
+{
+    public static FailureRowView From(FailedGenerationSummary row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return new(row.Id, new DateTimeOffset(DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc)), row.FailureType, row.StopReason,
+            row.TruncationPattern, row.TruncationDetails, row.OutputTokens, row.MaxTokens, row.Model, row.RunId, row.ErrorMessage);
+    }
+
+    /// <summary>output / max, e.g. 0.041; null when the API reported no output tokens.</summary>
+    public double? Utilisation => OutputTokens is { } output && MaxTokens > 0 ? (double)output / MaxTokens : null;
+
+    public string CreatedText => FailureFormat.Time(CreatedAt);
+
+    /// <summary>"1,003 / 24,576 (4.1%)".</summary>
+    public string TokensText => FailureFormat.Tokens(OutputTokens, MaxTokens);
+
+    public string RunText => RunId is { } run ? run.ToString("N", CultureInfo.InvariantCulture)[..8] : "–";
+}
+
+/// <summary>Display formats of the failures views.</summary>
+public static class FailureFormat
+{
+    public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+
+    public static string Number(long? value) => value is { } v ? v.ToString("N0", CultureInfo.InvariantCulture) : "–";
+
+    public static string Percent(double? share) => share is { } s ? s.ToString("0.0%", CultureInfo.InvariantCulture) : "–";
+
+    public static string Tokens(int? output, int max) =>
+        $"{Number(output)} / {Number(max)} ({Percent(output is { } o && max > 0 ? (double)o / max : null)})";
+}
