@@ -33,13 +33,4 @@ public sealed class NavMenuTests : DashboardTestContext
             (true, false),
             (cut.Find("a[href='/runs']").ClassList.Contains("active"), cut.Find("a[href='/conversations/failed']").ClassList.Contains("active")));
     }
-
-    [Fact]
-    public void Failed_generations_placeholder_says_it_is_coming_and_links_to_runs()
-    {
-        var cut = Render<FailedGenerationsPlaceholder>();
-
-        Assert.Contains("coming", cut.Find(".brun-coming-soon").TextContent, StringComparison.Ordinal);
-        Assert.NotNull(cut.Find(".brun-coming-soon a[href='/runs']"));
-    }
 }

@@ -110,11 +110,14 @@ public sealed partial class FailedGenerationsPage : IDisposable
 
             var rows = await Failures.ListPageAsync(state, SortOf(gridState), gridState.Page, gridState.PageSize, linked.Token);
             _problem = null;
+            // The chips, the total and the "new" chip live outside the grid: render them too.
+            StateHasChanged();
             return new GridData<FailureRowView> { Items = rows, TotalItems = (int)Math.Min(_facets.Total, int.MaxValue) };
         }
         catch (DbException)
         {
             _problem = "Could not load failed generations: the database did not answer.";
+            StateHasChanged();
             return new GridData<FailureRowView> { Items = [], TotalItems = 0 };
         }
     }

@@ -1,0 +1,249 @@
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Live;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Users;
+using BRun.Diagnostics.Testing;
+using BRun.Diagnostics.Web.Auth;
+using BRun.Diagnostics.Web.Components.Pages.FailedGenerations;
+using BRun.Diagnostics.Web.Failures;
+using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MudBlazor;
+
+namespace BRun.Diagnostics.Web.Tests.Failures;
+
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : DashboardTestContext
+{
+    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(250);
+
+    // Bounds a wait for the hub's loop and the database on a busy machine; it asserts no speed.
+    private static readonly TimeSpan RenderWait = TimeSpan.FromSeconds(30);
+
+    private TestDatabase? _db;
+    private LiveEventHub? _hub;
+
+    private TestDatabase Db => _db!;
+
+    private LiveEventHub Hub => _hub!;
+
+    private FailedGenerationStore Store => Db.Get<FailedGenerationStore>();
+
+    public override async Task InitializeAsync()
+    {
+        _db = await env.CreateDatabaseAsync();
+        _hub = new LiveEventHub(Options.Create(new LiveEventOptions { BatchWindow = Window }), Db.Time, NullLogger<LiveEventHub>.Instance);
+        await Hub.StartAsync(CancellationToken.None);
+    }
+
+    protected override async Task DisposeContextAsync()
+    {
+        await base.DisposeContextAsync();
+        await Hub.StopAsync(CancellationToken.None);
+        Hub.Dispose();
+        await Db.DisposeAsync();
+    }
+
+    private void SignInAs(AppUser user)
+    {
+        var currentUser = new CurrentUser();
+        currentUser.SetPrincipal(UserClaims.CreatePrincipal(user, "test"));
+        Services.AddSingleton<ICurrentUser>(currentUser);
+        Services.AddSingleton<TimeProvider>(Db.Time);
+        Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
+        Services.AddSingleton(Db.Get<FailedGenerationReader>());
+        Services.AddSingleton(Hub);
+        Services.AddScoped<FailureDashboardService>();
+    }
+
+    private IRenderedComponent<FailedGenerationsPage> RenderPage(string url = "/conversations/failed")
+    {
+        Services.GetRequiredService<NavigationManager>().NavigateTo(url);
+        return Render<FailedGenerationsPage>();
+    }
+
+    private static IReadOnlyList<string> Rows(IRenderedComponent<FailedGenerationsPage> cut) =>
+        [.. cut.FindAll("tbody tr.brun-failure-row").Select(r => r.TextContent)];
+
+    private void PublishFailure(Guid failureId) =>
+        Hub.Publish(new RunEvent(RunEvent.TaskFailed, Guid.NewGuid(), Guid.NewGuid(), failureId, RunStatus.Running, 10, 0, 1, 0));
+
+    [Fact]
+    public async Task Grid_shows_the_users_failures_with_tokens_and_utilisation_and_not_another_members()
+    {
+        var owner = await Db.CreateUserAsync();
+        var someoneElse = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
+        await Store.StoreAsync(someoneElse.Id, FailureSeed.ApiError());
+        SignInAs(owner);
+
+        var cut = RenderPage();
+
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        var row = Rows(cut)[0];
+        Assert.Equal((true, true, true), (row.Contains("truncation", StringComparison.Ordinal),
+            row.Contains("1,003 / 24,576 (4.1%)", StringComparison.Ordinal), row.Contains("claude-sonnet-4-5", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Filter_chips_show_the_count_of_each_value()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        SignInAs(owner);
+
+        var cut = RenderPage();
+
+        cut.WaitForAssertion(() => Assert.Equal(3, Rows(cut).Count), RenderWait);
+        string Chip(string dimension, string value) =>
+            cut.Find($".brun-filter-chip[data-dimension='{dimension}'][data-value='{value}'] .brun-chip-count").TextContent;
+        Assert.Equal(("2", "1", "2", "1"), (Chip("failure_type", "truncation"), Chip("failure_type", "api_error"),
+            Chip("model", "claude-sonnet-4-5"), Chip("model", "claude-haiku-4-5")));
+    }
+
+    [Fact]
+    public async Task Clicking_a_chip_filters_the_grid_and_puts_the_filter_in_the_url()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        SignInAs(owner);
+        var cut = RenderPage();
+        cut.WaitForAssertion(() => Assert.Equal(2, Rows(cut).Count), RenderWait);
+
+        await cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='api_error']").ClickAsync(new());
+
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        Assert.Contains("api_error", Rows(cut)[0], StringComparison.Ordinal);
+        Assert.EndsWith("/conversations/failed?failure_type=api_error", Services.GetRequiredService<NavigationManager>().Uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Filters_in_the_url_query_apply_when_the_page_opens()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError("upstream connect error 503"));
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError("rate limited 429"));
+        SignInAs(owner);
+
+        var cut = RenderPage("/conversations/failed?failure_type=api_error&q=upstream");
+
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        Assert.Contains("1", cut.Find(".brun-filter-total").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Report_dialog_shows_token_and_stop_reason_analysis_and_the_cut_point()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
+        SignInAs(owner);
+        var provider = Render<MudDialogProvider>();
+        var cut = RenderPage();
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+
+        // Not awaited: the click handler waits for the dialog to close.
+        await cut.InvokeAsync(() => cut.Find("button.brun-view").Click());
+
+        provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-report-conclusion")), RenderWait);
+        Assert.Equal(("4.1%", "I want to save for \\"), (
+            provider.Find(".brun-report-utilisation").TextContent,
+            provider.Find(".brun-preview").TextContent[^("I want to save for \\".Length + "✂ cut".Length)..^"✂ cut".Length]));
+        Assert.False(string.IsNullOrWhiteSpace(provider.Find(".brun-report-analysis").TextContent));
+    }
+
+    [Fact]
+    public async Task Report_dialog_shows_script_in_content_as_text()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation(content: "Hello <script>alert('x')</script> and <b>bold"));
+        SignInAs(owner);
+        var provider = Render<MudDialogProvider>();
+        var cut = RenderPage();
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+
+        // Not awaited: the click handler waits for the dialog to close.
+        await cut.InvokeAsync(() => cut.Find("button.brun-view").Click());
+
+        provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-preview")), RenderWait);
+        var preview = provider.Find(".brun-preview");
+        Assert.Equal((0, 0, true), (preview.QuerySelectorAll("script").Length, preview.QuerySelectorAll("b").Length,
+            preview.TextContent.Contains("<script>alert('x')</script>", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_burst_of_live_failures_on_page_one_appears_with_one_reload()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        SignInAs(owner);
+        var cut = RenderPage();
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        var loadsBefore = cut.Instance.LoadCount;
+
+        var ids = new List<Guid>();
+        for (var i = 0; i < 20; i++)
+        {
+            ids.Add(await Store.StoreAsync(owner.Id, FailureSeed.Truncation()));
+        }
+
+        foreach (var id in ids)
+        {
+            PublishFailure(id);
+        }
+
+        Db.Time.Advance(Window);
+
+        cut.WaitForAssertion(() => Assert.Equal(21, Rows(cut).Count), RenderWait);
+        Assert.Equal((1, 20), (cut.Instance.LoadCount - loadsBefore, cut.FindAll("tr.brun-failure-row-new").Count));
+    }
+
+    [Fact]
+    public async Task Live_failure_on_a_later_page_shows_the_new_chip_which_jumps_to_page_one()
+    {
+        var owner = await Db.CreateUserAsync();
+        for (var i = 0; i < 30; i++)
+        {
+            await Store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        }
+
+        SignInAs(owner);
+        var cut = RenderPage();
+        cut.WaitForAssertion(() => Assert.Equal(25, Rows(cut).Count), RenderWait);
+        await cut.Find("button[aria-label='Next page']").ClickAsync(new());
+        cut.WaitForAssertion(() => Assert.Equal(5, Rows(cut).Count), RenderWait);
+
+        var fresh = await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        PublishFailure(fresh);
+        PublishFailure(Guid.NewGuid()); // another member's or unknown: not counted
+        Db.Time.Advance(Window);
+
+        cut.WaitForAssertion(() => Assert.Contains("1 new failure", cut.Find(".brun-new-failures").TextContent, StringComparison.Ordinal), RenderWait);
+        Assert.Equal(5, Rows(cut).Count);
+
+        await cut.Find(".brun-new-failures").ClickAsync(new());
+
+        cut.WaitForAssertion(() => Assert.Equal(25, Rows(cut).Count), RenderWait);
+        Assert.Empty(cut.FindAll(".brun-new-failures"));
+    }
+
+    [Fact]
+    public async Task Empty_state_says_there_are_no_failures()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+
+        var cut = RenderPage();
+
+        cut.WaitForAssertion(() => Assert.Contains("No failed generations yet.", cut.Find(".brun-failures-empty").TextContent, StringComparison.Ordinal), RenderWait);
+    }
+}
