@@ -1,0 +1,145 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BRun.Diagnostics.Web.Tests.Failures;
+
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class FailedGenerationApiTests(IntegrationEnvironment env)
+{
+    private static async Task<HttpResponseMessage> GetAsync(HttpClient client, string url, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(url, UriKind.Relative));
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    private static FailedGenerationStore Store(DashboardHost host) => host.Services.GetRequiredService<FailedGenerationStore>();
+
+    [Fact]
+    public async Task List_filters_by_failure_type_and_search_and_reports_the_total()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await Store(host).StoreAsync(user.Id, FailureSeed.Truncation());
+        }
+
+        await Store(host).StoreAsync(user.Id, FailureSeed.ApiError("upstream connect error"));
+        await Store(host).StoreAsync(user.Id, FailureSeed.ApiError("rate limited"));
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+
+        using var all = await GetAsync(client, "/api/failed-generations?limit=2", token);
+        using var filtered = await GetAsync(client, "/api/failed-generations?failure_type=api_error&q=UPSTREAM", token);
+
+        using var allJson = JsonDocument.Parse(await all.Content.ReadAsStringAsync());
+        using var filteredJson = JsonDocument.Parse(await filtered.Content.ReadAsStringAsync());
+        Assert.Equal((5, 2, 1, 1, "upstream connect error"), (
+            allJson.RootElement.GetProperty("total").GetInt32(),
+            allJson.RootElement.GetProperty("items").GetArrayLength(),
+            filteredJson.RootElement.GetProperty("total").GetInt32(),
+            filteredJson.RootElement.GetProperty("items").GetArrayLength(),
+            filteredJson.RootElement.GetProperty("items")[0].GetProperty("error_message").GetString()));
+    }
+
+    [Fact]
+    public async Task Report_download_is_an_attachment_named_after_the_failure_with_the_raw_report()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        var id = await Store(host).StoreAsync(user.Id, FailureSeed.Truncation());
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, $"/api/failed-generations/{id}/report", token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(("attachment", $"failed-generation-{id}.json", "application/json"), (
+            response.Content.Headers.ContentDisposition?.DispositionType,
+            response.Content.Headers.ContentDisposition?.FileName?.Trim('"'),
+            response.Content.Headers.ContentType?.MediaType));
+        using var report = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(("truncation", id.ToString()), (
+            report.RootElement.GetProperty("error_report").GetProperty("failure_type").GetString(),
+            report.RootElement.GetProperty("diagnostics").GetProperty("failure_id").GetString()));
+    }
+
+    [Fact]
+    public async Task Csv_export_quotes_cells_and_defuses_formulas()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        var id = await Store(host).StoreAsync(user.Id, FailureSeed.ApiError("=HYPERLINK(\"http://evil\"), \"quoted\"\nsecond line"));
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, "/api/failed-generations/export?format=csv", token);
+        var csv = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(("text/csv", "attachment"), (response.Content.Headers.ContentType?.MediaType, response.Content.Headers.ContentDisposition?.DispositionType));
+        var lines = csv.Split("\r\n");
+        Assert.StartsWith("id,created_at,failure_type,", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith(id.ToString(), lines[1], StringComparison.Ordinal);
+        Assert.Contains(",\"'=HYPERLINK(\"\"http://evil\"\"), \"\"quoted\"\"\nsecond line\",", csv, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Jsonl_export_writes_one_json_object_per_failure()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        await Store(host).StoreAsync(user.Id, FailureSeed.Truncation());
+        await Store(host).StoreAsync(user.Id, FailureSeed.ApiError());
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, "/api/failed-generations/export?format=jsonl&failure_type=truncation", token);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        var line = Assert.Single(lines);
+        using var json = JsonDocument.Parse(line);
+        Assert.Equal(("truncation", 1003), (json.RootElement.GetProperty("failure_type").GetString(), json.RootElement.GetProperty("output_tokens").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Member_sees_nothing_of_another_members_failures_on_list_report_and_export()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var memberA = await host.CreateUserAsync();
+        var memberB = await host.CreateUserAsync();
+        var failureOfB = await Store(host).StoreAsync(memberB.Id, FailureSeed.Truncation());
+        var tokenOfA = await host.CreateTokenAsync(memberA);
+        using var client = host.NewClient();
+
+        using var list = await GetAsync(client, "/api/failed-generations", tokenOfA);
+        using var report = await GetAsync(client, $"/api/failed-generations/{failureOfB}/report", tokenOfA);
+        using var export = await GetAsync(client, "/api/failed-generations/export?format=jsonl", tokenOfA);
+
+        using var listJson = JsonDocument.Parse(await list.Content.ReadAsStringAsync());
+        Assert.Equal((0, HttpStatusCode.NotFound, string.Empty), (
+            listJson.RootElement.GetProperty("total").GetInt32(), report.StatusCode, await export.Content.ReadAsStringAsync()));
+    }
+
+    [Theory]
+    [InlineData("/api/failed-generations")]
+    [InlineData("/api/failed-generations/export?format=csv")]
+    [InlineData("/api/failed-generations/8f0c8c43-7a4e-4a4c-9d3e-2f1b2b7c0d11/report")]
+    public async Task Anonymous_request_gets_401(string url)
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, url, token: null);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+}
