@@ -101,5 +101,6 @@ CREATE POLICY generation_runs_system ON generation_runs TO brun_system USING (tr
 -- A task is visible and writable exactly when its run is (the run policies above decide).
 CREATE POLICY generation_tasks_via_run ON generation_tasks TO brun_app
     USING (EXISTS (SELECT 1 FROM generation_runs r WHERE r.id = run_id))
-    WITH CHECK (EXISTS (SELECT 1 FROM generation_runs r WHERE r.id = run_id AND r.created_by = brun_current_user_id()));
+    WITH CHECK (EXISTS (SELECT 1 FROM generation_runs r WHERE r.id = run_id
+                        AND (r.created_by = brun_current_user_id() OR brun_is_admin())));
 CREATE POLICY generation_tasks_system ON generation_tasks TO brun_system USING (true) WITH CHECK (true);

@@ -11,10 +11,15 @@ internal static class BrunCommandLine
         var root = new RootCommand("BRun.Diagnostics: capture, validate and diagnose Claude batch generations.");
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(WorkerCommand.Create());
         root.Subcommands.Add(UserCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
         return root;
     }
 
-    public static Task<int> InvokeAsync(string[] args) => Build().Parse(args).InvokeAsync();
+    // System.CommandLine would end the process soon after SIGTERM; the worker's host handles SIGTERM itself and
+    // needs its drain deadline, so signal handling is left to the host.
+    public static Task<int> InvokeAsync(string[] args) =>
+        Build().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 }

@@ -1,12 +1,13 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Components;
 using BRun.Diagnostics.Web.Runs;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using MudBlazor.Services;
 
 namespace BRun.Diagnostics.Web;
@@ -18,11 +19,14 @@ public static class WebHostExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
 
+        // The simulator registers first so it is listening before the worker's first call.
+        builder.UseClaudeSimulatorWhenNoApiKey();
         // Database, blobs, failure stores and the report retrier; migrates at start when Database:MigrateOnStart is true.
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
+        builder.Services.AddClaudeMessagesClient();
+        builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
-        builder.Services.TryAddSingleton<RunStore>();
 
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();

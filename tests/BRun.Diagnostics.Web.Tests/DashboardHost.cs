@@ -41,6 +41,8 @@ internal sealed partial class DashboardHost : WebApplicationFactory<Program>
         // No demo admin: tests create exactly the users they need.
         builder.UseSetting("Auth:SeedAdminPassword", string.Empty);
         builder.UseSetting("Live:ListenerEnabled", "false");
+        // Runs stay as created: these tests look at counts, not at generation.
+        builder.UseSetting("Worker:Enabled", "false");
     }
 
     public HttpClient NewClient() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });

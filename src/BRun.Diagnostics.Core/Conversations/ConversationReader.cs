@@ -8,14 +8,15 @@ public sealed record ConversationShapeProblem(string Pattern, string Details);
 
 /// <summary>
 /// Reads <c>{"conversation_metadata": {...}, "turns": [{"role", "content"}]}</c> from a parsed document.
-/// Unknown fields are ignored; metadata is optional; turns must have a known role and string content, and at
-/// least one must be the assistant's.
+/// Unknown fields are ignored; metadata is optional; turns must have a known role and non-blank string content,
+/// and at least one must be the assistant's.
 /// </summary>
 public static class ConversationReader
 {
     public const string NotAConversation = "not_a_conversation";
     public const string InvalidTurn = "invalid_turn";
     public const string NoAssistantTurn = "no_assistant_turn";
+    public const string EmptyTurn = "empty_turn";
 
     public static Conversation? Read(JsonElement root, out ConversationShapeProblem? problem)
     {
@@ -96,7 +97,15 @@ public static class ConversationReader
             return null;
         }
 
-        return new ConversationTurn(role, content.GetString()!);
+        var text = content.GetString()!;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            // A blank turn has no ending for the truncation strategies to judge, yet it is useless as training data.
+            problem = new(EmptyTurn, $"turns[{index}] ({roleElement.GetString()}) has empty content.");
+            return null;
+        }
+
+        return new ConversationTurn(role, text);
     }
 
     private static ConversationMetadata ReadMetadata(JsonElement root)

@@ -28,13 +28,13 @@ public sealed record CreateRunRequest(
     int MaxTokens,
     decimal? Temperature);
 
-/// <summary>A run with its counters. Pending and in-flight are counted from the queue when read.</summary>
+/// <summary>A run with its counters. Pending and in-flight are counted from the queue when read. Times are UTC.</summary>
 public sealed record RunSnapshot(
     Guid Id,
     Guid CreatedBy,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset? StartedAt,
-    DateTimeOffset? FinishedAt,
+    DateTime CreatedAt,
+    DateTime? StartedAt,
+    DateTime? FinishedAt,
     string Model,
     int MaxTokens,
     decimal? Temperature,

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using BRun.Diagnostics.Core.Pipeline;
 using Dapper;
-using Npgsql;
+using BRun.Diagnostics.Infrastructure.Database;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
 
@@ -9,8 +9,9 @@ namespace BRun.Diagnostics.Infrastructure.Pipeline;
 /// The <c>generation_tasks</c> queue. Claims are atomic (<c>FOR UPDATE SKIP LOCKED</c> in a CTE, evaluated once),
 /// held under a short lease that the worker renews, and rescued when the lease expires. Delivery is therefore
 /// at-least-once; the state transitions below only count a task once, however often it is delivered.
+/// Queue maintenance acts as <see cref="DbIdentity.System"/>: workers serve every user's runs.
 /// </summary>
-public sealed class GenerationQueue(NpgsqlDataSource dataSource, TimeProvider timeProvider)
+public sealed class GenerationQueue(IUserScopedConnectionFactory connections, TimeProvider timeProvider)
 {
     /// <summary>The channel every worker listens on for new work.</summary>
     public const string TasksChannel = "brun_tasks";
@@ -54,7 +55,7 @@ public sealed class GenerationQueue(NpgsqlDataSource dataSource, TimeProvider ti
             FROM claimed c JOIN generation_runs r ON r.id = c.run_id
             ORDER BY c.created_at, c.seq
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         var rows = await connection.QueryAsync<ClaimedTask>(new CommandDefinition(
             Sql, new { limit, workerId, lease, now = timeProvider.GetUtcNow() }, cancellationToken: ct)).ConfigureAwait(false);
         return rows.AsList();
@@ -72,7 +73,7 @@ public sealed class GenerationQueue(NpgsqlDataSource dataSource, TimeProvider ti
             UPDATE generation_tasks SET lease_expires_at = @now + @lease, updated_at = @now
             WHERE id = ANY(@ids) AND state = 'running' AND lease_owner = @workerId
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
             Sql, new { ids = taskIds.ToArray(), workerId, lease, now = timeProvider.GetUtcNow() }, cancellationToken: ct)).ConfigureAwait(false);
     }
@@ -91,7 +92,7 @@ public sealed class GenerationQueue(NpgsqlDataSource dataSource, TimeProvider ti
                 last_error = COALESCE(@reason, last_error)
             WHERE id = ANY(@ids) AND state = 'running' AND lease_owner = @workerId
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         var released = await connection.ExecuteAsync(new CommandDefinition(
             Sql, new { ids = taskIds.ToArray(), workerId, reason, now = timeProvider.GetUtcNow() }, cancellationToken: ct)).ConfigureAwait(false);
         await NotifyWorkAsync(connection, ct).ConfigureAwait(false);
@@ -107,7 +108,7 @@ public sealed class GenerationQueue(NpgsqlDataSource dataSource, TimeProvider ti
                 last_error = 'lease expired: the worker holding it stopped renewing'
             WHERE state = 'running' AND lease_expires_at < @now
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         var rescued = await connection.ExecuteAsync(new CommandDefinition(
             Sql, new { now = timeProvider.GetUtcNow() }, cancellationToken: ct)).ConfigureAwait(false);
         if (rescued > 0)

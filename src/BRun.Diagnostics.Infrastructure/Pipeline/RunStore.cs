@@ -1,11 +1,12 @@
 using BRun.Diagnostics.Core.Pipeline;
 using Dapper;
+using BRun.Diagnostics.Infrastructure.Database;
 using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
 
-/// <summary>Creates, reads and cancels generation runs.</summary>
-public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider timeProvider)
+/// <summary>Creates, reads and cancels generation runs. Every call acts for a user, so row-level security decides what they see.</summary>
+public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvider timeProvider)
 {
     /// <summary>
     /// Creates a run and its tasks in one transaction. Tasks cycle through every persona x arc x topic
@@ -17,7 +18,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider timeProvi
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.Count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.MaxTokens);
 
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connection = await connections.OpenAsync(DbIdentity.User(userId), ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
         var template = await connection.QuerySingleOrDefaultAsync<(Guid Id, string Body)>(new CommandDefinition(
@@ -76,25 +77,25 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider timeProvi
         return runId;
     }
 
-    public async Task<RunSnapshot?> GetAsync(Guid runId, CancellationToken ct)
+    public async Task<RunSnapshot?> GetAsync(DbIdentity identity, Guid runId, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
         return await connection.QuerySingleOrDefaultAsync<RunSnapshot>(new CommandDefinition(
             SnapshotSql + " WHERE r.id = @runId", new { runId }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<RunSnapshot>> ListAsync(int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<RunSnapshot>> ListAsync(DbIdentity identity, int limit, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
         var rows = await connection.QueryAsync<RunSnapshot>(new CommandDefinition(
             SnapshotSql + " ORDER BY r.created_at DESC LIMIT @limit", new { limit }, cancellationToken: ct)).ConfigureAwait(false);
         return rows.AsList();
     }
 
     /// <summary>Cancels a run: pending tasks are dropped, in-flight ones finish. Returns false when the run was not running.</summary>
-    public async Task<bool> CancelAsync(Guid runId, CancellationToken ct)
+    public async Task<bool> CancelAsync(DbIdentity identity, Guid runId, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         var changed = await connection.ExecuteAsync(new CommandDefinition(

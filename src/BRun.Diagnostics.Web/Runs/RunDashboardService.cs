@@ -45,15 +45,7 @@ public sealed class RunDashboardService(
     public Task<Guid> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken) =>
         runStore.CreateAsync(currentUser.UserId, request, cancellationToken);
 
-    /// <summary>Cancels a run the current user may see. False when it is not visible or no longer running.</summary>
-    public async Task<bool> CancelAsync(Guid runId, CancellationToken cancellationToken)
-    {
-        // RunStore acts without a user context, so visibility is checked here first, under RLS.
-        if (await GetAsync(runId, cancellationToken).ConfigureAwait(false) is not { IsFinished: false })
-        {
-            return false;
-        }
-
-        return await runStore.CancelAsync(runId, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>Cancels a run the current user may cancel (RLS: their own; an admin any). False when not visible or no longer running.</summary>
+    public Task<bool> CancelAsync(Guid runId, CancellationToken cancellationToken) =>
+        runStore.CancelAsync(currentUser.Identity, runId, cancellationToken);
 }

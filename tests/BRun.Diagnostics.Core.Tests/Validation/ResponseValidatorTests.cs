@@ -208,6 +208,7 @@ public class ResponseValidatorTests
     [InlineData("{\"turns\": [\"hi\"]}", ConversationReader.InvalidTurn)]
     [InlineData("{\"turns\": [{\"role\": \"user\", \"content\": \"Hi.\"}]}", ConversationReader.NoAssistantTurn)]
     [InlineData("{\"turns\": []}", ConversationReader.NoAssistantTurn)]
+    [InlineData("{\"turns\": [{\"role\": \"assistant\", \"content\": \" \"}]}", ConversationReader.EmptyTurn)]
     public void Validate_WrongShapeIsAValidationError(string text, string pattern)
     {
         var failure = _validator.Validate(Message(text), Http200).Failure;

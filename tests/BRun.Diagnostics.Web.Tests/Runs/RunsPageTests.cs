@@ -56,14 +56,14 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : DashboardTestCon
         Services.AddSingleton<TimeProvider>(Db.Time);
         Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
         Services.AddSingleton(Db.Get<FailedGenerationReader>());
-        Services.AddSingleton(new RunStore(Db.DataSource, Db.Time));
+        Services.AddSingleton(new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time));
         Services.AddSingleton<RunProgressReader>();
         Services.AddSingleton(Hub);
         Services.AddScoped<RunDashboardService>();
     }
 
     private Task<Guid> CreateRunAsync(AppUser owner, int count) =>
-        new RunStore(Db.DataSource, Db.Time).CreateAsync(owner.Id, new CreateRunRequest(count, "default", "claude-sonnet-4-5", 2048, 0.7m), CancellationToken.None);
+        new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time).CreateAsync(owner.Id, new CreateRunRequest(count, "default", "claude-sonnet-4-5", 2048, 0.7m), CancellationToken.None);
 
     /// <summary>Finishes tasks the way the worker's bookkeeping does: task states and the run's counters.</summary>
     private async Task FinishTasksAsync(Guid runId, int succeeded, int failed)

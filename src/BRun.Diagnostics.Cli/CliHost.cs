@@ -1,0 +1,64 @@
+using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Simulator;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace BRun.Diagnostics.Cli;
+
+/// <summary>
+/// Builds the host behind a command. Configuration comes from the usual .NET sources (appsettings.json,
+/// environment variables such as <c>ConnectionStrings__Postgres</c>, <c>ANTHROPIC_API_KEY</c>), as in the web host.
+/// </summary>
+internal static class CliHost
+{
+    /// <summary>Data access only: for short commands that read or write runs and users. Logs warnings and up to stderr.</summary>
+    public static IHost BuildForData(IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    {
+        var builder = CreateBuilder(overrides, LogLevel.Warning);
+        builder.Configuration["Worker:Enabled"] = "false";
+        builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
+        builder.Services.AddGenerationPipeline(builder.Configuration);
+        return builder.Build();
+    }
+
+    /// <summary>The full worker: queue, Claude client (or the simulator when no key is set), report retries.</summary>
+    public static IHost BuildWorker(IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    {
+        var builder = CreateBuilder(overrides, LogLevel.Information);
+        builder.Configuration["Worker:Enabled"] = "true";
+        builder.UseClaudeSimulatorWhenNoApiKey();
+        builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
+        builder.Services.AddClaudeMessagesClient();
+        builder.Services.AddGenerationPipeline(builder.Configuration);
+        return builder.Build();
+    }
+
+    private static HostApplicationBuilder CreateBuilder(IEnumerable<KeyValuePair<string, string?>>? overrides, LogLevel minimum)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            DisableDefaults = false,
+        });
+        if (overrides is not null)
+        {
+            foreach (var (key, value) in overrides)
+            {
+                builder.Configuration[key] = value;
+            }
+        }
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+
+        // stdout carries command results (a run id, JSON); logs go to stderr.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(minimum);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        return builder;
+    }
+}

@@ -1,0 +1,181 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Users;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace BRun.Diagnostics.Cli.Commands;
+
+/// <summary>
+/// <c>brun run create|status|wait|cancel</c>. The CLI holds the database credentials, so it acts as an operator
+/// (the system identity) for reading and cancelling; runs are created for the user named with <c>--user</c>.
+/// </summary>
+internal static class RunCommand
+{
+    public const int ExitOk = 0;
+    public const int ExitNotDone = 1;
+    public const int ExitUsage = 2;
+
+    /// <summary>The user runs are created for when <c>--user</c> is not given: the demo admin that the web host seeds.</summary>
+    public const string DefaultUserEmail = "admin@brun.local";
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static Command Create()
+    {
+        var command = new Command("run", "Create, follow and cancel generation runs.");
+        command.Subcommands.Add(CreateSubcommand());
+        command.Subcommands.Add(StatusSubcommand());
+        command.Subcommands.Add(WaitSubcommand());
+        command.Subcommands.Add(CancelSubcommand());
+        return command;
+    }
+
+    private static Command CreateSubcommand()
+    {
+        var count = new Option<int>("--count") { Description = "How many conversations to generate.", Required = true };
+        var template = new Option<string>("--template") { Description = "Prompt template name.", DefaultValueFactory = _ => "default" };
+        var model = new Option<string>("--model") { Description = "Claude model.", DefaultValueFactory = _ => "claude-sonnet-4-5" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "max_tokens per request.", DefaultValueFactory = _ => 4096 };
+        var temperature = new Option<decimal?>("--temperature") { Description = "Sampling temperature, 0 to 1.", DefaultValueFactory = _ => 0.7m };
+        var user = new Option<string>("--user") { Description = "Email of the user the run belongs to.", DefaultValueFactory = _ => DefaultUserEmail };
+        var command = new Command("create", "Create a run and its tasks; prints the run id alone on stdout.")
+        {
+            count, template, model, maxTokens, temperature, user,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var request = new CreateRunRequest(parse.GetValue(count), parse.GetValue(template)!, parse.GetValue(model)!, parse.GetValue(maxTokens), parse.GetValue(temperature));
+            if (request.Count <= 0 || request.MaxTokens <= 0 || request.Temperature is < 0 or > 1)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("--count and --max-tokens must be positive and --temperature between 0 and 1.").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            using var host = CliHost.BuildForData();
+            var email = parse.GetValue(user)!;
+            var owner = await host.Services.GetRequiredService<AppUserStore>().GetByEmailAsync(email, ct).ConfigureAwait(false);
+            if (owner is null)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"No user {email}. Create one with: brun user create --email {email} --password ...").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            try
+            {
+                var runId = await host.Services.GetRequiredService<RunStore>().CreateAsync(owner.Id, request, ct).ConfigureAwait(false);
+                await parse.InvocationConfiguration.Output.WriteLineAsync(runId.ToString("D")).ConfigureAwait(false);
+                return ExitOk;
+            }
+            catch (ArgumentException ex)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
+                return ExitUsage;
+            }
+        });
+        return command;
+    }
+
+    private static Command StatusSubcommand()
+    {
+        var runId = new Argument<Guid>("RUN_ID") { Description = "The run id." };
+        var format = new Option<string>("--format") { Description = "text or json.", DefaultValueFactory = _ => "text" };
+        var command = new Command("status", "Print a run's status and counts.") { runId, format };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var host = CliHost.BuildForData();
+            var run = await host.Services.GetRequiredService<RunStore>().GetAsync(DbIdentity.System, parse.GetValue(runId), ct).ConfigureAwait(false);
+            var output = parse.InvocationConfiguration.Output;
+            if (run is null)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"No run {parse.GetValue(runId)}.").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            if (string.Equals(parse.GetValue(format), "json", StringComparison.OrdinalIgnoreCase))
+            {
+                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run), JsonOptions)).ConfigureAwait(false);
+            }
+            else
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"{run.Id} {run.Status}: {run.Succeeded} succeeded, {run.Failed} failed, {run.Cancelled} cancelled, {run.InFlight} in flight, {run.Pending} pending of {run.Total}")).ConfigureAwait(false);
+            }
+
+            return ExitOk;
+        });
+        return command;
+    }
+
+    private static Command WaitSubcommand()
+    {
+        var runId = new Argument<Guid>("RUN_ID") { Description = "The run id." };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait before giving up (exit 1).", DefaultValueFactory = _ => 3600 };
+        var command = new Command("wait", "Block until the run is finished (exit 0) or the timeout passes (exit 1).") { runId, timeout };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var host = CliHost.BuildForData();
+            var runs = host.Services.GetRequiredService<RunStore>();
+            var time = host.Services.GetRequiredService<TimeProvider>();
+            var id = parse.GetValue(runId);
+            var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(parse.GetValue(timeout));
+            while (true)
+            {
+                var run = await runs.GetAsync(DbIdentity.System, id, ct).ConfigureAwait(false);
+                if (run is null)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"No run {id}.").ConfigureAwait(false);
+                    return ExitUsage;
+                }
+
+                if (run.IsFinished && run.FinishedAt is not null)
+                {
+                    await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run), JsonOptions)).ConfigureAwait(false);
+                    return ExitOk;
+                }
+
+                if (time.GetUtcNow() >= deadline)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"Run {id} is still {run.Status} ({run.Done}/{run.Total} done).").ConfigureAwait(false);
+                    return ExitNotDone;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct).ConfigureAwait(false);
+            }
+        });
+        return command;
+    }
+
+    private static Command CancelSubcommand()
+    {
+        var runId = new Argument<Guid>("RUN_ID") { Description = "The run id." };
+        var command = new Command("cancel", "Cancel a run: pending tasks are dropped, in-flight ones finish.") { runId };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var host = CliHost.BuildForData();
+            var cancelled = await host.Services.GetRequiredService<RunStore>().CancelAsync(DbIdentity.System, parse.GetValue(runId), ct).ConfigureAwait(false);
+            await (cancelled ? parse.InvocationConfiguration.Output : parse.InvocationConfiguration.Error)
+                .WriteLineAsync(cancelled ? "cancelled" : "not running (finished, cancelled already, or no such run)").ConfigureAwait(false);
+            return cancelled ? ExitOk : ExitNotDone;
+        });
+        return command;
+    }
+
+    private static object ToJson(RunSnapshot run) => new
+    {
+        id = run.Id,
+        status = run.Status,
+        total = run.Total,
+        succeeded = run.Succeeded,
+        failed = run.Failed,
+        cancelled = run.Cancelled,
+        in_flight = run.InFlight,
+        pending = run.Pending,
+        created_at = run.CreatedAt,
+        finished_at = run.FinishedAt,
+    };
+}

@@ -1,0 +1,50 @@
+using BRun.Diagnostics.Core.Validation;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace BRun.Diagnostics.Infrastructure.Pipeline;
+
+public static class PipelineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers runs, the queue, the task handler and (when <c>Worker:Enabled</c>, the default) the hosted
+    /// <see cref="BatchGenerationWorker"/>. Needs <c>AddDiagnosticsInfrastructure</c> and <c>AddClaudeMessagesClient</c>.
+    /// </summary>
+    public static IServiceCollection AddGenerationPipeline(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<WorkerOptions>()
+            .Bind(configuration.GetSection(WorkerOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(o => o.HeartbeatInterval < o.LeaseDuration, "Worker:HeartbeatInterval must be shorter than Worker:LeaseDuration.")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ResponseValidator>();
+        services.TryAddSingleton<GenerationQueue>();
+        services.TryAddSingleton<RunStore>();
+        services.TryAddSingleton<GenerationOutcomeStore>();
+        services.TryAddSingleton<IGenerationTaskHandler, GenerationTaskHandler>();
+
+        var worker = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
+        if (worker.Enabled)
+        {
+            services.TryAddSingleton<BatchGenerationWorker>();
+            services.AddHostedService(sp => sp.GetRequiredService<BatchGenerationWorker>());
+
+            // The host must wait for the drain: in-flight tasks finish or are released before the process exits.
+            services.Configure<HostOptions>(o =>
+            {
+                var needed = worker.ShutdownDeadline + TimeSpan.FromSeconds(10);
+                if (o.ShutdownTimeout < needed)
+                {
+                    o.ShutdownTimeout = needed;
+                }
+            });
+        }
+
+        return services;
+    }
+}
