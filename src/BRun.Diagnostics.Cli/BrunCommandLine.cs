@@ -11,10 +11,10 @@ internal static class BrunCommandLine
         var root = new RootCommand("BRun.Diagnostics: capture, validate and diagnose Claude batch generations.");
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
-        root.Subcommands.Add(UserCommand.Create());
-        root.Subcommands.Add(TokenCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(WorkerCommand.Create());
+        root.Subcommands.Add(UserCommand.Create());
+        root.Subcommands.Add(TokenCommand.Create());
         return root;
     }
 

@@ -59,6 +59,7 @@ internal static class CliHost
         builder.Logging.SetMinimumLevel(minimum);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
         return builder;
     }
 }

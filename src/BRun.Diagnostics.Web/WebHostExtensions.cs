@@ -9,7 +9,6 @@ using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Components;
 using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using MudBlazor.Services;
 
 namespace BRun.Diagnostics.Web;

@@ -20,15 +20,20 @@ internal sealed partial class DashboardHost : WebApplicationFactory<Program>
     public const string Password = "correct horse battery";
 
     private readonly TestDatabase _db;
+    private readonly IReadOnlyDictionary<string, string?> _extraSettings;
 
-    private DashboardHost(TestDatabase db) => _db = db;
+    private DashboardHost(TestDatabase db, IReadOnlyDictionary<string, string?>? extraSettings)
+    {
+        _db = db;
+        _extraSettings = extraSettings ?? new Dictionary<string, string?>();
+    }
 
     public TestDatabase Db => _db;
 
-    public static async Task<DashboardHost> StartAsync(IntegrationEnvironment env)
+    public static async Task<DashboardHost> StartAsync(IntegrationEnvironment env, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var db = await env.CreateDatabaseAsync();
-        return new DashboardHost(db);
+        return new DashboardHost(db, settings);
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -41,6 +46,12 @@ internal sealed partial class DashboardHost : WebApplicationFactory<Program>
         // No demo admin: tests create exactly the users they need.
         builder.UseSetting("Auth:SeedAdminPassword", string.Empty);
         builder.UseSetting("Live:ListenerEnabled", "false");
+        // Runs stay as created: these tests look at counts, not at generation.
+        builder.UseSetting("Worker:Enabled", "false");
+        foreach (var (key, value) in _extraSettings)
+        {
+            builder.UseSetting(key, value);
+        }
     }
 
     public HttpClient NewClient() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });

@@ -41,10 +41,19 @@ public sealed class AzureFailureReportBlobStore : IFailureReportBlobStore
         await Guard(path, async () =>
         {
             await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
-            await _container.GetBlobClient(path).UploadAsync(
-                BinaryData.FromBytes(content),
-                new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } },
-                cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await UploadBlobAsync(path, content, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException ex) when (ex.ErrorCode == BlobErrorCode.ContainerNotFound)
+            {
+                // The container went away after we created it (deleted, or an emulator restarted without
+                // persistence): create it again rather than failing every upload from now on.
+                _containerReady = false;
+                await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+                await UploadBlobAsync(path, content, cancellationToken).ConfigureAwait(false);
+            }
+
             return true;
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -62,6 +71,12 @@ public sealed class AzureFailureReportBlobStore : IFailureReportBlobStore
                 return null;
             }
         }, cancellationToken);
+
+    private Task UploadBlobAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        _container.GetBlobClient(path).UploadAsync(
+            BinaryData.FromBytes(content),
+            new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } },
+            cancellationToken);
 
     private async Task EnsureContainerAsync(CancellationToken cancellationToken)
     {

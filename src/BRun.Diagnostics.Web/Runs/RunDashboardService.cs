@@ -45,8 +45,7 @@ public sealed class RunDashboardService(
     public Task<Guid> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken) =>
         runStore.CreateAsync(currentUser.UserId, request, cancellationToken);
 
-    /// <summary>Cancels a run the current user may see. False when it is not visible or no longer running.</summary>
+    /// <summary>Cancels a run the current user may cancel (RLS: their own; an admin any). False when not visible or no longer running.</summary>
     public Task<bool> CancelAsync(Guid runId, CancellationToken cancellationToken) =>
-        // RunStore acts as the current user, so row-level security decides whether the run may be cancelled.
         runStore.CancelAsync(currentUser.Identity, runId, cancellationToken);
 }

@@ -1,0 +1,202 @@
+using BRun.Diagnostics.Simulator;
+using BRun.Diagnostics.Testing;
+using Dapper;
+
+namespace BRun.Diagnostics.Cli.Tests.Pipeline;
+
+/// <summary>
+/// Faults on real processes: `brun worker` processes, a real Postgres and a real Azurite, the simulator as Claude.
+/// Each test asserts the two promises: no task is lost, and none is stored twice.
+/// </summary>
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class WorkerFaultTests(IntegrationEnvironment environment) : IAsyncLifetime
+{
+    private TestDatabase _db = null!;
+    private ClaudeSimulatorServer _simulator = null!;
+    private string _ownerEmail = null!;
+
+    public async Task InitializeAsync()
+    {
+        _db = await environment.CreateDatabaseAsync();
+        _simulator = await ClaudeSimulatorServer.StartAsync(new SimulatorOptions
+        {
+            MinLatency = TimeSpan.FromMilliseconds(300),
+            MaxLatency = TimeSpan.FromMilliseconds(600),
+            RetryAfterSeconds = 0,
+        });
+        _ownerEmail = (await _db.CreateUserAsync()).Email;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _simulator.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task KilledWorker_ItsTasksAreRescued_AndTheRunCompletesWithEveryTaskStoredOnce()
+    {
+        var runId = await CreateRunAsync(40);
+        await using (var doomed = BrunProcess.Start(WorkerEnvironment(), "worker"))
+        {
+            await WaitUntilAsync(() => CountAsync("SELECT count(*) FROM generation_tasks WHERE state IN ('succeeded','failed')"), n => n >= 5, doomed);
+            await WaitUntilAsync(() => CountAsync("SELECT count(*) FROM generation_tasks WHERE state = 'running'"), n => n > 0, doomed);
+            doomed.Kill();
+        }
+
+        var orphaned = await CountAsync("SELECT count(*) FROM generation_tasks WHERE state = 'running'");
+        await using var rescuer = BrunProcess.Start(WorkerEnvironment(), "worker");
+        await WaitForRunAsync(runId, rescuer);
+
+        await AssertEveryTaskStoredExactlyOnceAsync(40);
+        Assert.True(orphaned > 0, "the kill should have left tasks in flight");
+        Assert.True(await CountAsync("SELECT count(*) FROM generation_tasks WHERE attempts > 1") >= 1, "orphaned tasks are delivered again");
+    }
+
+    [Fact]
+    public async Task PostgresRestart_MidRun_WorkerReconnects_AndTheRunCompletes()
+    {
+        var runId = await CreateRunAsync(30);
+        await using var worker = BrunProcess.Start(WorkerEnvironment(), "worker");
+        await WaitUntilAsync(() => CountAsync("SELECT count(*) FROM generation_tasks WHERE state IN ('succeeded','failed')"), n => n >= 5, worker);
+
+        await environment.Postgres.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await environment.Postgres.StartAsync();
+
+        await WaitForRunAsync(runId, worker);
+        await AssertEveryTaskStoredExactlyOnceAsync(30);
+        Assert.False(worker.HasExited, "the worker must survive the outage:\n" + worker.Output);
+    }
+
+    [Fact]
+    public async Task AzuriteOutage_MidRun_FailuresAreStillRecorded_AndTheirReportsUploadWhenItIsBack()
+    {
+        var runId = await CreateRunAsync(30, scenario: SimulatorScenario.MaxTokens);
+        await using var worker = BrunProcess.Start(WorkerEnvironment(), "worker");
+        await WaitUntilAsync(() => CountAsync("SELECT count(*) FROM failed_generations WHERE report_status = 'uploaded'"), n => n >= 3, worker);
+
+        await environment.Azurite.StopAsync();
+        await WaitForRunAsync(runId, worker);
+        var waiting = await CountAsync("SELECT count(*) FROM failed_generations WHERE report_status <> 'uploaded'");
+        await environment.Azurite.StartAsync();
+
+        await WaitUntilAsync(() => CountAsync("SELECT count(*) FROM failed_generations WHERE report_status = 'uploaded'"), n => n == 30, worker);
+        Assert.Equal(30L, await CountAsync("SELECT count(*) FROM failed_generations"));
+        Assert.True(waiting > 0, "some reports should have missed blob storage while it was down");
+    }
+
+    [Fact]
+    public async Task Sigterm_DrainsGracefully_AndExitsCleanly()
+    {
+        var runId = await CreateRunAsync(20);
+        await using var worker = BrunProcess.Start(WorkerEnvironment(), "worker");
+        await WaitUntilAsync(() => CountAsync("SELECT count(*) FROM generation_tasks WHERE state = 'running'"), n => n > 0, worker);
+
+        worker.Terminate();
+        var exitCode = await worker.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(exitCode == 0, worker.Output);
+        Assert.Equal(0L, await CountAsync("SELECT count(*) FROM generation_tasks WHERE state = 'running'"));
+        await using var second = BrunProcess.Start(WorkerEnvironment(), "worker");
+        await WaitForRunAsync(runId, second);
+        await AssertEveryTaskStoredExactlyOnceAsync(20);
+    }
+
+    private Dictionary<string, string?> DataEnvironment() => new()
+    {
+        ["ConnectionStrings__Postgres"] = _db.ConnectionString,
+        ["ConnectionStrings__Blobs"] = environment.Azurite.ConnectionString,
+        ["BlobStorage__ContainerName"] = _db.ContainerName,
+        ["BlobStorage__MaxRetries"] = "0",
+        ["BlobStorage__NetworkTimeout"] = "00:00:03",
+        ["Logging__LogLevel__Default"] = "Warning",
+    };
+
+    private Dictionary<string, string?> WorkerEnvironment()
+    {
+        var settings = DataEnvironment();
+        settings["ANTHROPIC_BASE_URL"] = _simulator.BaseUrl.ToString();
+        settings["Claude__BaseDelay"] = "00:00:00.010";
+        settings["Claude__MaxDelay"] = "00:00:00.050";
+        settings["Worker__MaxInFlight"] = "8";
+        settings["Worker__LeaseDuration"] = "00:00:03";
+        settings["Worker__HeartbeatInterval"] = "00:00:01";
+        settings["Worker__PollInterval"] = "00:00:00.250";
+        settings["Worker__ShutdownDeadline"] = "00:00:10";
+        settings["ReportUpload__Interval"] = "00:00:01";
+        settings["ReportUpload__InitialGrace"] = "00:00:00";
+        settings["ReportUpload__BaseBackoff"] = "00:00:01";
+        settings["ReportUpload__MaxBackoff"] = "00:00:02";
+        settings["ReportUpload__MaxAttempts"] = "100";
+        return settings;
+    }
+
+    private async Task<Guid> CreateRunAsync(int count, SimulatorScenario? scenario = null)
+    {
+        var template = "default";
+        if (scenario is { } forced)
+        {
+            template = "forced-" + forced.ToName();
+            await using var connection = await _db.DataSource.OpenConnectionAsync();
+            await connection.ExecuteAsync(
+                "INSERT INTO prompt_templates (name, body) VALUES (@template, @body)",
+                new { template, body = $"Persona: {{{{persona}}}}\nVariation: {{{{variation}}}}\n{forced.Marker()}" });
+        }
+
+        var (exit, stdout, stderr) = await BrunProcess.RunAsync(
+            DataEnvironment(), "run", "create", "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "--template", template, "--user", _ownerEmail);
+        Assert.True(exit == 0, stderr);
+        return Guid.Parse(stdout.Trim());
+    }
+
+    private async Task WaitForRunAsync(Guid runId, BrunProcess worker) =>
+        await WaitUntilAsync(
+            () => CountAsync("SELECT count(*) FROM generation_runs WHERE id = @runId AND finished_at IS NOT NULL", new { runId }),
+            n => n == 1,
+            worker);
+
+    private async Task AssertEveryTaskStoredExactlyOnceAsync(int total)
+    {
+        Assert.Equal((long)total, await CountAsync("""
+            SELECT count(*) FROM generation_tasks t
+            WHERE (SELECT count(*) FROM conversations c WHERE c.task_id = t.id)
+                + (SELECT count(*) FROM failed_generations f WHERE f.task_id = t.id) = 1
+            """));
+        Assert.Equal((long)total, await CountAsync("SELECT succeeded + failed FROM generation_runs"));
+    }
+
+    private async Task<long> CountAsync(string sql, object? parameters = null)
+    {
+        // A fresh unpooled connection: the server may just have restarted under a pooled one.
+        await using var connection = new Npgsql.NpgsqlConnection(_db.ConnectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        return await connection.ExecuteScalarAsync<long>(sql, parameters);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<long>> probe, Func<long, bool> done, BrunProcess worker)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        long last = -1;
+        while (!timeout.IsCancellationRequested)
+        {
+            try
+            {
+                last = await probe();
+                if (done(last))
+                {
+                    return;
+                }
+            }
+            catch (Npgsql.NpgsqlException)
+            {
+                // The database is restarting; look again shortly.
+            }
+
+            Assert.False(worker.HasExited, "the worker exited:\n" + worker.Output);
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"timed out (last value {last}); worker output:\n{worker.Output}");
+    }
+}
