@@ -1,24 +1,14 @@
 using BRun.Diagnostics.Web;
-using BRun.Diagnostics.Web.Components;
-using MudBlazor.Services;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-builder.Services.AddMudServices();
+// `./brun.sh run` serves the build output as Production: without this, the assets of MudBlazor and the Blazor
+// framework (which live outside wwwroot until publish) answer 500. Published output has no runtime manifest: a no-op.
+builder.WebHost.UseStaticWebAssets();
 builder.AddDiagnosticsWeb();
 
 var app = builder.Build();
-
-if (!app.Environment.IsDevelopment())
-{
-    app.UseExceptionHandler("/Error", createScopeForErrors: true);
-}
-
-app.UseAntiforgery();
-app.MapStaticAssets();
-app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
-app.MapGet("/healthz", () => Results.Text("ok"));
+app.UseDiagnosticsWeb();
 
 await app.RunAsync();
 

@@ -1,11 +1,18 @@
 using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
+using BRun.Diagnostics.Web.Api;
+using BRun.Diagnostics.Web.Auth;
+using BRun.Diagnostics.Web.Components;
+using BRun.Diagnostics.Web.Runs;
+using MudBlazor.Services;
 
 namespace BRun.Diagnostics.Web;
 
-/// <summary>Registers the dashboard's services, options and hosted services.</summary>
+/// <summary>Registers the dashboard's services, options and hosted services, and maps its endpoints.</summary>
 public static class WebHostExtensions
 {
     public static IHostApplicationBuilder AddDiagnosticsWeb(this IHostApplicationBuilder builder)
@@ -18,6 +25,35 @@ public static class WebHostExtensions
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddDiagnosticsAccounts(builder.Configuration);
+        builder.Services.AddLiveRunEvents(builder.Configuration);
+
+        builder.AddDiagnosticsAuthentication();
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices();
+        builder.Services.AddScoped<RunDashboardService>();
         return builder;
+    }
+
+    public static WebApplication UseDiagnosticsWeb(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/Error", createScopeForErrors: true);
+        }
+
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseMiddleware<CurrentUserMiddleware>();
+        app.UseAntiforgery();
+
+        // The sign-in page needs its CSS and scripts before anyone is signed in.
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapAccountEndpoints();
+        app.MapRunApi();
+        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
     }
 }

@@ -1,0 +1,142 @@
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Users;
+using Dapper;
+using Microsoft.AspNetCore.Identity;
+
+namespace BRun.Diagnostics.Infrastructure.Auth;
+
+/// <summary>
+/// Local accounts: creation with a password, password checks, and first-sign-in provisioning for external
+/// (OpenID Connect) users. Passwords are hashed with ASP.NET Core's <see cref="PasswordHasher{TUser}"/> into
+/// <c>app_users.password_hash</c>. User administration runs as the system identity; emails are stored lower-cased.
+/// </summary>
+public sealed class LocalAccountService(IUserScopedConnectionFactory connections)
+{
+    private const string Columns = "id, email, display_name AS displayname, role, created_at AS createdat";
+
+    private static readonly PasswordHasher<AppUser> Hasher = new();
+
+    // Verified when the email is unknown, so a wrong email costs as long as a wrong password.
+    private static readonly string DummyHash = Hasher.HashPassword(null!, "not a password of anyone");
+
+    /// <summary>Creates a user that can sign in with <paramref name="password"/>. Throws when the email is taken.</summary>
+    public async Task<AppUser> CreateAsync(string email, string displayName, string password, string role, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(email);
+        ArgumentException.ThrowIfNullOrWhiteSpace(displayName);
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        ValidateRole(role);
+
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleAsync<AppUser>(new CommandDefinition(
+            $"""
+            INSERT INTO app_users (email, display_name, role, password_hash)
+            VALUES (@email, @displayName, @role, @hash)
+            RETURNING {Columns}
+            """,
+            new { email = Normalize(email), displayName, role, hash = Hasher.HashPassword(null!, password) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>The user when <paramref name="password"/> is theirs; null for an unknown email, a wrong password, or no password set.</summary>
+    public async Task<AppUser?> VerifyPasswordAsync(string email, string password, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(email) || string.IsNullOrEmpty(password))
+        {
+            return null;
+        }
+
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<CredentialRow>(new CommandDefinition(
+            $"SELECT {Columns}, password_hash AS passwordhash FROM app_users WHERE email = @email",
+            new { email = Normalize(email) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (row?.PasswordHash is null)
+        {
+            Hasher.VerifyHashedPassword(null!, DummyHash, password);
+            return null;
+        }
+
+        var user = row.ToUser();
+        var result = Hasher.VerifyHashedPassword(user, row.PasswordHash, password);
+        if (result == PasswordVerificationResult.Failed)
+        {
+            return null;
+        }
+
+        if (result == PasswordVerificationResult.SuccessRehashNeeded)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE app_users SET password_hash = @hash WHERE id = @id",
+                new { hash = Hasher.HashPassword(user, password), id = user.Id },
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        return user;
+    }
+
+    /// <summary>Sets or replaces a user's password. Returns false when no user has that email.</summary>
+    public async Task<bool> SetPasswordAsync(string email, string password, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(email);
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE app_users SET password_hash = @hash WHERE email = @email",
+            new { email = Normalize(email), hash = Hasher.HashPassword(null!, password) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return changed == 1;
+    }
+
+    /// <summary>
+    /// The user with this email, created as a member without a password on first sign-in (OpenID Connect).
+    /// Safe under concurrent first sign-ins: the unique email decides.
+    /// </summary>
+    public async Task<AppUser> FindOrCreateExternalAsync(string email, string displayName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(email);
+        var name = string.IsNullOrWhiteSpace(displayName) ? email.Trim() : displayName.Trim();
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO app_users (email, display_name, role) VALUES (@email, @name, 'member') ON CONFLICT (email) DO NOTHING",
+            new { email = Normalize(email), name },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return await connection.QuerySingleAsync<AppUser>(new CommandDefinition(
+            $"SELECT {Columns} FROM app_users WHERE email = @email",
+            new { email = Normalize(email) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates an admin with a password only when no user exists at all. Returns it when it was created.</summary>
+    public async Task<AppUser?> CreateFirstAdminAsync(string email, string displayName, string password, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(email);
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<AppUser>(new CommandDefinition(
+            $"""
+            INSERT INTO app_users (email, display_name, role, password_hash)
+            SELECT @email, @displayName, 'admin', @hash
+            WHERE NOT EXISTS (SELECT 1 FROM app_users)
+            ON CONFLICT (email) DO NOTHING
+            RETURNING {Columns}
+            """,
+            new { email = Normalize(email), displayName, hash = Hasher.HashPassword(null!, password) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private static void ValidateRole(string role)
+    {
+        if (role is not (AppUserRoles.Member or AppUserRoles.Admin))
+        {
+            throw new ArgumentOutOfRangeException(nameof(role), role, "Role must be 'member' or 'admin'.");
+        }
+    }
+
+    private static string Normalize(string email) => email.Trim().ToLowerInvariant();
+
+    private sealed record CredentialRow(Guid Id, string Email, string DisplayName, string Role, DateTime CreatedAt, string? PasswordHash)
+    {
+        public AppUser ToUser() => new(Id, Email, DisplayName, Role, CreatedAt);
+    }
+}

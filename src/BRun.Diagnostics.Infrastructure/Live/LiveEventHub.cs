@@ -1,0 +1,194 @@
+using System.Threading.Channels;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BRun.Diagnostics.Infrastructure.Live;
+
+/// <summary>
+/// The in-process fan-out of run events to dashboard circuits. <see cref="Subscribe"/> hands out disposable
+/// subscriptions; <see cref="Publish"/> collects events for <see cref="LiveEventOptions.BatchWindow"/> and then
+/// delivers them to every subscriber as one <see cref="LiveEventBatch"/>. Delivery runs on the hub's own loop,
+/// never on the publisher's thread, so a slow circuit cannot stall the LISTEN connection.
+/// </summary>
+public sealed partial class LiveEventHub : BackgroundService
+{
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<LiveEventHub> _logger;
+    private readonly TimeSpan _window;
+    private readonly Lock _gate = new();
+    private readonly Channel<LiveEventBatch> _batches = Channel.CreateUnbounded<LiveEventBatch>(new() { SingleReader = true });
+    private List<RunEvent> _pending = [];
+    private bool _pendingResync;
+    private ITimer? _windowTimer;
+    private Subscription[] _subscribers = [];
+
+    public LiveEventHub(IOptions<LiveEventOptions> options, TimeProvider timeProvider, ILogger<LiveEventHub> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _window = options.Value.BatchWindow;
+    }
+
+    /// <summary>Current number of subscriptions (one per open dashboard component that follows runs).</summary>
+    public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
+
+    /// <summary>
+    /// Registers <paramref name="onBatch"/> until the returned subscription is disposed. The callback runs on the
+    /// hub's loop: a component marshals to its renderer with <c>InvokeAsync</c> and reports its own errors
+    /// (<c>DispatchExceptionAsync</c>); an exception that escapes is logged and does not reach other subscribers.
+    /// </summary>
+    public IDisposable Subscribe(Func<LiveEventBatch, Task> onBatch)
+    {
+        ArgumentNullException.ThrowIfNull(onBatch);
+        var subscription = new Subscription(this, onBatch);
+        lock (_gate)
+        {
+            _subscribers = [.. _subscribers, subscription];
+        }
+
+        return subscription;
+    }
+
+    /// <summary>Queues an event for the current batch window, opening a window if none is open.</summary>
+    public void Publish(RunEvent runEvent)
+    {
+        ArgumentNullException.ThrowIfNull(runEvent);
+        lock (_gate)
+        {
+            _pending.Add(runEvent);
+            OpenWindow();
+        }
+    }
+
+    /// <summary>Tells every subscriber to reload everything, e.g. after events may have been missed.</summary>
+    public void PublishResync()
+    {
+        lock (_gate)
+        {
+            _pendingResync = true;
+            OpenWindow();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (await _batches.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                // Batches queue up only while subscribers are slower than the window: merge them into one delivery.
+                var merged = new List<RunEvent>();
+                var resync = false;
+                while (_batches.Reader.TryRead(out var batch))
+                {
+                    merged.AddRange(batch.Events);
+                    resync |= batch.Resync;
+                }
+
+                await DeliverAsync(new LiveEventBatch(merged, resync)).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Host stopping: undelivered events are of no use to circuits that are closing.
+        }
+    }
+
+    public override void Dispose()
+    {
+        lock (_gate)
+        {
+            _windowTimer?.Dispose();
+            _windowTimer = null;
+        }
+
+        base.Dispose();
+    }
+
+    private void OpenWindow()
+    {
+        // Called under _gate. The timer comes from the injected TimeProvider, so tests drive the window.
+        _windowTimer ??= _timeProvider.CreateTimer(static state => ((LiveEventHub)state!).CloseWindow(), this, _window, Timeout.InfiniteTimeSpan);
+    }
+
+    private void CloseWindow()
+    {
+        LiveEventBatch batch;
+        lock (_gate)
+        {
+            _windowTimer?.Dispose();
+            _windowTimer = null;
+            batch = new LiveEventBatch(_pending, _pendingResync);
+            _pending = [];
+            _pendingResync = false;
+        }
+
+        if (batch.Events.Count > 0 || batch.Resync)
+        {
+            _batches.Writer.TryWrite(batch);
+        }
+    }
+
+    private async Task DeliverAsync(LiveEventBatch batch)
+    {
+        var subscribers = Volatile.Read(ref _subscribers);
+        if (subscribers.Length == 0)
+        {
+            return;
+        }
+
+        await Task.WhenAll(subscribers.Select(s => s.DeliverAsync(batch))).ConfigureAwait(false);
+        Log.Delivered(_logger, batch.Events.Count, subscribers.Length);
+    }
+
+    private void Unsubscribe(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            _subscribers = [.. _subscribers.Where(s => !ReferenceEquals(s, subscription))];
+        }
+    }
+
+    private sealed class Subscription(LiveEventHub hub, Func<LiveEventBatch, Task> onBatch) : IDisposable
+    {
+        private int _disposed;
+
+        public async Task DeliverAsync(LiveEventBatch batch)
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                await onBatch(batch).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A subscriber's own failure (a closed circuit, a failed re-query) must not stop delivery to the others.
+                Log.SubscriberFailed(hub._logger, ex);
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                hub.Unsubscribe(this);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Delivered {Count} run events to {Subscribers} subscribers")]
+        public static partial void Delivered(ILogger logger, int count, int subscribers);
+
+        [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "A live-event subscriber failed while handling a batch")]
+        public static partial void SubscriberFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,85 @@
+using BRun.Diagnostics.Infrastructure.Database;
+using Dapper;
+
+namespace BRun.Diagnostics.Infrastructure.Live;
+
+/// <summary>
+/// One run as the dashboard shows it: counters, the owner, and how many tasks finished recently (for throughput).
+/// Times are UTC.
+/// </summary>
+public sealed record RunProgressRow(
+    Guid Id,
+    Guid CreatedBy,
+    string OwnerEmail,
+    string OwnerName,
+    DateTime CreatedAt,
+    DateTime? StartedAt,
+    DateTime? FinishedAt,
+    string Model,
+    int MaxTokens,
+    decimal? Temperature,
+    string TemplateName,
+    string Status,
+    int Total,
+    int Succeeded,
+    int Failed,
+    int Cancelled,
+    int InFlight,
+    int Pending,
+    int FinishedInWindow);
+
+/// <summary>A prompt template a run can be created from.</summary>
+public sealed record PromptTemplateOption(Guid Id, string Name);
+
+/// <summary>
+/// The dashboard's read side of runs. Every query runs on a connection opened for the caller's
+/// <see cref="DbIdentity"/>, so row-level security shows a member only their runs (an admin all of them).
+/// Live updates carry ids only and re-read through here.
+/// </summary>
+public sealed class RunProgressReader(IUserScopedConnectionFactory connections)
+{
+    private const string RowSql = """
+        SELECT r.id, r.created_by AS createdby, u.email AS owneremail, u.display_name AS ownername,
+               r.created_at AS createdat, r.started_at AS startedat, r.finished_at AS finishedat,
+               r.model, r.max_tokens AS maxtokens, r.temperature, p.name AS templatename, r.status,
+               r.total, r.succeeded, r.failed, r.cancelled,
+               (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'running') AS inflight,
+               (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS pending,
+               (SELECT count(*)::int FROM generation_tasks t
+                WHERE t.run_id = r.id AND t.state IN ('succeeded', 'failed') AND t.finished_at >= @windowStart) AS finishedinwindow
+        FROM generation_runs r
+        JOIN prompt_templates p ON p.id = r.template_id
+        JOIN app_users u ON u.id = r.created_by
+        """;
+
+    /// <summary>The newest runs the identity may see. <paramref name="windowStart"/> bounds <see cref="RunProgressRow.FinishedInWindow"/>.</summary>
+    public async Task<IReadOnlyList<RunProgressRow>> ListAsync(DbIdentity identity, int limit, DateTimeOffset windowStart, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<RunProgressRow>(new CommandDefinition(
+            RowSql + " ORDER BY r.created_at DESC, r.id LIMIT @limit",
+            new { limit, windowStart },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.AsList();
+    }
+
+    /// <summary>The run, or null when it does not exist or the identity may not see it.</summary>
+    public async Task<RunProgressRow?> GetAsync(DbIdentity identity, Guid runId, DateTimeOffset windowStart, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<RunProgressRow>(new CommandDefinition(
+            RowSql + " WHERE r.id = @runId",
+            new { runId, windowStart },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<PromptTemplateOption>> ListTemplatesAsync(DbIdentity identity, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<PromptTemplateOption>(new CommandDefinition(
+            "SELECT id, name FROM prompt_templates ORDER BY name",
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.AsList();
+    }
+}

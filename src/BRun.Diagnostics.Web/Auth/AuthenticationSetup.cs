@@ -1,0 +1,123 @@
+using BRun.Diagnostics.Infrastructure.Auth;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+
+namespace BRun.Diagnostics.Web.Auth;
+
+/// <summary>
+/// Sign-in for the dashboard and its HTTP endpoints: a cookie for people (local password or OpenID Connect), a
+/// bearer API token for scripts, and a policy scheme that picks one per request. Everything requires a signed-in
+/// user unless it says <c>[AllowAnonymous]</c> (the fallback policy).
+/// </summary>
+public static class AuthenticationSetup
+{
+    /// <summary>The default scheme: forwards to the bearer handler when an Authorization header is present, else the cookie.</summary>
+    public const string PolicyScheme = "brun";
+
+    public const string OidcScheme = OpenIdConnectDefaults.AuthenticationScheme;
+
+    public const string LoginPath = "/account/login";
+
+    public static IHostApplicationBuilder AddDiagnosticsAuthentication(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<OidcOptions>()
+            .Bind(builder.Configuration.GetSection(OidcOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(o => !o.Enabled || !string.IsNullOrWhiteSpace(o.ClientId), "Authentication:Oidc:ClientId is required when Authority is set.")
+            .ValidateOnStart();
+        var oidc = builder.Configuration.GetSection(OidcOptions.SectionName).Get<OidcOptions>() ?? new OidcOptions();
+
+        var authentication = builder.Services
+            .AddAuthentication(o =>
+            {
+                o.DefaultScheme = PolicyScheme;
+                o.DefaultChallengeScheme = PolicyScheme;
+            })
+            .AddPolicyScheme(PolicyScheme, "Cookie or API token", o =>
+                o.ForwardDefaultSelector = context => ApiTokenAuthenticationHandler.HasBearer(context.Request)
+                    ? ApiTokenAuthenticationHandler.SchemeName
+                    : CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(CookieAuthenticationDefaults.AuthenticationScheme, o =>
+            {
+                o.LoginPath = LoginPath;
+                o.LogoutPath = "/account/logout";
+                o.AccessDeniedPath = LoginPath;
+                o.Cookie.Name = "brun.auth";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.ExpireTimeSpan = TimeSpan.FromHours(8);
+                o.SlidingExpiration = true;
+                // Scripts and fetches get a status code, not an HTML login page.
+                o.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
+                o.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context, StatusCodes.Status403Forbidden);
+            })
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiTokenAuthenticationHandler>(ApiTokenAuthenticationHandler.SchemeName, null);
+
+        if (oidc.Enabled)
+        {
+            authentication.AddOpenIdConnect(OidcScheme, oidc.DisplayName, o =>
+            {
+                o.Authority = oidc.Authority;
+                o.ClientId = oidc.ClientId;
+                o.ClientSecret = oidc.ClientSecret;
+                o.ResponseType = OpenIdConnectResponseType.Code;
+                o.SignInScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+                o.MapInboundClaims = false;
+                o.Scope.Clear();
+                o.Scope.Add("openid");
+                o.Scope.Add("profile");
+                o.Scope.Add("email");
+                o.Events.OnTokenValidated = context => MapExternalUserAsync(context, oidc.EmailClaim);
+            });
+        }
+
+        builder.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.Services.AddCascadingAuthenticationState();
+        builder.Services.AddScoped<CurrentUser>();
+        builder.Services.AddScoped<ICurrentUser>(sp => sp.GetRequiredService<CurrentUser>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Scoped<CircuitHandler, CurrentUserCircuitHandler>());
+        return builder;
+    }
+
+    /// <summary>Replaces the provider's principal with our own claims for the app_users row of its email.</summary>
+    private static async Task MapExternalUserAsync(Microsoft.AspNetCore.Authentication.OpenIdConnect.TokenValidatedContext context, string emailClaim)
+    {
+        var email = context.Principal?.FindFirst(emailClaim)?.Value;
+        if (string.IsNullOrWhiteSpace(email) || !email.Contains('@', StringComparison.Ordinal))
+        {
+            context.Fail($"The identity provider sent no '{emailClaim}' claim.");
+            return;
+        }
+
+        if (string.Equals(context.Principal!.FindFirst("email_verified")?.Value, "false", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Fail("The identity provider says this email is not verified.");
+            return;
+        }
+
+        var name = context.Principal.FindFirst("name")?.Value ?? email;
+        var accounts = context.HttpContext.RequestServices.GetRequiredService<LocalAccountService>();
+        var user = await accounts.FindOrCreateExternalAsync(email, name, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        context.Principal = UserClaims.CreatePrincipal(user, CookieAuthenticationDefaults.AuthenticationScheme);
+    }
+
+    private static Task RedirectOrStatus(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        if (context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.StatusCode = status;
+        }
+        else
+        {
+            context.Response.Redirect(context.RedirectUri);
+        }
+
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,32 @@
+using System.Security.Claims;
+using BRun.Diagnostics.Infrastructure.Users;
+
+namespace BRun.Diagnostics.Web.Auth;
+
+/// <summary>The claims a signed-in dashboard user carries, whichever way they signed in.</summary>
+public static class UserClaims
+{
+    public static ClaimsPrincipal CreatePrincipal(AppUser user, string authenticationType)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var identity = new ClaimsIdentity(
+            [
+                new Claim(ClaimTypes.NameIdentifier, user.Id.ToString("D")),
+                new Claim(ClaimTypes.Email, user.Email),
+                new Claim(ClaimTypes.Name, user.DisplayName),
+                new Claim(ClaimTypes.Role, user.Role),
+            ],
+            authenticationType,
+            ClaimTypes.Name,
+            ClaimTypes.Role);
+        return new ClaimsPrincipal(identity);
+    }
+
+    /// <summary>The app_users id of an authenticated principal, or null.</summary>
+    public static Guid? GetUserId(ClaimsPrincipal? principal) =>
+        principal?.Identity?.IsAuthenticated == true
+        && Guid.TryParse(principal.FindFirstValue(ClaimTypes.NameIdentifier), out var id)
+        && id != Guid.Empty
+            ? id
+            : null;
+}

@@ -1,0 +1,51 @@
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Live;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+
+namespace BRun.Diagnostics.Web.Runs;
+
+/// <summary>
+/// What the runs pages and the runs API ask for, always as the current user (scoped per request or circuit).
+/// Reads go through row-level security, so a run the user may not see is simply not found.
+/// </summary>
+public sealed class RunDashboardService(
+    RunProgressReader reader,
+    RunStore runStore,
+    FailedGenerationReader failures,
+    ICurrentUser currentUser,
+    TimeProvider timeProvider)
+{
+    public const int DefaultListLimit = 100;
+
+    public async Task<IReadOnlyList<RunView>> ListAsync(CancellationToken cancellationToken, int limit = DefaultListLimit)
+    {
+        var now = timeProvider.GetUtcNow();
+        var rows = await reader.ListAsync(currentUser.Identity, limit, now - RunProgressCalculator.ThroughputWindow, cancellationToken).ConfigureAwait(false);
+        return [.. rows.Select(r => RunProgressCalculator.ToView(r, now))];
+    }
+
+    /// <summary>The run, or null when it does not exist or belongs to someone else (callers answer 404).</summary>
+    public async Task<RunView?> GetAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var row = await reader.GetAsync(currentUser.Identity, runId, now - RunProgressCalculator.ThroughputWindow, cancellationToken).ConfigureAwait(false);
+        return row is null ? null : RunProgressCalculator.ToView(row, now);
+    }
+
+    /// <summary>Failures of the run counted by failure type, stop reason and truncation pattern.</summary>
+    public Task<FailureStatistics> GetFailureBreakdownAsync(Guid runId, CancellationToken cancellationToken) =>
+        failures.GetStatisticsAsync(currentUser.Identity, new FailedGenerationFilter { RunId = runId }, cancellationToken);
+
+    public Task<IReadOnlyList<PromptTemplateOption>> ListTemplatesAsync(CancellationToken cancellationToken) =>
+        reader.ListTemplatesAsync(currentUser.Identity, cancellationToken);
+
+    /// <summary>Creates a run owned by the current user; the workers pick its tasks up.</summary>
+    public Task<Guid> CreateAsync(CreateRunRequest request, CancellationToken cancellationToken) =>
+        runStore.CreateAsync(currentUser.UserId, request, cancellationToken);
+
+    /// <summary>Cancels a run the current user may cancel (RLS: their own; an admin any). False when not visible or no longer running.</summary>
+    public Task<bool> CancelAsync(Guid runId, CancellationToken cancellationToken) =>
+        runStore.CancelAsync(currentUser.Identity, runId, cancellationToken);
+}

@@ -1,0 +1,87 @@
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Live;
+
+namespace BRun.Diagnostics.Web.Runs;
+
+/// <summary>A run ready to display: counters, shares of the total for the progress bar, throughput and ETA.</summary>
+public sealed record RunView(
+    Guid Id,
+    DateTimeOffset CreatedAt,
+    string OwnerName,
+    string OwnerEmail,
+    string Model,
+    int MaxTokens,
+    decimal? Temperature,
+    string TemplateName,
+    string Status,
+    int Total,
+    int Succeeded,
+    int Failed,
+    int Cancelled,
+    int InFlight,
+    int Pending,
+    double? TasksPerMinute,
+    TimeSpan? Eta)
+{
+    public bool IsFinished => RunStatus.IsFinished(Status);
+
+    public int Done => Succeeded + Failed + Cancelled;
+
+    public double SucceededPercent => Percent(Succeeded);
+
+    public double FailedPercent => Percent(Failed);
+
+    public double CancelledPercent => Percent(Cancelled);
+
+    /// <summary>Tasks neither finished nor cancelled: waiting in the queue or in flight.</summary>
+    public int Remaining => Pending + InFlight;
+
+    private double Percent(int count) => Total == 0 ? 0 : Math.Round(100.0 * count / Total, 2);
+}
+
+/// <summary>
+/// Turns a <see cref="RunProgressRow"/> into a <see cref="RunView"/>. Throughput is tasks finished per minute over the
+/// last <see cref="ThroughputWindow"/> (or since the start, if the run is younger); a finished run shows its average.
+/// ETA is the remaining tasks at that rate.
+/// </summary>
+public static class RunProgressCalculator
+{
+    public static readonly TimeSpan ThroughputWindow = TimeSpan.FromMinutes(1);
+
+    // Below this, a rate is noise (one task in two seconds is not "30 per minute").
+    private static readonly TimeSpan MinimumSpan = TimeSpan.FromSeconds(5);
+
+    public static RunView ToView(RunProgressRow row, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var rate = TasksPerMinute(row, now);
+        var remaining = row.Pending + row.InFlight;
+        TimeSpan? eta = RunStatus.IsFinished(row.Status) || rate is not > 0
+            ? null
+            : TimeSpan.FromMinutes(remaining / rate.Value);
+        return new RunView(
+            row.Id, Utc(row.CreatedAt), row.OwnerName, row.OwnerEmail, row.Model, row.MaxTokens, row.Temperature,
+            row.TemplateName, row.Status, row.Total, row.Succeeded, row.Failed, row.Cancelled, row.InFlight, row.Pending,
+            rate, eta);
+    }
+
+    private static double? TasksPerMinute(RunProgressRow row, DateTimeOffset now)
+    {
+        if (row.StartedAt is not { } startedAt)
+        {
+            return null;
+        }
+
+        var started = Utc(startedAt);
+        if (RunStatus.IsFinished(row.Status))
+        {
+            var ran = (row.FinishedAt is { } f ? Utc(f) : now) - started;
+            return ran >= MinimumSpan ? (row.Succeeded + row.Failed) / ran.TotalMinutes : null;
+        }
+
+        var span = now - started < ThroughputWindow ? now - started : ThroughputWindow;
+        return span >= MinimumSpan ? row.FinishedInWindow / span.TotalMinutes : null;
+    }
+
+    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+}

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Users;
+using BRun.Diagnostics.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BRun.Diagnostics.Web.Tests;
+
+/// <summary>
+/// The real web host (Program) in process, on a test database of its own. Clients do not follow redirects, so
+/// tests see the 302s of sign-in and challenges.
+/// </summary>
+internal sealed partial class DashboardHost : WebApplicationFactory<Program>
+{
+    public const string Password = "correct horse battery";
+
+    private readonly TestDatabase _db;
+    private readonly IReadOnlyDictionary<string, string?> _extraSettings;
+
+    private DashboardHost(TestDatabase db, IReadOnlyDictionary<string, string?>? extraSettings)
+    {
+        _db = db;
+        _extraSettings = extraSettings ?? new Dictionary<string, string?>();
+    }
+
+    public TestDatabase Db => _db;
+
+    public static async Task<DashboardHost> StartAsync(IntegrationEnvironment env, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var db = await env.CreateDatabaseAsync();
+        return new DashboardHost(db, settings);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in _db.Settings())
+        {
+            builder.UseSetting(key, value);
+        }
+
+        // No demo admin: tests create exactly the users they need.
+        builder.UseSetting("Auth:SeedAdminPassword", string.Empty);
+        builder.UseSetting("Live:ListenerEnabled", "false");
+        // Runs stay as created: these tests look at counts, not at generation.
+        builder.UseSetting("Worker:Enabled", "false");
+        foreach (var (key, value) in _extraSettings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public HttpClient NewClient() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+
+    public async Task<AppUser> CreateUserAsync(string role = AppUserRoles.Member)
+    {
+        var accounts = Services.GetRequiredService<LocalAccountService>();
+        return await accounts.CreateAsync($"{role}-{Guid.NewGuid():N}@example.test", role, Password, role, CancellationToken.None);
+    }
+
+    public Task<Guid> CreateRunAsync(AppUser owner, int count = 3) =>
+        Services.GetRequiredService<RunStore>().CreateAsync(owner.Id, new CreateRunRequest(count, "default", "claude-sonnet-4-5", 1024, 0.5m), CancellationToken.None);
+
+    public async Task<string> CreateTokenAsync(AppUser owner) =>
+        (await Services.GetRequiredService<ApiTokenStore>().CreateAsync(owner.Id, "test", CancellationToken.None)).Token;
+
+    /// <summary>Loads the sign-in page (for its antiforgery token) and posts the form.</summary>
+    public static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string email, string password, string returnUrl = "/runs")
+    {
+        var page = await client.GetStringAsync(new Uri($"/account/login?returnUrl={Uri.EscapeDataString(returnUrl)}", UriKind.Relative));
+        var token = AntiforgeryField().Match(page);
+        Assert.True(token.Success, "The sign-in page has no antiforgery token.");
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value),
+            ["Email"] = email,
+            ["Password"] = password,
+            ["ReturnUrl"] = returnUrl,
+        });
+        return await client.PostAsync(new Uri("/account/login", UriKind.Relative), form);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\"[^>]*?value=\"([^\"]+)\"")]
+    private static partial Regex AntiforgeryField();
+}

@@ -1,0 +1,6 @@
+using BRun.Diagnostics.Testing;
+
+namespace BRun.Diagnostics.Web.Tests;
+
+[CollectionDefinition(IntegrationEnvironment.Collection)]
+public sealed class IntegrationCollection : ICollectionFixture<IntegrationEnvironment>;

@@ -1,0 +1,45 @@
+using BRun.Diagnostics.Web.Components.Layout;
+using BRun.Diagnostics.Web.Components.Pages;
+using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BRun.Diagnostics.Web.Tests.Layout;
+
+public sealed class NavMenuTests : DashboardTestContext
+{
+    [Fact]
+    public void Failed_generations_link_has_an_alert_icon_and_is_highlighted_on_its_page()
+    {
+        Services.GetRequiredService<NavigationManager>().NavigateTo("/conversations/failed");
+
+        var cut = Render<NavMenu>();
+
+        var failed = cut.Find("a[href='/conversations/failed']");
+        Assert.Equal(
+            (true, true, "Failed Generations", false),
+            (failed.ClassList.Contains("active"), failed.QuerySelector("svg") is not null, failed.TextContent.Trim(),
+             cut.Find("a[href='/runs']").ClassList.Contains("active")));
+    }
+
+    [Fact]
+    public void Runs_link_is_highlighted_on_a_run_page()
+    {
+        Services.GetRequiredService<NavigationManager>().NavigateTo($"/runs/{Guid.NewGuid()}");
+
+        var cut = Render<NavMenu>();
+
+        Assert.Equal(
+            (true, false),
+            (cut.Find("a[href='/runs']").ClassList.Contains("active"), cut.Find("a[href='/conversations/failed']").ClassList.Contains("active")));
+    }
+
+    [Fact]
+    public void Failed_generations_placeholder_says_it_is_coming_and_links_to_runs()
+    {
+        var cut = Render<FailedGenerationsPlaceholder>();
+
+        Assert.Contains("coming", cut.Find(".brun-coming-soon").TextContent, StringComparison.Ordinal);
+        Assert.NotNull(cut.Find(".brun-coming-soon a[href='/runs']"));
+    }
+}

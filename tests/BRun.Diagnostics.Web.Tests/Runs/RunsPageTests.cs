@@ -1,0 +1,145 @@
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Live;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Users;
+using BRun.Diagnostics.Testing;
+using BRun.Diagnostics.Web.Auth;
+using BRun.Diagnostics.Web.Components.Runs;
+using BRun.Diagnostics.Web.Runs;
+using Bunit;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace BRun.Diagnostics.Web.Tests.Runs;
+
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class RunsPageTests(IntegrationEnvironment env) : DashboardTestContext
+{
+    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(250);
+
+    // Generous: this bounds a wait for the hub's loop on a busy machine, it asserts no speed.
+    private static readonly TimeSpan RenderWait = TimeSpan.FromSeconds(30);
+
+    private TestDatabase? _db;
+    private LiveEventHub? _hub;
+
+    private TestDatabase Db => _db!;
+
+    private LiveEventHub Hub => _hub!;
+
+    public override async Task InitializeAsync()
+    {
+        _db = await env.CreateDatabaseAsync();
+        _hub = new LiveEventHub(Options.Create(new LiveEventOptions { BatchWindow = Window }), Db.Time, NullLogger<LiveEventHub>.Instance);
+        await Hub.StartAsync(CancellationToken.None);
+    }
+
+    protected override async Task DisposeContextAsync()
+    {
+        await base.DisposeContextAsync();
+        await Hub.StopAsync(CancellationToken.None);
+        Hub.Dispose();
+        await Db.DisposeAsync();
+    }
+
+    private void SignInAs(AppUser user)
+    {
+        var currentUser = new CurrentUser();
+        currentUser.SetPrincipal(UserClaims.CreatePrincipal(user, "test"));
+        Services.AddSingleton(currentUser);
+        Services.AddSingleton<ICurrentUser>(currentUser);
+        Services.AddSingleton<TimeProvider>(Db.Time);
+        Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
+        Services.AddSingleton(Db.Get<FailedGenerationReader>());
+        Services.AddSingleton(new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time));
+        Services.AddSingleton<RunProgressReader>();
+        Services.AddSingleton(Hub);
+        Services.AddScoped<RunDashboardService>();
+    }
+
+    private Task<Guid> CreateRunAsync(AppUser owner, int count) =>
+        new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time).CreateAsync(owner.Id, new CreateRunRequest(count, "default", "claude-sonnet-4-5", 2048, 0.7m), CancellationToken.None);
+
+    /// <summary>Finishes tasks the way the worker's bookkeeping does: task states and the run's counters.</summary>
+    private async Task FinishTasksAsync(Guid runId, int succeeded, int failed)
+    {
+        await using var connection = await Db.DataSource.OpenConnectionAsync();
+        await connection.ExecuteAsync(
+            """
+            UPDATE generation_tasks SET state = CASE WHEN seq < @succeeded THEN 'succeeded' ELSE 'failed' END, finished_at = @now
+            WHERE run_id = @runId AND seq < @done;
+            UPDATE generation_runs SET succeeded = @succeeded, failed = @failed, started_at = @now WHERE id = @runId;
+            """,
+            new { runId, succeeded, failed, done = succeeded + failed, now = Db.Time.GetUtcNow() });
+    }
+
+    private static string Width(IRenderedComponent<RunsPage> cut, string segment) =>
+        cut.Find($"tr.brun-run-row .brun-progress-{segment}").GetAttribute("style") ?? string.Empty;
+
+    [Fact]
+    public async Task Runs_table_shows_each_visible_run_with_its_owner_model_and_counts()
+    {
+        var owner = await Db.CreateUserAsync(name: "Dana");
+        var someoneElse = await Db.CreateUserAsync();
+        await CreateRunAsync(owner, 8);
+        await CreateRunAsync(someoneElse, 5);
+        SignInAs(owner);
+
+        var cut = Render<RunsPage>();
+
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll("tr.brun-run-row")), RenderWait);
+        var row = cut.Find("tr.brun-run-row").TextContent;
+        Assert.Equal((true, true, true), (row.Contains("Dana", StringComparison.Ordinal), row.Contains("claude-sonnet-4-5", StringComparison.Ordinal),
+            row.Contains("0 ok · 0 failed · 8 pending of 8", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Runs_table_updates_progress_when_the_hub_delivers_an_event_for_the_run()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await CreateRunAsync(owner, 4);
+        SignInAs(owner);
+        var cut = Render<RunsPage>();
+        cut.WaitForAssertion(() => Assert.Equal("width: 0%", Width(cut, "succeeded")), RenderWait);
+
+        await FinishTasksAsync(runId, succeeded: 1, failed: 1);
+        Hub.Publish(new RunEvent(RunEvent.TaskFailed, runId, Status: RunStatus.Running, Total: 4, Succeeded: 1, Failed: 1, Cancelled: 0));
+        Db.Time.Advance(Window);
+
+        cut.WaitForAssertion(() => Assert.Equal(("width: 25%", "width: 25%"), (Width(cut, "succeeded"), Width(cut, "failed"))), RenderWait);
+        Assert.Contains("1 ok · 1 failed · 2 pending of 4", cut.Find("tr.brun-run-row").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Runs_table_shows_a_run_created_elsewhere_when_the_hub_announces_it()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+        var cut = Render<RunsPage>();
+        cut.WaitForAssertion(() => Assert.Contains("No runs yet", cut.Markup, StringComparison.Ordinal), RenderWait);
+
+        var runId = await CreateRunAsync(owner, 3);
+        Hub.Publish(RunEvent.RunCreated(runId, 3));
+        Db.Time.Advance(Window);
+
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll("tr.brun-run-row")), RenderWait);
+    }
+
+    [Fact]
+    public async Task Leaving_the_page_ends_its_hub_subscription()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+        var cut = Render<RunsPage>();
+        cut.WaitForAssertion(() => Assert.Equal(1, Hub.SubscriberCount), RenderWait);
+
+        await DisposeComponentsAsync();
+
+        Assert.Equal(0, Hub.SubscriberCount);
+    }
+}
