@@ -84,14 +84,6 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
             SnapshotSql + " WHERE r.id = @runId", new { runId }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<RunSnapshot>> ListAsync(DbIdentity identity, int limit, CancellationToken ct)
-    {
-        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<RunSnapshot>(new CommandDefinition(
-            SnapshotSql + " ORDER BY r.created_at DESC LIMIT @limit", new { limit }, cancellationToken: ct)).ConfigureAwait(false);
-        return rows.AsList();
-    }
-
     /// <summary>Cancels a run: pending tasks are dropped, in-flight ones finish. Returns false when the run was not running.</summary>
     public async Task<bool> CancelAsync(DbIdentity identity, Guid runId, CancellationToken ct)
     {
