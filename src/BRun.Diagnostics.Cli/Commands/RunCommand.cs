@@ -11,7 +11,7 @@ using Microsoft.Extensions.Hosting;
 namespace BRun.Diagnostics.Cli.Commands;
 
 /// <summary>
-/// <c>brun run create|status|wait|cancel</c>. The CLI holds the database credentials, so it acts as an operator
+/// <c>brun run create|status|wait|cancel|requeue</c>. The CLI holds the database credentials, so it acts as an operator
 /// (the system identity) for reading and cancelling; runs are created for the user named with <c>--user</c>.
 /// </summary>
 internal static class RunCommand
@@ -32,6 +32,7 @@ internal static class RunCommand
         command.Subcommands.Add(StatusSubcommand());
         command.Subcommands.Add(WaitSubcommand());
         command.Subcommands.Add(CancelSubcommand());
+        command.Subcommands.Add(RequeueSubcommand());
         return command;
     }
 
@@ -161,6 +162,26 @@ internal static class RunCommand
             await (cancelled ? parse.InvocationConfiguration.Output : parse.InvocationConfiguration.Error)
                 .WriteLineAsync(cancelled ? "cancelled" : "not running (finished, cancelled already, or no such run)").ConfigureAwait(false);
             return cancelled ? ExitOk : ExitNotDone;
+        });
+        return command;
+    }
+
+    private static Command RequeueSubcommand()
+    {
+        var taskId = new Argument<Guid>("TASK_ID") { Description = "A failed task (generation_tasks.id, also failed_generations.task_id)." };
+        var command = new Command("requeue", "Generate a failed task again, as a new task of its run; prints the new task id.") { taskId };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var host = CliHost.BuildForData();
+            var requeued = await host.Services.GetRequiredService<RunStore>().RequeueAsync(DbIdentity.System, parse.GetValue(taskId), ct).ConfigureAwait(false);
+            if (requeued is not { } id)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("not re-queued: no such failed task, already re-queued, or its run was cancelled").ConfigureAwait(false);
+                return ExitNotDone;
+            }
+
+            await parse.InvocationConfiguration.Output.WriteLineAsync(id.ToString("D")).ConfigureAwait(false);
+            return ExitOk;
         });
         return command;
     }

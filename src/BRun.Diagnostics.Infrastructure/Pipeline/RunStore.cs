@@ -84,12 +84,46 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
             SnapshotSql + " WHERE r.id = @runId", new { runId }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<RunSnapshot>> ListAsync(DbIdentity identity, int limit, CancellationToken ct)
+    /// <summary>
+    /// Re-queues a failed task as a new task of the same run (same prompt and scaffolding), reopening the run if it
+    /// had completed. Returns the new task id, or null when the task is not visible, not failed, already re-queued,
+    /// or its run was cancelled.
+    /// </summary>
+    public async Task<Guid?> RequeueAsync(DbIdentity identity, Guid failedTaskId, CancellationToken ct)
     {
         await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<RunSnapshot>(new CommandDefinition(
-            SnapshotSql + " ORDER BY r.created_at DESC LIMIT @limit", new { limit }, cancellationToken: ct)).ConfigureAwait(false);
-        return rows.AsList();
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+
+        // Lock the run first: the new seq is max + 1, and two re-queues of one run must not pick the same number.
+        var runId = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition("""
+            SELECT r.id FROM generation_runs r
+            JOIN generation_tasks t ON t.run_id = r.id
+            WHERE t.id = @failedTaskId AND t.state = 'failed' AND r.status <> 'cancelled'
+              AND NOT EXISTS (SELECT 1 FROM generation_tasks n WHERE n.requeued_from = t.id)
+            FOR UPDATE OF r
+            """, new { failedTaskId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        if (runId is null)
+        {
+            return null;
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var newTaskId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition("""
+            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, prompt,
+                                          created_at, updated_at, requeued_from)
+            SELECT t.run_id, (SELECT max(seq) + 1 FROM generation_tasks WHERE run_id = t.run_id), t.persona_id,
+                   t.emotional_arc_id, t.training_topic_id, t.template_id, t.prompt, @now, @now, t.id
+            FROM generation_tasks t WHERE t.id = @failedTaskId
+            RETURNING id
+            """, new { failedTaskId, now }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        var snapshot = await connection.QuerySingleAsync<RunSnapshot>(new CommandDefinition(
+            "UPDATE generation_runs SET total = total + 1, status = 'running', finished_at = NULL WHERE id = @runId;" +
+            SnapshotSql + " WHERE r.id = @runId",
+            new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
+        await RunEvents.PublishAsync(connection, transaction, RunEvent.FromSnapshot("task_requeued", snapshot) with { TaskId = newTaskId }, ct).ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return newTaskId;
     }
 
     /// <summary>Cancels a run: pending tasks are dropped, in-flight ones finish. Returns false when the run was not running.</summary>

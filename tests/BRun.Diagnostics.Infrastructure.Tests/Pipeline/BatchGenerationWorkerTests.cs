@@ -107,6 +107,21 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
     }
 
     [Fact]
+    public async Task TransientFaults_ThatOutlastTheRetries_EndAsApiErrorFailures()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment);
+        var runId = await harness.CreateRunAsync(2, await harness.AddTemplateAsync(SimulatorScenario.RateLimitedPersistent));
+
+        await harness.StartWorkerAsync();
+        var run = await harness.WaitForRunAsync(runId);
+
+        Assert.Equal((0, 2), (run.Succeeded, run.Failed));
+        var rows = await harness.QueryAsync<(string FailureType, int HttpStatus, int Attempts)>(
+            "SELECT failure_type, http_status, attempts FROM failed_generations WHERE run_id = @runId", new { runId });
+        Assert.All(rows, r => Assert.Equal(("api_error", 429, 3), r));
+    }
+
+    [Fact]
     public async Task TwoWorkers_OnOneDatabase_NeverProcessATaskTwice()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, o => o.MaxLatency = TimeSpan.FromMilliseconds(20));

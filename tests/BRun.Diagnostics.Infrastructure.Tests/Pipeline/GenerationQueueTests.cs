@@ -115,6 +115,32 @@ public sealed class GenerationQueueTests(IntegrationEnvironment environment)
         Assert.Equal(20, tasks.Select(t => t.Prompt).Distinct().Count());
     }
 
+    [Fact]
+    public async Task Requeue_OfAFailedTask_AddsOneNewTask_AndReopensTheRun_OnlyOnce()
+    {
+        await using var db = await environment.CreateDatabaseAsync();
+        var services = Pipeline(db);
+        var owner = await db.CreateUserAsync();
+        var stranger = await db.CreateUserAsync();
+        var runs = services.GetRequiredService<RunStore>();
+        var runId = await runs.CreateAsync(owner.Id, new CreateRunRequest(1, "default", "m", 1024, null), CancellationToken.None);
+        var queue = services.GetRequiredService<GenerationQueue>();
+        var task = Assert.Single(await queue.ClaimAsync("w", 1, Lease, CancellationToken.None));
+        Assert.Null(await runs.RequeueAsync(DbIdentity.User(owner.Id), task.Id, CancellationToken.None));
+        await services.GetRequiredService<GenerationOutcomeStore>().FinishFailedAsync(task.Id, null, "truncation: max_tokens", CancellationToken.None);
+
+        Assert.Null(await runs.RequeueAsync(DbIdentity.User(stranger.Id), task.Id, CancellationToken.None));
+        var retry = await runs.RequeueAsync(DbIdentity.User(owner.Id), task.Id, CancellationToken.None);
+        var twice = await runs.RequeueAsync(DbIdentity.User(owner.Id), task.Id, CancellationToken.None);
+
+        Assert.NotNull(retry);
+        Assert.Null(twice);
+        var run = await runs.GetAsync(DbIdentity.User(owner.Id), runId, CancellationToken.None);
+        Assert.Equal((RunStatus.Running, 2, 1, 1), (run!.Status, run.Total, run.Failed, run.Pending));
+        var again = Assert.Single(await queue.ClaimAsync("w", 5, Lease, CancellationToken.None));
+        Assert.Equal((retry.Value, task.Prompt), (again.Id, again.Prompt));
+    }
+
     private static IServiceProvider Pipeline(TestDatabase db) =>
         db.BuildServices(
             s => s["Worker:Enabled"] = "false",
