@@ -25,6 +25,7 @@ public sealed partial class FailedGenerationsPage : IDisposable
     private string? _problem;
     private int _newCount;
     private int _pageIndex;
+    private bool _interactive;
 
     [Inject]
     private FailureDashboardService Failures { get; set; } = default!;
@@ -80,6 +81,16 @@ public sealed partial class FailedGenerationsPage : IDisposable
         // Back/forward or an edited link: the URL is the source of truth.
         _state = state;
         await ReloadFromFirstPageAsync();
+    }
+
+    protected override void OnAfterRender(bool firstRender)
+    {
+        // Runs only in an interactive circuit, never during prerendering.
+        if (firstRender)
+        {
+            _interactive = true;
+            StateHasChanged();
+        }
     }
 
     public void Dispose()

@@ -1,0 +1,60 @@
+using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Users;
+using BRun.Diagnostics.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BRun.Diagnostics.Web.Tests.Browser;
+
+/// <summary>
+/// The real web host on Kestrel (a real port, so Chromium can reach it), on a test database of its own, with the
+/// run-event listener on: live updates travel through Postgres NOTIFY as in production.
+/// </summary>
+internal sealed class BrowserHost : WebApplicationFactory<Program>
+{
+    public const string Password = "correct horse battery";
+
+    private readonly TestDatabase _db;
+
+    private BrowserHost(TestDatabase db) => _db = db;
+
+    public TestDatabase Db => _db;
+
+    public Uri BaseAddress { get; private set; } = default!;
+
+    public static async Task<BrowserHost> StartAsync(IntegrationEnvironment env)
+    {
+        var host = new BrowserHost(await env.CreateDatabaseAsync());
+        host.UseKestrel(0);
+        host.StartServer();
+        var address = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        host.BaseAddress = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal), UriKind.Absolute);
+        return host;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in _db.Settings())
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.UseSetting("Auth:SeedAdminPassword", string.Empty);
+        builder.UseSetting("urls", "http://127.0.0.1:0");
+    }
+
+    public async Task<AppUser> CreateUserAsync(string role = AppUserRoles.Member)
+    {
+        var accounts = Services.GetRequiredService<LocalAccountService>();
+        return await accounts.CreateAsync($"{role}-{Guid.NewGuid():N}@example.test", role, Password, role, CancellationToken.None);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+}

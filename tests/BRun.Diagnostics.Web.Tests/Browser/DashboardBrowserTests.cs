@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Users;
+using BRun.Diagnostics.Testing;
+using BRun.Diagnostics.Web.Tests.Failures;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace BRun.Diagnostics.Web.Tests.Browser;
+
+/// <summary>
+/// The failed-generations page in headless Chromium (the system /usr/bin/chromium; `./brun.sh test` installs it):
+/// sign-in, filters, the report dialog by keyboard, RAW download, a live arrival, screenshots.
+/// </summary>
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class DashboardBrowserTests(IntegrationEnvironment env) : IAsyncLifetime
+{
+    private const string ChromiumPath = "/usr/bin/chromium";
+
+    // Bounds each wait on a shared 2-core machine; nothing asserts speed.
+    private const float WaitMs = 30_000;
+
+    private BrowserHost? _host;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    private BrowserHost Host => _host!;
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException(
+                $"Chromium is not installed at {ChromiumPath}. Run the tests with `./brun.sh test` (it installs it) or `apt-get install -y chromium`.");
+        }
+
+        _host = await BrowserHost.StartAsync(env);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
+    }
+
+    private FailedGenerationStore Store => Host.Services.GetRequiredService<FailedGenerationStore>();
+
+    private async Task<IPage> SignInAsync(AppUser user, string path = "/conversations/failed", int width = 1366, int height = 768)
+    {
+        var context = await _browser!.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), ViewportSize = new() { Width = width, Height = height }, AcceptDownloads = true });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(WaitMs);
+        await page.GotoAsync("/account/login?returnUrl=" + Uri.EscapeDataString(path));
+        await page.FillAsync("input[name=Email]", user.Email);
+        await page.FillAsync("input[name=Password]", BrowserHost.Password);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync("**" + path);
+        await WaitForCircuitAsync(page);
+        return page;
+    }
+
+    /// <summary>Right after prerender a click can be lost: wait for Blazor and for the page's first interactive render.</summary>
+    private static async Task WaitForCircuitAsync(IPage page)
+    {
+        await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
+        await page.Locator(".brun-failures-page[data-interactive='true']").WaitForAsync();
+    }
+
+    private static string ScreenshotDirectory()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BRun.Diagnostics.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var path = Path.Combine(dir?.FullName ?? AppContext.BaseDirectory, "TestResults", "screenshots");
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    [Fact]
+    public async Task Filter_then_open_and_close_the_report_with_the_keyboard()
+    {
+        var user = await Host.CreateUserAsync();
+        await Store.StoreAsync(user.Id, FailureSeed.ApiError());
+        await Store.StoreAsync(user.Id, FailureSeed.Truncation());
+        var page = await SignInAsync(user);
+        await Assertions.Expect(page.Locator("tr.brun-failure-row")).ToHaveCountAsync(2);
+
+        await page.ClickAsync(".brun-filter-chip[data-dimension='failure_type'][data-value='truncation']");
+        await page.WaitForURLAsync("**/conversations/failed?failure_type=truncation");
+        await Assertions.Expect(page.Locator("tr.brun-failure-row")).ToHaveCountAsync(1);
+
+        var view = page.Locator("tr.brun-failure-row button.brun-view").First;
+        await view.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.Locator(".brun-report-conclusion")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator(".brun-preview")).ToContainTextAsync("I want to save for \\");
+
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(page.Locator(".brun-report-dialog")).ToHaveCountAsync(0);
+        await page.WaitForFunctionAsync("() => document.activeElement && document.activeElement.classList.contains('brun-view')");
+    }
+
+    [Fact]
+    public async Task Raw_download_is_valid_json_named_after_the_failure()
+    {
+        var user = await Host.CreateUserAsync();
+        var id = await Store.StoreAsync(user.Id, FailureSeed.Truncation());
+        var page = await SignInAsync(user);
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("tr.brun-failure-row a.brun-raw").First.ClickAsync());
+
+        Assert.Equal($"failed-generation-{id}.json", download.SuggestedFilename);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync((await download.PathAsync())!));
+        Assert.Equal(id.ToString(), report.RootElement.GetProperty("diagnostics").GetProperty("failure_id").GetString());
+    }
+
+    [Fact]
+    public async Task A_stored_failure_appears_live_and_screenshots_are_taken()
+    {
+        var user = await Host.CreateUserAsync();
+        for (var i = 0; i < 6; i++)
+        {
+            await Store.StoreAsync(user.Id, i % 3 == 0 ? FailureSeed.ApiError() : FailureSeed.Truncation(outputTokens: 950 + (i * 20)));
+        }
+
+        var page = await SignInAsync(user);
+        await Assertions.Expect(page.Locator("tr.brun-failure-row")).ToHaveCountAsync(6);
+
+        // Stored and announced the way the worker does it: the row, then a task_failed NOTIFY with its id.
+        var clock = Stopwatch.StartNew();
+        var id = await Store.StoreAsync(user.Id, FailureSeed.Truncation(outputTokens: 1001));
+        await using (var connection = await Host.Db.DataSource.OpenConnectionAsync())
+        {
+            await RunEvents.PublishAsync(connection, null, new RunEvent(RunEvent.TaskFailed, Guid.NewGuid(), Guid.NewGuid(), id), CancellationToken.None);
+        }
+
+        await Assertions.Expect(page.Locator("tr.brun-failure-row")).ToHaveCountAsync(7);
+        await Assertions.Expect(page.Locator("tr.brun-failure-row-new")).ToHaveCountAsync(1);
+        clock.Stop();
+        var dir = ScreenshotDirectory();
+        await File.WriteAllTextAsync(Path.Combine(dir, "live-latency-ms.txt"), clock.ElapsedMilliseconds.ToString(CultureInfo.InvariantCulture));
+
+        await page.ScreenshotAsync(new() { Path = Path.Combine(dir, "failed-generations-1366x768.png"), FullPage = false });
+        await page.SetViewportSizeAsync(1920, 1080);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(dir, "failed-generations-1920x1080.png"), FullPage = false });
+        await page.Locator("tr.brun-failure-row button.brun-view").First.ClickAsync();
+        await Assertions.Expect(page.Locator(".brun-report-conclusion")).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new() { Path = Path.Combine(dir, "report-dialog-1920x1080.png"), FullPage = false });
+        await page.Keyboard.PressAsync("Escape");
+        await page.GotoAsync("/conversations/failed/insights");
+        await Assertions.Expect(page.Locator(".brun-chart-histogram")).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new() { Path = Path.Combine(dir, "insights-1920x1080.png"), FullPage = true });
+        Assert.True(File.Exists(Path.Combine(dir, "failed-generations-1366x768.png")));
+    }
+}
