@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using Microsoft.Playwright;
+using Npgsql;
+
+// Usage: DashboardLoad <baseUrl> <email> <password> <apiToken> <postgresConnectionString> <ownerUserId>
+// Prints one line per measurement: name, milliseconds (each measured 3 times after a warm-up unless stated).
+if (args.Length != 6)
+{
+    Console.Error.WriteLine("usage: DashboardLoad <baseUrl> <email> <password> <apiToken> <postgres> <ownerUserId>");
+    return 2;
+}
+
+var (baseUrl, email, password, token, postgres, owner) = (args[0].TrimEnd('/'), args[1], args[2], args[3], args[4], Guid.Parse(args[5]));
+const int Repeats = 3;
+
+using var playwright = await Playwright.CreateAsync();
+await using var browser = await playwright.Chromium.LaunchAsync(new()
+{
+    ExecutablePath = "/usr/bin/chromium",
+    Headless = true,
+    Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+var context = await browser.NewContextAsync(new() { BaseURL = baseUrl, ViewportSize = new() { Width = 1366, Height = 768 }, AcceptDownloads = true });
+var page = await context.NewPageAsync();
+page.SetDefaultTimeout(120_000);
+await page.GotoAsync("/account/login?returnUrl=%2Fruns");
+await page.FillAsync("input[name=Email]", email);
+await page.FillAsync("input[name=Password]", password);
+await page.ClickAsync("button[type=submit]");
+await page.WaitForURLAsync("**/runs");
+
+async Task OpenListAsync(string query = "")
+{
+    await page.GotoAsync("/conversations/failed" + query);
+    await page.Locator("tr.brun-failure-row").First.WaitForAsync();
+    await page.Locator(".brun-failures-page[data-interactive='true']").WaitForAsync();
+}
+
+async Task<string> TotalAsync() => await page.Locator(".brun-filter-total").InnerTextAsync();
+
+async Task WaitTotalChangeAsync(string before) =>
+    await page.WaitForFunctionAsync("b => document.querySelector('.brun-filter-total').innerText !== b", before);
+
+void Report(string name, IEnumerable<long> values) =>
+    Console.WriteLine($"{name}: {string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)))} ms");
+
+await OpenListAsync(); // warm-up: JIT, pools, caches
+
+var load = new List<long>();
+for (var i = 0; i < Repeats; i++)
+{
+    var clock = Stopwatch.StartNew();
+    await OpenListAsync();
+    load.Add(clock.ElapsedMilliseconds);
+}
+
+Report("first page load (navigation to rows shown and circuit interactive)", load);
+
+var filter = new List<long>();
+foreach (var chip in new[] { "api_error", "parse_error", "truncation" })
+{
+    await OpenListAsync();
+    var before = await TotalAsync();
+    var clock = Stopwatch.StartNew();
+    await page.ClickAsync($".brun-filter-chip[data-dimension='failure_type'][data-value='{chip}']");
+    await WaitTotalChangeAsync(before);
+    await page.Locator("tr.brun-failure-row").First.WaitForAsync();
+    filter.Add(clock.ElapsedMilliseconds);
+}
+
+Report("filter change (chip click to new total and rows)", filter);
+
+var search = new List<long>();
+foreach (var term in new[] { "#123457", "#98765", "#4242" })
+{
+    await OpenListAsync();
+    var before = await TotalAsync();
+    var clock = Stopwatch.StartNew();
+    await page.FillAsync(".brun-filter-search input", term);
+    await WaitTotalChangeAsync(before);
+    search.Add(clock.ElapsedMilliseconds);
+}
+
+Report("text search (typing to new total, includes the 400 ms debounce)", search);
+
+var dialog = new List<long>();
+await OpenListAsync();
+for (var i = 0; i < Repeats; i++)
+{
+    var view = page.Locator("tr.brun-failure-row button.brun-view").Nth(i);
+    await view.FocusAsync();
+    var clock = Stopwatch.StartNew();
+    await page.Keyboard.PressAsync("Enter");
+    await page.Locator(".brun-report-conclusion").WaitForAsync();
+    dialog.Add(clock.ElapsedMilliseconds);
+    await page.Keyboard.PressAsync("Escape");
+    await page.Locator(".brun-report-dialog").WaitForAsync(new() { State = WaitForSelectorState.Detached });
+}
+
+Report("report dialog open (Enter to conclusion shown)", dialog);
+
+var raw = new List<long>();
+for (var i = 0; i < Repeats; i++)
+{
+    var clock = Stopwatch.StartNew();
+    var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("tr.brun-failure-row a.brun-raw").Nth(i).ClickAsync());
+    await download.PathAsync();
+    raw.Add(clock.ElapsedMilliseconds);
+}
+
+Report("RAW download in the browser (click to file saved)", raw);
+
+var live = new List<long>();
+await OpenListAsync();
+await using (var dataSource = NpgsqlDataSource.Create(postgres))
+{
+    for (var i = 0; i < Repeats; i++)
+    {
+        var rowsBefore = await page.Locator("tr.brun-failure-row-new").CountAsync();
+        var id = Guid.CreateVersion7();
+        var clock = Stopwatch.StartNew();
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var command = new NpgsqlCommand(
+            """
+            INSERT INTO failed_generations (id, prompt, prompt_length, model, max_tokens, raw_response, raw_body, response_content, stop_reason,
+                input_tokens, output_tokens, http_status, streamed, failure_type, truncation_pattern, truncation_details, detection_confidence, created_by)
+            VALUES ($1, 'live', 4, 'claude-sonnet-4-5', 24576, '{}', '{}', 'I want to save for \', 'end_turn', 2150, 1003, 200, false,
+                'truncation', 'lone_backslash', 'live arrival', 'high', $2);
+            """, connection))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = id });
+            command.Parameters.Add(new NpgsqlParameter { Value = owner });
+            await command.ExecuteNonQueryAsync();
+            // Announced as the worker does: after the row is committed, a task_failed NOTIFY with its id.
+            await using var notify = new NpgsqlCommand("SELECT pg_notify('brun_events', $1)", connection);
+            notify.Parameters.Add(new NpgsqlParameter { Value = $$"""{"kind":"task_failed","run_id":"{{Guid.NewGuid()}}","failure_id":"{{id}}"}""" });
+            await notify.ExecuteNonQueryAsync();
+        }
+
+        await page.Locator($"button[aria-label='View failure {id}']").WaitForAsync();
+        live.Add(clock.ElapsedMilliseconds);
+        _ = rowsBefore;
+    }
+}
+
+Report("live: failure stored to row shown in the open page", live);
+
+using var http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromMinutes(30) };
+http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+foreach (var (name, url) in new[]
+{
+    ("API list page 1 (limit 50, with total)", "/api/failed-generations?limit=50"),
+    ("API list filtered (failure_type=api_error&model=claude-haiku-4-5)", "/api/failed-generations?failure_type=api_error&model=claude-haiku-4-5"),
+    ("API list deep page (page=10000, limit=50: offset 499,950)", "/api/failed-generations?page=10000&limit=50"),
+})
+{
+    var times = new List<long>();
+    for (var i = 0; i < Repeats; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        using var response = await http.GetAsync(new Uri(url, UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        await response.Content.ReadAsByteArrayAsync();
+        times.Add(clock.ElapsedMilliseconds);
+    }
+
+    Report(name, times);
+}
+
+{
+    var clock = Stopwatch.StartNew();
+    using var response = await http.GetAsync(new Uri("/api/failed-generations/export?format=csv", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+    var firstByte = clock.ElapsedMilliseconds;
+    await using var body = await response.Content.ReadAsStreamAsync();
+    var buffer = new byte[81920];
+    long bytes = 0;
+    int read;
+    while ((read = await body.ReadAsync(buffer)) > 0)
+    {
+        bytes += read;
+    }
+
+    Console.WriteLine($"CSV export of every row: first byte {firstByte} ms, complete {clock.ElapsedMilliseconds} ms, {bytes / (1024 * 1024)} MiB");
+}
+
+return 0;
