@@ -246,4 +246,24 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Das
 
         cut.WaitForAssertion(() => Assert.Contains("No failed generations yet.", cut.Find(".brun-failures-empty").TextContent, StringComparison.Ordinal), RenderWait);
     }
+
+    [Fact]
+    public async Task Unreachable_database_shows_the_error_state_with_retry()
+    {
+        var owner = await Db.CreateUserAsync();
+        // A real server address where nothing listens: the reader's queries fail as they would in an outage.
+        var unreachable = Db.BuildServices(settings => settings["ConnectionStrings:Postgres"] = "Host=127.0.0.1;Port=1;Username=postgres;Database=none;Timeout=2");
+        var currentUser = new CurrentUser();
+        currentUser.SetPrincipal(UserClaims.CreatePrincipal(owner, "test"));
+        Services.AddSingleton<ICurrentUser>(currentUser);
+        Services.AddSingleton<TimeProvider>(Db.Time);
+        Services.AddSingleton(unreachable.GetRequiredService<FailedGenerationReader>());
+        Services.AddSingleton(Hub);
+        Services.AddScoped<FailureDashboardService>();
+
+        var cut = RenderPage();
+
+        cut.WaitForAssertion(() => Assert.Contains("database did not answer", cut.Find(".brun-failures-problem").TextContent, StringComparison.Ordinal), RenderWait);
+        Assert.NotNull(cut.Find(".brun-failures-retry"));
+    }
 }
