@@ -103,6 +103,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Das
         var cut = RenderPage();
 
         cut.WaitForAssertion(() => Assert.Equal(3, Rows(cut).Count), RenderWait);
+        await cut.Instance.FacetsLoad;
         string Chip(string dimension, string value) =>
             cut.Find($".brun-filter-chip[data-dimension='{dimension}'][data-value='{value}'] .brun-chip-count").TextContent;
         Assert.Equal(("2", "1", "2", "1"), (Chip("failure_type", "truncation"), Chip("failure_type", "api_error"),
@@ -118,6 +119,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Das
         SignInAs(owner);
         var cut = RenderPage();
         cut.WaitForAssertion(() => Assert.Equal(2, Rows(cut).Count), RenderWait);
+        await cut.Instance.FacetsLoad;
 
         await cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='api_error']").ClickAsync(new());
 
@@ -138,7 +140,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Das
         var cut = RenderPage("/conversations/failed?failure_type=api_error&q=upstream");
 
         cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
-        Assert.Contains("1", cut.Find(".brun-filter-total").TextContent, StringComparison.Ordinal);
+        cut.WaitForAssertion(() => Assert.Equal("1 failure", cut.Find(".brun-filter-total").TextContent.Trim()), RenderWait);
     }
 
     [Fact]
