@@ -11,8 +11,8 @@ public sealed partial class FailedGenerationReader
     public const int MaxHistogramBuckets = 200;
 
     /// <summary>
-    /// One page of rows in <paramref name="sort"/> order, without a count (the grid takes its total from
-    /// <see cref="GetFacetsAsync"/>, so paging costs one indexed read). Offset paging over an index in the sort
+    /// One page of rows in <paramref name="sort"/> order, without a count (the grid counts once per filter with
+    /// <see cref="CountAsync"/>, so paging costs one indexed read). Offset paging over an index in the sort
     /// order: see docs/dashboard.md for why not keyset.
     /// </summary>
     public async Task<IReadOnlyList<FailedGenerationSummary>> ListPageAsync(
