@@ -105,11 +105,11 @@ sql_time "failures per day by type (date_trunc)" "SELECT date_trunc('day', creat
 log "starting the dashboard on 127.0.0.1:$WEB_PORT"
 ( cd "$ROOT/src/BRun.Diagnostics.Web" && ASPNETCORE_ENVIRONMENT=Development Auth__SeedAdminPassword= ReportUpload__RetrierEnabled=false \
   Logging__LogLevel__Default=Warning \
-  dotnet bin/Release/net10.0/BRun.Diagnostics.Web.dll --urls "http://127.0.0.1:$WEB_PORT" >"$WORK/web.log" 2>&1 ) & WEB_PID=$!
+  exec dotnet bin/Release/net10.0/BRun.Diagnostics.Web.dll --urls "http://127.0.0.1:$WEB_PORT" >"$WORK/web.log" 2>&1 ) & WEB_PID=$!
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$WEB_PORT/healthz" >/dev/null && break; sleep 0.5; done
 
 log "browser and HTTP measurements"
 dotnet "$ROOT/bench/BRun.Diagnostics.DashboardLoad/bin/Release/net10.0/BRun.Diagnostics.DashboardLoad.dll" \
   "http://127.0.0.1:$WEB_PORT" "$EMAIL" "$PASSWORD" "$TOKEN" "$ConnectionStrings__Postgres" "$OWNER"
-WEB_RSS_KB="$(ps -o rss= -p "$(pgrep -P "$WEB_PID" -f BRun.Diagnostics.Web.dll | head -n 1)" 2>/dev/null || echo '?')"
+WEB_RSS_KB="$(ps -o rss= -p "$WEB_PID" 2>/dev/null || echo '?')"
 log "dashboard RSS after the export: ${WEB_RSS_KB} KiB"
