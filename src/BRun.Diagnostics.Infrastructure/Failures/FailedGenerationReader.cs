@@ -69,52 +69,11 @@ public sealed partial class FailedGenerationReader
         return new Page<FailedGenerationSummary>(items, total, page.PageIndex, page.PageSize);
     }
 
+    /// <summary>Counts by failure type, stop reason and pattern: the same one-scan aggregate as the dashboard's chips.</summary>
     public async Task<FailureStatistics> GetStatisticsAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(filter);
-        var (where, parameters) = BuildWhere(filter);
-        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
-        // One scan; GROUPING() tells which grouping set a row belongs to (a NULL key alone could not).
-        var rows = await connection.QueryAsync<(int Dimension, string? Key, long Count)>(new CommandDefinition(
-            $"""
-            SELECT CASE
-                       WHEN GROUPING(failure_type) = 0 THEN 1
-                       WHEN GROUPING(stop_reason) = 0 THEN 2
-                       WHEN GROUPING(truncation_pattern) = 0 THEN 3
-                       ELSE 0
-                   END AS dimension,
-                   COALESCE(failure_type, stop_reason, truncation_pattern) AS key,
-                   count(*) AS count
-            FROM failed_generations {where}
-            GROUP BY GROUPING SETS ((failure_type), (stop_reason), (truncation_pattern), ())
-            """,
-            parameters,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-
-        long total = 0;
-        var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var byStop = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var byPattern = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var (dimension, key, count) in rows)
-        {
-            switch (dimension)
-            {
-                case 0:
-                    total = count;
-                    break;
-                case 1 when key is not null:
-                    byType[key] = count;
-                    break;
-                case 2:
-                    byStop[key ?? FailureStatistics.NoStopReason] = count;
-                    break;
-                case 3 when key is not null:
-                    byPattern[key] = count;
-                    break;
-            }
-        }
-
-        return new FailureStatistics(total, byType, byStop, byPattern);
+        var facets = await GetFacetsAsync(identity, filter, cancellationToken).ConfigureAwait(false);
+        return new FailureStatistics(facets.Total, facets.ByFailureType, facets.ByStopReason, facets.ByTruncationPattern);
     }
 
     /// <summary>
