@@ -12,7 +12,7 @@ namespace BRun.Diagnostics.Web.Components.Pages.FailedGenerations;
 /// The failed-generations grid: server-side paging and sorting, filter chips with counts, filters in the URL query,
 /// the report dialog, and live arrivals (page 1 re-queries; later pages count them in a "N new" chip).
 /// </summary>
-public sealed partial class FailedGenerationsPage : IDisposable
+public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisposable
 {
     private readonly CancellationTokenSource _disposed = new();
     private readonly Dictionary<Guid, MudButton> _viewButtons = [];
@@ -41,30 +41,6 @@ public sealed partial class FailedGenerationsPage : IDisposable
     [Inject]
     private IDialogService Dialogs { get; set; } = default!;
 
-    [SupplyParameterFromQuery(Name = FailureFilterState.FailureTypeKey)]
-    public string? FailureType { get; set; }
-
-    [SupplyParameterFromQuery(Name = FailureFilterState.StopReasonKey)]
-    public string? StopReason { get; set; }
-
-    [SupplyParameterFromQuery(Name = FailureFilterState.PatternKey)]
-    public string? Pattern { get; set; }
-
-    [SupplyParameterFromQuery(Name = FailureFilterState.ModelKey)]
-    public string? Model { get; set; }
-
-    [SupplyParameterFromQuery(Name = FailureFilterState.RunIdKey)]
-    public string? RunId { get; set; }
-
-    [SupplyParameterFromQuery(Name = FailureFilterState.FromKey)]
-    public string? From { get; set; }
-
-    [SupplyParameterFromQuery(Name = FailureFilterState.ToKey)]
-    public string? To { get; set; }
-
-    [SupplyParameterFromQuery(Name = FailureFilterState.QueryKey)]
-    public string? Q { get; set; }
-
     /// <summary>Grid loads so far (tests check that a burst of events costs one).</summary>
     internal int LoadCount { get; private set; }
 
@@ -74,7 +50,7 @@ public sealed partial class FailedGenerationsPage : IDisposable
 
     protected override async Task OnParametersSetAsync()
     {
-        var state = FailureFilterState.Parse(FailureType, StopReason, Pattern, Model, RunId, From, To, Q);
+        var state = FiltersFromUrl();
         if (state == _state)
         {
             return;
