@@ -131,6 +131,37 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : DashboardTestCon
     }
 
     [Fact]
+    public async Task Run_page_updates_its_counts_when_the_hub_delivers_an_event_for_that_run()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await CreateRunAsync(owner, 4);
+        SignInAs(owner);
+        var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
+        cut.WaitForAssertion(() => Assert.Equal("4", cut.Find(".brun-count-pending").TextContent.Trim()), RenderWait);
+
+        await FinishTasksAsync(runId, succeeded: 2, failed: 1);
+        Hub.Publish(new RunEvent(RunEvent.TaskFailed, runId, Status: RunStatus.Running, Total: 4, Succeeded: 2, Failed: 1, Cancelled: 0));
+        Db.Time.Advance(Window);
+
+        cut.WaitForAssertion(
+            () => Assert.Equal(("2", "1", "1"), (cut.Find(".brun-count-succeeded").TextContent.Trim(), cut.Find(".brun-count-failed").TextContent.Trim(), cut.Find(".brun-count-pending").TextContent.Trim())),
+            RenderWait);
+    }
+
+    [Fact]
+    public async Task Run_page_of_another_members_run_says_it_is_not_found()
+    {
+        var owner = await Db.CreateUserAsync();
+        var stranger = await Db.CreateUserAsync();
+        var runId = await CreateRunAsync(owner, 2);
+        SignInAs(stranger);
+
+        var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
+
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll(".brun-run-not-found")), RenderWait);
+    }
+
+    [Fact]
     public async Task Leaving_the_page_ends_its_hub_subscription()
     {
         var owner = await Db.CreateUserAsync();

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Web.Runs;
 using Microsoft.AspNetCore.Components;
@@ -7,19 +6,12 @@ using MudBlazor;
 namespace BRun.Diagnostics.Web.Components.Runs;
 
 /// <summary>The runs table. Follows live run events: a batch that concerns a shown run (or a new run) reloads the list.</summary>
-public sealed partial class RunsPage : IDisposable
+public sealed partial class RunsPage : LiveReloadingComponentBase
 {
-    private readonly CancellationTokenSource _disposed = new();
     private IReadOnlyList<RunView> _runs = [];
-    private bool _loading = true;
-    private string? _problem;
-    private IDisposable? _subscription;
 
     [Inject]
     private RunDashboardService Runs { get; set; } = default!;
-
-    [Inject]
-    private LiveEventHub Hub { get; set; } = default!;
 
     [Inject]
     private IDialogService Dialogs { get; set; } = default!;
@@ -29,55 +21,15 @@ public sealed partial class RunsPage : IDisposable
 
     protected override async Task OnInitializedAsync()
     {
-        _subscription = Hub.Subscribe(OnLiveEventsAsync);
+        FollowLiveEvents();
         await ReloadAsync();
     }
 
-    public void Dispose()
-    {
-        _subscription?.Dispose();
-        _disposed.Cancel();
-        _disposed.Dispose();
-    }
+    protected override bool Concerns(LiveEventBatch batch) =>
+        batch.Resync || batch.HasNewRuns || _runs.Any(r => batch.RunIds.Contains(r.Id));
 
-    private async Task OnLiveEventsAsync(LiveEventBatch batch)
-    {
-        if (!batch.Resync && !batch.HasNewRuns && !_runs.Any(r => batch.RunIds.Contains(r.Id)))
-        {
-            return;
-        }
-
-        try
-        {
-            await InvokeAsync(async () =>
-            {
-                await ReloadAsync();
-                StateHasChanged();
-            });
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            await DispatchExceptionAsync(ex);
-        }
-    }
-
-    private async Task ReloadAsync()
-    {
-        try
-        {
-            _runs = await Runs.ListAsync(_disposed.Token);
-            _problem = null;
-        }
-        catch (DbException)
-        {
-            // The database is away (restart): keep showing the last rows; the listener resyncs when it is back.
-            _problem = "Could not reach the database; showing the last known state.";
-        }
-        finally
-        {
-            _loading = false;
-        }
-    }
+    protected override async Task LoadAsync(CancellationToken cancellationToken) =>
+        _runs = await Runs.ListAsync(cancellationToken);
 
     private async Task OpenCreateDialogAsync()
     {
@@ -102,7 +54,7 @@ public sealed partial class RunsPage : IDisposable
             return;
         }
 
-        if (await Runs.CancelAsync(run.Id, _disposed.Token))
+        if (await Runs.CancelAsync(run.Id, Disposed))
         {
             Snackbar.Add("Run cancelled.", Severity.Info);
         }
