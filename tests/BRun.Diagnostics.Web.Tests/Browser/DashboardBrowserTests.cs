@@ -72,7 +72,9 @@ public sealed class DashboardBrowserTests(IntegrationEnvironment env) : IAsyncLi
         await page.FillAsync("input[name=Email]", user.Email);
         await page.FillAsync("input[name=Password]", BrowserHost.Password);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync("**" + path);
+        // Commit, not the load event: what the tests need is the interactive circuit, which WaitForCircuitAsync
+        // waits for; the load event of the redirected page was seen to stall past the timeout on a loaded machine.
+        await page.WaitForURLAsync("**" + path, new() { WaitUntil = WaitUntilState.Commit });
         await WaitForCircuitAsync(page);
         return page;
     }
