@@ -19,46 +19,14 @@ using MudBlazor;
 namespace BRun.Diagnostics.Web.Tests.Failures;
 
 [Collection(IntegrationEnvironment.Collection)]
-public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : DashboardTestContext
+public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
 {
-    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(250);
-
-    // Bounds a wait for the hub's loop and the database on a busy machine; it asserts no speed.
-    private static readonly TimeSpan RenderWait = TimeSpan.FromSeconds(30);
-
-    private TestDatabase? _db;
-    private LiveEventHub? _hub;
-
-    private TestDatabase Db => _db!;
-
-    private LiveEventHub Hub => _hub!;
-
     private FailedGenerationStore Store => Db.Get<FailedGenerationStore>();
-
-    public override async Task InitializeAsync()
-    {
-        _db = await env.CreateDatabaseAsync();
-        _hub = new LiveEventHub(Options.Create(new LiveEventOptions { BatchWindow = Window }), Db.Time, NullLogger<LiveEventHub>.Instance);
-        await Hub.StartAsync(CancellationToken.None);
-    }
-
-    protected override async Task DisposeContextAsync()
-    {
-        await base.DisposeContextAsync();
-        await Hub.StopAsync(CancellationToken.None);
-        Hub.Dispose();
-        await Db.DisposeAsync();
-    }
 
     private void SignInAs(AppUser user)
     {
-        var currentUser = new CurrentUser();
-        currentUser.SetPrincipal(UserClaims.CreatePrincipal(user, "test"));
-        Services.AddSingleton<ICurrentUser>(currentUser);
-        Services.AddSingleton<TimeProvider>(Db.Time);
-        Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
+        RegisterSignedInUser(user);
         Services.AddSingleton(Db.Get<FailedGenerationReader>());
-        Services.AddSingleton(Hub);
         Services.AddScoped<FailureDashboardService>();
     }
 

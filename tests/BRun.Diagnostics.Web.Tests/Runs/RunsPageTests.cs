@@ -18,47 +18,14 @@ using Microsoft.Extensions.Options;
 namespace BRun.Diagnostics.Web.Tests.Runs;
 
 [Collection(IntegrationEnvironment.Collection)]
-public sealed class RunsPageTests(IntegrationEnvironment env) : DashboardTestContext
+public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
 {
-    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(250);
-
-    // Generous: this bounds a wait for the hub's loop on a busy machine, it asserts no speed.
-    private static readonly TimeSpan RenderWait = TimeSpan.FromSeconds(30);
-
-    private TestDatabase? _db;
-    private LiveEventHub? _hub;
-
-    private TestDatabase Db => _db!;
-
-    private LiveEventHub Hub => _hub!;
-
-    public override async Task InitializeAsync()
-    {
-        _db = await env.CreateDatabaseAsync();
-        _hub = new LiveEventHub(Options.Create(new LiveEventOptions { BatchWindow = Window }), Db.Time, NullLogger<LiveEventHub>.Instance);
-        await Hub.StartAsync(CancellationToken.None);
-    }
-
-    protected override async Task DisposeContextAsync()
-    {
-        await base.DisposeContextAsync();
-        await Hub.StopAsync(CancellationToken.None);
-        Hub.Dispose();
-        await Db.DisposeAsync();
-    }
-
     private void SignInAs(AppUser user)
     {
-        var currentUser = new CurrentUser();
-        currentUser.SetPrincipal(UserClaims.CreatePrincipal(user, "test"));
-        Services.AddSingleton(currentUser);
-        Services.AddSingleton<ICurrentUser>(currentUser);
-        Services.AddSingleton<TimeProvider>(Db.Time);
-        Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
+        Services.AddSingleton(RegisterSignedInUser(user));
         Services.AddSingleton(Db.Get<FailedGenerationReader>());
         Services.AddSingleton(new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time));
         Services.AddSingleton<RunProgressReader>();
-        Services.AddSingleton(Hub);
         Services.AddScoped<RunDashboardService>();
     }
 
