@@ -1,6 +1,7 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Health;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
@@ -28,6 +29,7 @@ public static class WebHostExtensions
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
+        builder.Services.AddDiagnosticsHealthChecks();
 
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -55,7 +57,7 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
-        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+        app.MapDiagnosticsHealthChecks();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
