@@ -31,6 +31,8 @@ public static class WebHostExtensions
         builder.Services.AddLiveRunEvents(builder.Configuration);
         builder.Services.AddDiagnosticsHealthChecks();
 
+        builder.AddDiagnosticsProxySupport();
+        builder.AddDiagnosticsDataProtection();
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
@@ -42,6 +44,9 @@ public static class WebHostExtensions
     public static WebApplication UseDiagnosticsWeb(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // First: everything after it (the sign-in throttle, redirects, cookies' Secure flag) sees the client's address and scheme.
+        app.UseDiagnosticsProxySupport();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
