@@ -1,4 +1,3 @@
-using System.Text.Json;
 using BRun.Diagnostics.Core.Conversations;
 using BRun.Diagnostics.Core.Detection;
 using BRun.Diagnostics.Core.Detection.Json;
@@ -14,8 +13,6 @@ namespace BRun.Diagnostics.Core.Validation;
 /// </summary>
 public sealed class ResponseValidator
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = JsonCompletenessScanner.MaxDepth };
-
     private readonly TruncationDetector _detector;
 
     public ResponseValidator()
@@ -71,28 +68,21 @@ public sealed class ResponseValidator
                     Confidence.High) { ContentOffset = scan.Offset });
         }
 
-        Conversation? conversation;
-        ConversationShapeProblem? problem;
-        try
+        var parsed = ConversationReader.Read(text);
+        switch (parsed.Status)
         {
-            using var document = JsonDocument.Parse(text, DocumentOptions);
-            conversation = ConversationReader.Read(document.RootElement, out problem);
-        }
-        catch (JsonException ex)
-        {
-            // The scanner checks structure only; bad numbers or raw control characters surface here.
-            return Fail(new(
-                FailureType.ParseError,
-                "invalid_json",
-                $"The content is complete but does not parse: {MessageBodyParser.Describe(ex)}.",
-                Confidence.High));
+            case ConversationParseStatus.InvalidJson:
+                // The scanner checks structure only; bad numbers or raw control characters surface here.
+                return Fail(new(
+                    FailureType.ParseError,
+                    "invalid_json",
+                    $"The content is complete but does not parse: {parsed.SyntaxError} at char offset {parsed.SyntaxOffset}.",
+                    Confidence.High) { ContentOffset = parsed.SyntaxOffset });
+            case ConversationParseStatus.NotAConversation:
+                return Fail(new(FailureType.ValidationError, parsed.Problem!.Pattern, parsed.Problem.Details, Confidence.High));
         }
 
-        if (conversation is null)
-        {
-            return Fail(new(FailureType.ValidationError, problem!.Pattern, problem.Details, Confidence.High));
-        }
-
+        var conversation = parsed.Conversation!;
         if (_detector.DetectInTurns(conversation.Turns) is { } cut)
         {
             var others = cut.FlaggedTurnCount > 1 ? $" ({cut.FlaggedTurnCount} assistant turns look cut in all)" : string.Empty;
