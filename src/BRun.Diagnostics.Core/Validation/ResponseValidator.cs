@@ -55,29 +55,29 @@ public sealed class ResponseValidator
             return Fail(new(FailureType.ValidationError, "no_text_content", $"The response has no text content ({blocks}).", Confidence.High));
         }
 
-        var scan = JsonCompletenessScanner.Scan(text);
-        switch (scan.Status)
-        {
-            case JsonScanStatus.Incomplete:
-                return Fail(DescribeCut(text, scan));
-            case JsonScanStatus.Invalid:
-                return Fail(new(
-                    FailureType.ParseError,
-                    "invalid_json",
-                    $"The content is not valid JSON: {scan.Problem} at char offset {scan.Offset} (near {TextEndings.Tail(text[..Math.Min(text.Length, scan.Offset + 1)])}).",
-                    Confidence.High) { ContentOffset = scan.Offset });
-        }
-
+        // The reader checks the whole grammar in one pass, so a complete conversation costs one pass. Only text it
+        // refuses goes through the completeness scanner, which says where and how the JSON stops.
         var parsed = ConversationReader.Read(text);
         switch (parsed.Status)
         {
             case ConversationParseStatus.InvalidJson:
-                // The scanner checks structure only; bad numbers or raw control characters surface here.
-                return Fail(new(
-                    FailureType.ParseError,
-                    "invalid_json",
-                    $"The content is complete but does not parse: {parsed.SyntaxError} at char offset {parsed.SyntaxOffset}.",
-                    Confidence.High) { ContentOffset = parsed.SyntaxOffset });
+                var scan = JsonCompletenessScanner.Scan(text);
+                return scan.Status switch
+                {
+                    JsonScanStatus.Incomplete => Fail(DescribeCut(text, scan)),
+                    JsonScanStatus.Invalid => Fail(new(
+                        FailureType.ParseError,
+                        "invalid_json",
+                        $"The content is not valid JSON: {scan.Problem} at char offset {scan.Offset} (near {TextEndings.Tail(text[..Math.Min(text.Length, scan.Offset + 1)])}).",
+                        Confidence.High) { ContentOffset = scan.Offset }),
+
+                    // The scanner checks structure only; bad numbers or raw control characters surface in the reader.
+                    _ => Fail(new(
+                        FailureType.ParseError,
+                        "invalid_json",
+                        $"The content is complete but does not parse: {parsed.SyntaxError} at char offset {parsed.SyntaxOffset}.",
+                        Confidence.High) { ContentOffset = parsed.SyntaxOffset }),
+                };
             case ConversationParseStatus.NotAConversation:
                 return Fail(new(FailureType.ValidationError, parsed.Problem!.Pattern, parsed.Problem.Details, Confidence.High));
         }
