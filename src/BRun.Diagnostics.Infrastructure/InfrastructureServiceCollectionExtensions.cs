@@ -73,6 +73,7 @@ public static class InfrastructureServiceCollectionExtensions
         services.TryAddSingleton<AppUserStore>();
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<DatasetImporter>();
+        services.TryAddSingleton<QuarantineScanner>();
 
         // Migration first: hosted services start in registration order, and the retrier needs the schema.
         services.AddHostedService<MigrateOnStartHostedService>();

@@ -13,6 +13,13 @@ namespace BRun.Diagnostics.Core.Validation;
 /// </summary>
 public sealed class ResponseValidator
 {
+    /// <summary>
+    /// Recorded with every scan and export, so a manifest says which rules judged the data. Raise it whenever a rule
+    /// changes what is accepted. 2: one-pass conversation reader; a literal trailing backslash in decoded text is
+    /// <c>trailing_backslash</c> (low), not a cut escape.
+    /// </summary>
+    public const string Version = "2";
+
     private readonly TruncationDetector _detector;
 
     public ResponseValidator()
