@@ -16,6 +16,8 @@ internal static class BrunCommandLine
         root.Subcommands.Add(UserCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
         root.Subcommands.Add(ImportCommand.Create());
+        root.Subcommands.Add(ScanCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         return root;
     }
 

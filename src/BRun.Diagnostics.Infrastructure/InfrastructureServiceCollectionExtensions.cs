@@ -74,6 +74,7 @@ public static class InfrastructureServiceCollectionExtensions
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<DatasetImporter>();
         services.TryAddSingleton<QuarantineScanner>();
+        services.TryAddSingleton<TrainingExporter>();
 
         // Migration first: hosted services start in registration order, and the retrier needs the schema.
         services.AddHostedService<MigrateOnStartHostedService>();
