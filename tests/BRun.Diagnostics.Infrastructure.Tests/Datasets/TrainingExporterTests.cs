@@ -86,9 +86,10 @@ public sealed class TrainingExporterTests(IntegrationEnvironment env)
 
         Assert.Equal((2L, 2L, 0L, 0L), (again.Records, again.Imported, again.Rejected, again.BadLines));
         await using var connection = await db.DataSource.OpenConnectionAsync();
+        const string Rows = "SELECT turns::text || metadata::text AS row FROM conversations WHERE dataset_id = @DatasetId ORDER BY row";
         Assert.Equal(
-            await connection.QueryAsync<string>("SELECT turns::text || metadata::text FROM conversations WHERE dataset_id = @DatasetId ORDER BY created_at, id", new { import.DatasetId }),
-            await connection.QueryAsync<string>("SELECT turns::text || metadata::text FROM conversations WHERE dataset_id = @DatasetId ORDER BY created_at, id", new { again.DatasetId }));
+            await connection.QueryAsync<string>(Rows, new { import.DatasetId }),
+            await connection.QueryAsync<string>(Rows, new { again.DatasetId }));
     }
 
     [Fact]
