@@ -55,6 +55,7 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
+        app.MapDatasetApi();
         app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
