@@ -62,6 +62,7 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
+        app.MapDatasetApi();
         app.MapServiceDefaults(app.Configuration);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
