@@ -16,6 +16,7 @@ namespace BRun.Diagnostics.Simulator;
 internal sealed class MessagesEndpoint(
     IOptions<SimulatorOptions> options,
     SimulatorState state,
+    OrganizationRateLimiter limiter,
     TimeProvider time,
     ILogger<MessagesEndpoint> logger)
 {
@@ -47,14 +48,42 @@ internal sealed class MessagesEndpoint(
             return;
         }
 
+        var admission = limiter.TryAdmit(ReplyPlanner.InputTokens(request), request.MaxTokens);
+        foreach (var (name, value) in admission.Headers)
+        {
+            context.Response.Headers[name] = value;
+        }
+
+        if (admission.Exceeded is { } exceeded)
+        {
+            Log.RateLimited(logger, requestId, exceeded, admission.RetryAfterSeconds);
+            context.Response.Headers["retry-after"] = admission.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            await WriteErrorAsync(context, 429, "rate_limit_error", OrganizationRateLimiter.Message(exceeded, _options), requestId, token).ConfigureAwait(false);
+            return;
+        }
+
+        var outputTokens = 0;
+        try
+        {
+            outputTokens = await AnswerAsync(context, request, requestId, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The end of the request: the output reservation becomes what was generated.
+            limiter.Settle(admission, outputTokens);
+        }
+    }
+
+    /// <returns>The output tokens generated (0 for an error answer).</returns>
+    private async Task<int> AnswerAsync(HttpContext context, SimulatedRequest request, string requestId, CancellationToken token)
+    {
         var scenario = SimulatorScenarioPicker.Pick(request.Prompt, _options, request.Stream);
         var attempt = state.NextAttempt(request.Prompt);
         var reply = ReplyPlanner.Plan(request, scenario, attempt, _options);
         Log.Reply(logger, requestId, reply.Scenario, attempt, reply.Status, reply.StopReason, reply.OutputTokens, request.MaxTokens, request.Stream);
 
-        WriteRateLimitHeaders(context.Response, reply.Status == 429);
         var wireRandom = new Random(reply.WireSeed);
-        var latency = Latency(wireRandom);
+        var latency = Latency(wireRandom, reply.OutputTokens);
 
         if (reply.Html)
         {
@@ -62,7 +91,7 @@ internal sealed class MessagesEndpoint(
             context.Response.StatusCode = reply.Status;
             context.Response.ContentType = "text/html";
             await context.Response.WriteAsync(BadGatewayPage, token).ConfigureAwait(false);
-            return;
+            return 0;
         }
 
         if (reply.ErrorType is not null)
@@ -73,7 +102,7 @@ internal sealed class MessagesEndpoint(
             }
 
             await WriteErrorAsync(context, reply.Status, reply.ErrorType, reply.ErrorMessage ?? reply.ErrorType, requestId, token).ConfigureAwait(false);
-            return;
+            return 0;
         }
 
         var messageId = "msg_01" + RandomId(wireRandom, 22);
@@ -85,6 +114,8 @@ internal sealed class MessagesEndpoint(
         {
             await WriteMessageAsync(context, request, reply, messageId, latency, token).ConfigureAwait(false);
         }
+
+        return reply.OutputTokens;
     }
 
     private static async Task<(SimulatedRequest? Request, string? Problem)> ReadRequestAsync(HttpRequest http, CancellationToken token)
@@ -353,21 +384,6 @@ internal sealed class MessagesEndpoint(
         writer.WriteEndObject();
     }
 
-    private void WriteRateLimitHeaders(HttpResponse response, bool exhausted)
-    {
-        var reset = time.GetUtcNow().AddSeconds(60).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        var headers = response.Headers;
-        headers["anthropic-ratelimit-requests-limit"] = "50";
-        headers["anthropic-ratelimit-requests-remaining"] = exhausted ? "0" : "49";
-        headers["anthropic-ratelimit-requests-reset"] = reset;
-        headers["anthropic-ratelimit-input-tokens-limit"] = "30000";
-        headers["anthropic-ratelimit-input-tokens-remaining"] = exhausted ? "0" : "28000";
-        headers["anthropic-ratelimit-input-tokens-reset"] = reset;
-        headers["anthropic-ratelimit-output-tokens-limit"] = "8000";
-        headers["anthropic-ratelimit-output-tokens-remaining"] = exhausted ? "0" : "7000";
-        headers["anthropic-ratelimit-output-tokens-reset"] = reset;
-    }
-
     private static async Task WriteErrorAsync(
         HttpContext context, int status, string type, string message, string requestId, CancellationToken token)
     {
@@ -400,8 +416,11 @@ internal sealed class MessagesEndpoint(
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private TimeSpan Latency(Random random) =>
-        _options.MinLatency + ((_options.MaxLatency - _options.MinLatency) * random.NextDouble());
+    /// <summary>With a generation speed set, in proportion to the output; otherwise a draw between the two bounds.</summary>
+    private TimeSpan Latency(Random random, int outputTokens) =>
+        _options.OutputTokensPerSecond > 0
+            ? _options.MinLatency + TimeSpan.FromSeconds(outputTokens / _options.OutputTokensPerSecond)
+            : _options.MinLatency + ((_options.MaxLatency - _options.MinLatency) * random.NextDouble());
 
     private Task DelayAsync(TimeSpan delay, CancellationToken token) =>
         delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, time, token);

@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -21,7 +22,14 @@ public static class PipelineServiceCollectionExtensions
             .Validate(o => o.HeartbeatInterval < o.LeaseDuration, "Worker:HeartbeatInterval must be shorter than Worker:LeaseDuration.")
             .ValidateOnStart();
 
+        services.AddOptions<RateLimitOptions>()
+            .Bind(configuration.GetSection(RateLimitOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RateLimitStore>();
+        services.TryAddSingleton<RateLimitPacer>();
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<GenerationQueue>();
         services.TryAddSingleton<RunStore>();
