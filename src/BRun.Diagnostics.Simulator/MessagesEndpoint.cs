@@ -83,7 +83,7 @@ internal sealed class MessagesEndpoint(
         Log.Reply(logger, requestId, reply.Scenario, attempt, reply.Status, reply.StopReason, reply.OutputTokens, request.MaxTokens, request.Stream);
 
         var wireRandom = new Random(reply.WireSeed);
-        var latency = Latency(wireRandom, reply.OutputTokens);
+        var latency = Latency(_options, wireRandom, reply.OutputTokens);
 
         if (reply.Html)
         {
@@ -417,10 +417,10 @@ internal sealed class MessagesEndpoint(
     }
 
     /// <summary>With a generation speed set, in proportion to the output; otherwise a draw between the two bounds.</summary>
-    private TimeSpan Latency(Random random, int outputTokens) =>
-        _options.OutputTokensPerSecond > 0
-            ? _options.MinLatency + TimeSpan.FromSeconds(outputTokens / _options.OutputTokensPerSecond)
-            : _options.MinLatency + ((_options.MaxLatency - _options.MinLatency) * random.NextDouble());
+    internal static TimeSpan Latency(SimulatorOptions options, Random random, int outputTokens) =>
+        options.OutputTokensPerSecond > 0
+            ? options.MinLatency + TimeSpan.FromSeconds(outputTokens / options.OutputTokensPerSecond)
+            : options.MinLatency + ((options.MaxLatency - options.MinLatency) * random.NextDouble());
 
     private Task DelayAsync(TimeSpan delay, CancellationToken token) =>
         delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, time, token);
