@@ -62,20 +62,21 @@ internal sealed class MessagesEndpoint(
             return;
         }
 
-        var outputTokens = 0;
         try
         {
-            outputTokens = await AnswerAsync(context, request, requestId, token).ConfigureAwait(false);
+            await AnswerAsync(context, request, requestId, tokens => limiter.Settle(admission, tokens), token).ConfigureAwait(false);
         }
         finally
         {
-            // The end of the request: the output reservation becomes what was generated.
-            limiter.Settle(admission, outputTokens);
+            // An answer abandoned half-way (client gone) still ends its reservation; a second settle does nothing.
+            limiter.Settle(admission, 0);
         }
     }
 
-    /// <returns>The output tokens generated (0 for an error answer).</returns>
-    private async Task<int> AnswerAsync(HttpContext context, SimulatedRequest request, string requestId, CancellationToken token)
+    // generated(tokens) is called once generation is over, before the last bytes are sent (the message_delta, or the
+    // whole JSON body): the API corrects its output count when the answer is generated, so a client that has read the
+    // end of the answer never sees the reservation still held.
+    private async Task AnswerAsync(HttpContext context, SimulatedRequest request, string requestId, Action<int> generated, CancellationToken token)
     {
         var scenario = SimulatorScenarioPicker.Pick(request.Prompt, _options, request.Stream);
         var attempt = state.NextAttempt(request.Prompt);
@@ -90,8 +91,9 @@ internal sealed class MessagesEndpoint(
             await DelayAsync(latency, token).ConfigureAwait(false);
             context.Response.StatusCode = reply.Status;
             context.Response.ContentType = "text/html";
+            generated(0);
             await context.Response.WriteAsync(BadGatewayPage, token).ConfigureAwait(false);
-            return 0;
+            return;
         }
 
         if (reply.ErrorType is not null)
@@ -101,21 +103,20 @@ internal sealed class MessagesEndpoint(
                 context.Response.Headers["retry-after"] = _options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             }
 
+            generated(0);
             await WriteErrorAsync(context, reply.Status, reply.ErrorType, reply.ErrorMessage ?? reply.ErrorType, requestId, token).ConfigureAwait(false);
-            return 0;
+            return;
         }
 
         var messageId = "msg_01" + RandomId(wireRandom, 22);
         if (request.Stream)
         {
-            await WriteStreamAsync(context, request, reply, messageId, wireRandom, latency, token).ConfigureAwait(false);
+            await WriteStreamAsync(context, request, reply, messageId, wireRandom, latency, generated, token).ConfigureAwait(false);
         }
         else
         {
-            await WriteMessageAsync(context, request, reply, messageId, latency, token).ConfigureAwait(false);
+            await WriteMessageAsync(context, request, reply, messageId, latency, generated, token).ConfigureAwait(false);
         }
-
-        return reply.OutputTokens;
     }
 
     private static async Task<(SimulatedRequest? Request, string? Problem)> ReadRequestAsync(HttpRequest http, CancellationToken token)
@@ -193,9 +194,10 @@ internal sealed class MessagesEndpoint(
     }
 
     private async Task WriteMessageAsync(
-        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, TimeSpan latency, CancellationToken token)
+        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, TimeSpan latency, Action<int> generated, CancellationToken token)
     {
         await DelayAsync(latency, token).ConfigureAwait(false);
+        generated(reply.OutputTokens);
         var body = Encoding.UTF8.GetBytes(Json(writer =>
         {
             WriteMessageHead(writer, request, messageId);
@@ -219,7 +221,8 @@ internal sealed class MessagesEndpoint(
     }
 
     private async Task WriteStreamAsync(
-        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, Random random, TimeSpan latency, CancellationToken token)
+        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, Random random, TimeSpan latency,
+        Action<int> generated, CancellationToken token)
     {
         var chunks = Chunk(reply.Text, random);
         var head = new List<string>
@@ -282,6 +285,12 @@ internal sealed class MessagesEndpoint(
         response.Headers.CacheControl = "no-cache";
 
         var sentDeltas = reply.Ending == ReplyEnding.Normal ? deltas.Count : (int)(deltas.Count * reply.CutFraction);
+        if (reply.Ending != ReplyEnding.Normal)
+        {
+            // A cut or failed stream: the server stopped generating what it had planned.
+            generated(reply.OutputTokens);
+        }
+
         var events = head.Concat(deltas.Take(sentDeltas));
         switch (reply.Ending)
         {
@@ -306,8 +315,15 @@ internal sealed class MessagesEndpoint(
         }
 
         var pause = latency / (deltas.Count + tail.Count + 1);
+        var sent = 0;
+        var generatedAt = head.Count + sentDeltas;
         foreach (var item in events)
         {
+            if (sent++ == generatedAt)
+            {
+                generated(reply.OutputTokens);
+            }
+
             await DelayAsync(pause, token).ConfigureAwait(false);
             await response.WriteAsync(item, token).ConfigureAwait(false);
             await response.Body.FlushAsync(token).ConfigureAwait(false);

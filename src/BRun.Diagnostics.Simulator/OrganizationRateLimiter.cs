@@ -35,6 +35,9 @@ internal sealed class Admission
     public SimulatedLimit? Exceeded { get; init; }
     public int RetryAfterSeconds { get; init; }
     public required IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; }
+
+    /// <summary>Set by the first settle; later ones do nothing.</summary>
+    public int Settled;
 }
 
 /// <summary>
@@ -114,7 +117,7 @@ internal sealed class OrganizationRateLimiter
     /// <summary>The answer ended: the output reservation becomes the real count.</summary>
     public void Settle(Admission admission, int outputTokens)
     {
-        if (!admission.Admitted)
+        if (!admission.Admitted || Interlocked.Exchange(ref admission.Settled, 1) == 1)
         {
             return;
         }

@@ -28,6 +28,7 @@ public sealed partial class RateLimitPacer : IDisposable
     private readonly SemaphoreSlim _settled = new(0);
     private int _waiting;
     private int _active;
+    private long _dispatched;
 
     public RateLimitPacer(
         RateLimitStore store,
@@ -56,6 +57,9 @@ public sealed partial class RateLimitPacer : IDisposable
 
     /// <summary>Calls of this process dispatched and not yet finished.</summary>
     public int Active => Volatile.Read(ref _active);
+
+    /// <summary>Calls this process dispatched under pacing since it started.</summary>
+    public long Dispatched => Interlocked.Read(ref _dispatched);
 
     /// <summary>
     /// How many more tasks a worker with <paramref name="inFlight"/> tasks should claim: tasks that hold no permit
@@ -105,6 +109,7 @@ public sealed partial class RateLimitPacer : IDisposable
         }
 
         Interlocked.Increment(ref _active);
+        Interlocked.Increment(ref _dispatched);
         Changed?.Invoke();
         return new RatePermit(this, state, input, output);
     }
