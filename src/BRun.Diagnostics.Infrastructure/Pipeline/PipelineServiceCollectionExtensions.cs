@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.RateLimits;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +31,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RateLimitStore>();
         services.TryAddSingleton<RateLimitPacer>();
+        services.AddSingleton<IClaudeResponseHeadObserver>(sp => sp.GetRequiredService<RateLimitPacer>());
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<GenerationQueue>();
         services.TryAddSingleton<RunStore>();

@@ -16,7 +16,7 @@ namespace BRun.Diagnostics.Infrastructure.RateLimits;
 /// <see cref="RatePermit.SettleAsync"/> corrects the estimates with the real usage, learns the limits from the
 /// <c>anthropic-ratelimit-*</c> headers, and on a 429 blocks the whole organisation for the <c>retry-after</c>.
 /// </summary>
-public sealed partial class RateLimitPacer : IDisposable
+public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDisposable
 {
     private readonly RateLimitStore _store;
     private readonly RateLimitOptions _options;
@@ -89,6 +89,7 @@ public sealed partial class RateLimitPacer : IDisposable
             ? maxTokens
             : Math.Min(maxTokens, state.OutputAverage ?? maxTokens / 4.0);
 
+        var probe = false;
         Interlocked.Increment(ref _waiting);
         try
         {
@@ -96,7 +97,7 @@ public sealed partial class RateLimitPacer : IDisposable
             await state.Gate.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                await TakeAsync(state, input, output, ct).ConfigureAwait(false);
+                probe = await TakeAsync(state, input, output, ct).ConfigureAwait(false);
             }
             finally
             {
@@ -111,10 +112,17 @@ public sealed partial class RateLimitPacer : IDisposable
         Interlocked.Increment(ref _active);
         Interlocked.Increment(ref _dispatched);
         Changed?.Invoke();
-        return new RatePermit(this, state, input, output);
+        var permit = new RatePermit(this, state, input, output) { Probe = probe };
+        if (probe)
+        {
+            state.Probe = permit;
+        }
+
+        return permit;
     }
 
-    private async Task TakeAsync(ScopeState state, double input, double output, CancellationToken ct)
+    /// <returns>Whether the call goes out as the cold-start probe (no limit known yet, so nothing was taken).</returns>
+    private async Task<bool> TakeAsync(ScopeState state, double input, double output, CancellationToken ct)
     {
         var waitingSince = (long?)null;
         while (true)
@@ -127,7 +135,7 @@ public sealed partial class RateLimitPacer : IDisposable
                     Log.Dispatched(_logger, state.Scope, _time.GetElapsedTime(since));
                 }
 
-                return;
+                return take.Probe;
             }
 
             if (waitingSince is null)
@@ -155,21 +163,8 @@ public sealed partial class RateLimitPacer : IDisposable
     internal async Task SettleAsync(RatePermit permit, CapturedResponse captured, CancellationToken ct)
     {
         var state = permit.State!;
-        var headers = RateLimitHeaders.Parse(captured.RateLimitHeaders);
-        if (headers.AnnouncesAny)
-        {
-            try
-            {
-                await LearnAsync(state, headers, ct).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-            {
-                state.Announced = default;
-                Log.SettleFailed(_logger, ex, state.Scope);
-            }
-        }
-
-        var settlement = Settlement(permit, captured, headers, _options, _time.GetUtcNow());
+        Interlocked.CompareExchange(ref state.Probe, null, permit);
+        var settlement = Settlement(permit, captured);
         try
         {
             await _store.SettleAsync(state.Scope, settlement, ct).ConfigureAwait(false);
@@ -185,21 +180,80 @@ public sealed partial class RateLimitPacer : IDisposable
             state.OutputAverage = state.OutputAverage is { } average ? average + (0.1 * (real - average)) : real;
         }
 
-        if (settlement.BlockSeconds is { } blocked)
+        WakeWaiters();
+    }
+
+    /// <summary>
+    /// The head of an answer (each HTTP attempt): learn the announced limits, end the cold-start probe, move the
+    /// buckets to where the API's reset headers put them, and on a 429 pause every worker of the organisation.
+    /// </summary>
+    public async ValueTask OnResponseHeadAsync(string model, int httpStatus, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled)
         {
-            Log.RateLimited(_logger, state.Scope, TimeSpan.FromSeconds(blocked), captured.RequestId);
+            return;
+        }
+
+        ArgumentNullException.ThrowIfNull(headers);
+        var parsed = RateLimitHeaders.Parse(headers);
+        var head = HeadSettlement(httpStatus, parsed, _options, _time.GetUtcNow());
+        try
+        {
+            var state = await ScopeAsync(model, cancellationToken).ConfigureAwait(false);
+            if (parsed.AnnouncesAny)
+            {
+                await LearnAsync(state, parsed, cancellationToken).ConfigureAwait(false);
+            }
+
+            // The probe went out before any limit was known, so the buckets never held it: now that they exist, charge
+            // it, or every worker would pace as if the API had not counted it.
+            if (Interlocked.Exchange(ref state.Probe, null) is { } probe)
+            {
+                probe.Charged = true;
+                head = head with { ExtraRequests = 1, InputDelta = probe.InputTokens, OutputDelta = probe.OutputTokens };
+            }
+
+            if (!state.AnswerSeen || head.BlockSeconds is not null || head.RequestsFullIn is not null || head.InputFullIn is not null || head.OutputFullIn is not null)
+            {
+                await _store.SettleAsync(state.Scope, head, cancellationToken).ConfigureAwait(false);
+                state.AnswerSeen = true;
+            }
+
+            if (head.BlockSeconds is { } blocked)
+            {
+                Log.RateLimited(_logger, state.Scope, TimeSpan.FromSeconds(blocked), headers.TryGetValue("request-id", out var id) ? id : null);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            Log.SettleFailed(_logger, ex, ScopeFor(model));
         }
 
         WakeWaiters();
     }
 
     /// <summary>
-    /// What one answer means for the buckets. Pure, so the rules are tested without a database:
-    /// a usable answer turns the estimates into the real counts; a 429 was not admitted, so its tokens come back and
-    /// the organisation pauses for the retry-after; an answer that does not say how much it produced keeps the
-    /// whole reservation (never under-count); retried HTTP attempts each cost one more request.
+    /// What an answer's head means for the shared state: an answer arrived (so limits it does not announce are not
+    /// enforced), the API's own buckets are full again at their reset times, and a 429 pauses the organisation for its
+    /// retry-after (or <see cref="RateLimitOptions.DefaultBackoff"/> when it names none).
     /// </summary>
-    internal static RateLimitSettlement Settlement(RatePermit permit, CapturedResponse captured, RateLimitHeaders headers, RateLimitOptions options, DateTimeOffset now)
+    internal static RateLimitSettlement HeadSettlement(int httpStatus, RateLimitHeaders headers, RateLimitOptions options, DateTimeOffset now) => new()
+    {
+        Answered = true,
+        RequestsFullIn = FullIn(headers.Requests, now),
+        InputFullIn = FullIn(headers.InputTokens, now),
+        OutputFullIn = FullIn(headers.OutputTokens, now),
+        BlockSeconds = httpStatus == 429 ? (headers.RetryAfter ?? options.DefaultBackoff).TotalSeconds : null,
+        BlockReason = httpStatus == 429 ? "429 rate_limit_error" : null,
+    };
+
+    /// <summary>
+    /// What one finished call means for the buckets. Pure, so the rules are tested without a database: a usable answer
+    /// turns the estimates into the real counts; a 429 was not admitted, so its tokens come back (the pause itself
+    /// was set when its head arrived); an answer that does not say how much it produced keeps the whole reservation
+    /// (never under-count); retried HTTP attempts each cost one more request.
+    /// </summary>
+    internal static RateLimitSettlement Settlement(RatePermit permit, CapturedResponse captured)
     {
         var usage = captured.Parsed.Usage;
         var complete = captured.HttpStatus == 200
@@ -209,21 +263,16 @@ public sealed partial class RateLimitPacer : IDisposable
         {
             ExtraRequests = Math.Max(0, captured.Attempts - 1),
             Answered = captured.HttpStatus != 0,
-            RequestsFullIn = FullIn(headers.Requests, now),
-            InputFullIn = FullIn(headers.InputTokens, now),
-            OutputFullIn = FullIn(headers.OutputTokens, now),
         };
+        if (permit.Probe && !permit.Charged)
+        {
+            // A probe whose answer never arrived: the buckets never held it, so there is nothing to correct.
+            return settlement;
+        }
 
         if (captured.HttpStatus == 429)
         {
-            var pause = headers.RetryAfter ?? options.DefaultBackoff;
-            return settlement with
-            {
-                InputDelta = -permit.InputTokens,
-                OutputDelta = -permit.OutputTokens,
-                BlockSeconds = pause.TotalSeconds,
-                BlockReason = captured.RequestId is { } id ? $"429 rate_limit_error ({id})" : "429 rate_limit_error",
-            };
+            return settlement with { InputDelta = -permit.InputTokens, OutputDelta = -permit.OutputTokens };
         }
 
         if (complete)
@@ -239,7 +288,7 @@ public sealed partial class RateLimitPacer : IDisposable
         }
 
         // An error answer produced no output; a cut stream or a lost connection may have produced any amount.
-        return captured.HttpStatus is >= 400 and not 0 && captured.Parsed.StreamOutcome != StreamOutcome.CutBeforeMessageStop
+        return captured.HttpStatus >= 400 && captured.Parsed.StreamOutcome != StreamOutcome.CutBeforeMessageStop
             ? settlement with { OutputDelta = -permit.OutputTokens }
             : settlement;
     }
@@ -325,6 +374,12 @@ public sealed partial class RateLimitPacer : IDisposable
         public SemaphoreSlim Gate { get; } = new(1, 1);
         public (int?, int?, int?) Announced { get; set; }
         public double? OutputAverage { get; set; }
+
+        /// <summary>This process has told the shared state that an answer arrived (ends the cold-start probe).</summary>
+        public bool AnswerSeen { get; set; }
+
+        /// <summary>This process's cold-start probe, until its answer's head charges it to the buckets.</summary>
+        public RatePermit? Probe;
     }
 
     private static partial class Log
@@ -365,6 +420,12 @@ public sealed class RatePermit : IAsyncDisposable
 
     internal RateLimitPacer.ScopeState? State { get; }
 
+    /// <summary>Sent as the cold-start probe: nothing was taken for it when it was dispatched.</summary>
+    internal bool Probe { get; init; }
+
+    /// <summary>The probe's cost was charged when its answer's head arrived.</summary>
+    internal bool Charged { get; set; }
+
     /// <summary>The input tokens taken up front (an estimate from the prompt's length).</summary>
     public double InputTokens { get; }
 
@@ -372,6 +433,8 @@ public sealed class RatePermit : IAsyncDisposable
     public double OutputTokens { get; }
 
     internal static RatePermit Unpaced(RateLimitPacer pacer) => new(pacer, null, 0, 0);
+
+    internal static RatePermit ForTests(double inputTokens, double outputTokens) => new(null!, null, inputTokens, outputTokens);
 
     /// <summary>Corrects the shared buckets with what the call really used and said.</summary>
     public Task SettleAsync(CapturedResponse captured, CancellationToken ct)

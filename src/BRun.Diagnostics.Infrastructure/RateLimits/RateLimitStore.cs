@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Database;
 using Dapper;
 
@@ -111,6 +112,12 @@ public sealed class RateLimitStore(IUserScopedConnectionFactory connections)
             settlement.BlockReason,
         }, cancellationToken: ct)).ConfigureAwait(false);
     }
+
+    /// <summary>Whether a running run with tasks left is held back by its model's rate limits; null otherwise.</summary>
+    public async Task<RateLimitWait?> GetRunWaitAsync(DbIdentity identity, string model, string status, int pending, CancellationToken ct) =>
+        status == RunStatus.Running && pending > 0
+            ? await GetWaitAsync(identity, model, ct).ConfigureAwait(false)
+            : null;
 
     /// <summary>
     /// Whether calls to <paramref name="model"/> are held back by a rate limit right now: blocked after a 429

@@ -85,7 +85,9 @@ public sealed class RateLimitStoreTests(IntegrationEnvironment environment)
         var request = new ClaudeRequest("hello") { Model = "claude-sonnet-4-5", MaxTokens = 1000 };
         await using (var permit = await first.AcquireAsync(request, CancellationToken.None))
         {
-            await permit.SettleAsync(RateLimited(retryAfterSeconds: 30), CancellationToken.None);
+            var answer = RateLimited(retryAfterSeconds: 30);
+            await first.OnResponseHeadAsync("claude-sonnet-4-5", 429, answer.RateLimitHeaders, CancellationToken.None);
+            await permit.SettleAsync(answer, CancellationToken.None);
         }
 
         var store = database.BuildServices(configureServices: s => s.AddSingleton<RateLimitStore>()).GetRequiredService<RateLimitStore>();
@@ -105,11 +107,13 @@ public sealed class RateLimitStoreTests(IntegrationEnvironment environment)
         var request = new ClaudeRequest("hello") { Model = "claude-sonnet-4-5", MaxTokens = 100 };
         await using (var permit = await pacer.AcquireAsync(request, CancellationToken.None))
         {
-            await permit.SettleAsync(Answer(new Dictionary<string, string>
+            var answer = Answer(new Dictionary<string, string>
             {
                 ["anthropic-ratelimit-requests-limit"] = "50",
                 ["anthropic-ratelimit-output-tokens-limit"] = "8000",
-            }), CancellationToken.None);
+            });
+            await pacer.OnResponseHeadAsync("claude-sonnet-4-5", 200, answer.RateLimitHeaders, CancellationToken.None);
+            await permit.SettleAsync(answer, CancellationToken.None);
         }
 
         var limits = await QueryLimitsAsync(database);
