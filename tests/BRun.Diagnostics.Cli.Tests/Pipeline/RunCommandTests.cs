@@ -56,7 +56,7 @@ public sealed class RunCommandTests(IntegrationEnvironment environment) : IAsync
         using var parsed = JsonDocument.Parse(json.StandardOutput);
         var rateLimit = parsed.RootElement.GetProperty("rate_limit");
         Assert.Equal("rate_limited", rateLimit.GetProperty("reason").GetString());
-        Assert.InRange(rateLimit.GetProperty("until").GetDateTimeOffset() - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(31));
+        Assert.InRange(rateLimit.GetProperty("until").GetDateTimeOffset() - TimeProvider.System.GetUtcNow(), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(31));
         Assert.Contains("waiting on a rate limit (rate_limited) until", text.StandardOutput, StringComparison.Ordinal);
     }
 
