@@ -46,7 +46,7 @@ internal static class ReplyPlanner
     {
         var contentHash = StableHash.Of(options.Seed, "content", request.Prompt);
         var random = new Random(unchecked((int)contentHash ^ (int)(contentHash >> 32)));
-        var inputTokens = 12 + Tokens((request.System?.Length ?? 0) + request.Prompt.Length);
+        var inputTokens = InputTokens(request.System, request.Prompt);
         var baseReply = new SimulatedReply
         {
             Scenario = scenario,
@@ -148,6 +148,9 @@ internal static class ReplyPlanner
     /// <summary>Never splits a surrogate pair, which no real output could contain.</summary>
     internal static string SafeCut(string text, int length) =>
         length > 0 && length < text.Length && char.IsHighSurrogate(text[length - 1]) ? text[..(length - 1)] : text[..length];
+
+    /// <summary>The input tokens reported for a request, in usage and by count_tokens alike (so a preview matches the run).</summary>
+    public static int InputTokens(string? system, string prompt) => 12 + Tokens((system?.Length ?? 0) + prompt.Length);
 
     private static int Tokens(long chars) => (int)Math.Max(1, (chars + CharsPerToken - 1) / CharsPerToken);
 }

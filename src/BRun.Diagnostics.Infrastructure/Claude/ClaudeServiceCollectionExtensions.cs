@@ -39,6 +39,8 @@ public static class ClaudeServiceCollectionExtensions
 
         // Polly owns retries and each attempt has its own timeout, so the HttpClient must not cut in first.
         services.AddHttpClient<IClaudeMessagesClient, ClaudeMessagesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddHttpClient<IClaudeTokenCounter, ClaudeTokenCounter>();
+        services.TryAddSingleton<ClaudeRequestWriter>();
         return services;
     }
 }

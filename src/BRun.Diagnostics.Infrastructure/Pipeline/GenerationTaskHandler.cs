@@ -34,12 +34,7 @@ public sealed partial class GenerationTaskHandler(
             return;
         }
 
-        var request = new ClaudeRequest(task.Prompt)
-        {
-            Model = task.Model,
-            MaxTokens = task.MaxTokens,
-            Temperature = task.Temperature,
-        };
+        var request = GenerationRequests.For(task.Prompt, task.Model, task.MaxTokens, task.Temperature);
         var captured = await claude.SendAsync(request, ct).ConfigureAwait(false);
         var verdict = validator.Validate(captured);
 

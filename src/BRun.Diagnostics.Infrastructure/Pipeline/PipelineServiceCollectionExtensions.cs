@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Design;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -25,6 +26,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<GenerationQueue>();
         services.TryAddSingleton<RunStore>();
+        services.AddGenerationDesign();
         services.TryAddSingleton<GenerationOutcomeStore>();
         services.TryAddSingleton<IGenerationTaskHandler, GenerationTaskHandler>();
 
