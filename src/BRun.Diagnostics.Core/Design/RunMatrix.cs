@@ -29,6 +29,39 @@ public sealed record RunMatrixSpec
 
     /// <summary>Most combinations one run may cross (a typo in a script should not create a million tasks).</summary>
     public const int MaxCombinations = 10_000;
+
+    /// <summary>
+    /// Parses one axis as written on a command line: <c>key[:weight],key[:weight]...</c>. Null or empty: every usable
+    /// item. Throws <see cref="FormatException"/> naming the bad entry.
+    /// </summary>
+    public static IReadOnlyList<MatrixItem> ParseAxis(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [];
+        }
+
+        var items = new List<MatrixItem>();
+        foreach (var entry in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var colon = entry.LastIndexOf(':');
+            if (colon < 0)
+            {
+                items.Add(new MatrixItem(entry));
+                continue;
+            }
+
+            if (!decimal.TryParse(entry.AsSpan(colon + 1), System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var weight)
+                || weight < 0 || colon == 0)
+            {
+                throw new FormatException($"'{entry}' is not key or key:weight (a weight is a number, 0 or more).");
+            }
+
+            items.Add(new MatrixItem(entry[..colon], weight));
+        }
+
+        return items;
+    }
 }
 
 /// <summary>One task's place in the matrix: indexes into the resolved persona, arc and topic lists.</summary>
