@@ -84,6 +84,24 @@ internal static class DesignCli
         }
     }
 
+    public delegate Task FlagSetter(DesignStore store, DbIdentity identity, string name, bool off, CancellationToken ct);
+
+    /// <summary>A command that sets or clears one flag (archive, share) on the item named by its argument; prints "ok".</summary>
+    public static Command FlagCommand(string verb, string description, string argumentName, string argumentDescription, string offName, string offDescription, FlagSetter set)
+    {
+        var name = new Argument<string>(argumentName) { Description = argumentDescription };
+        var off = new Option<bool>(offName) { Description = offDescription };
+        var user = UserOption();
+        var command = new Command(verb, description) { name, off, user };
+        command.SetAction((parse, ct) => RunAsync(parse, user, async (host, identity, token) =>
+        {
+            await set(host.Services.GetRequiredService<DesignStore>(), identity, parse.GetValue(name)!, parse.GetValue(off), token).ConfigureAwait(false);
+            await parse.InvocationConfiguration.Output.WriteLineAsync("ok").ConfigureAwait(false);
+            return ExitOk;
+        }, ct));
+        return command;
+    }
+
     public static string Visibility(DesignVisibility visibility, string? ownerEmail) => visibility switch
     {
         DesignVisibility.BuiltIn => "built-in",

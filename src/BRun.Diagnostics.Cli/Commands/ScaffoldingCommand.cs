@@ -15,9 +15,9 @@ internal static class ScaffoldingCommand
         command.Subcommands.Add(Add(kind));
         command.Subcommands.Add(Update(kind));
         command.Subcommands.Add(List(kind));
-        command.Subcommands.Add(Flag(kind, "archive", $"Archive a {label} (no new runs use it; old runs keep its text).", "--restore", "Un-archive instead.",
+        command.Subcommands.Add(DesignCli.FlagCommand("archive", $"Archive a {label} (no new runs use it; old runs keep its text).", "KEY", $"The {label}'s key.", "--restore", "Un-archive instead.",
             (store, identity, key, off, ct) => store.SetScaffoldingArchivedAsync(identity, kind, key, !off, ct)));
-        command.Subcommands.Add(Flag(kind, "share", $"Share a {label} with everyone (admins only).", "--off", "Make it private to its owner again.",
+        command.Subcommands.Add(DesignCli.FlagCommand("share", $"Share a {label} with everyone (admins only).", "KEY", $"The {label}'s key.", "--off", "Make it private to its owner again.",
             (store, identity, key, off, ct) => store.SetScaffoldingSharedAsync(identity, kind, key, !off, ct)));
         return command;
     }
@@ -87,23 +87,6 @@ internal static class ScaffoldingCommand
                     : $"{item.Key}\t{item.Name}\t{DesignCli.Visibility(item.Visibility, item.OwnerEmail)}{(item.IsArchived ? "\tarchived" : string.Empty)}").ConfigureAwait(false);
             }
 
-            return DesignCli.ExitOk;
-        }, ct));
-        return command;
-    }
-
-    private delegate Task FlagSetter(DesignStore store, Infrastructure.Database.DbIdentity identity, string key, bool off, CancellationToken ct);
-
-    private static Command Flag(ScaffoldingKind kind, string verb, string description, string offName, string offDescription, FlagSetter set)
-    {
-        var key = new Argument<string>("KEY") { Description = $"The {kind.Label()}'s key." };
-        var off = new Option<bool>(offName) { Description = offDescription };
-        var user = DesignCli.UserOption();
-        var command = new Command(verb, description) { key, off, user };
-        command.SetAction((parse, ct) => DesignCli.RunAsync(parse, user, async (host, identity, token) =>
-        {
-            await set(host.Services.GetRequiredService<DesignStore>(), identity, parse.GetValue(key)!, parse.GetValue(off), token).ConfigureAwait(false);
-            await parse.InvocationConfiguration.Output.WriteLineAsync("ok").ConfigureAwait(false);
             return DesignCli.ExitOk;
         }, ct));
         return command;

@@ -17,9 +17,9 @@ internal static class TemplateCommand
         command.Subcommands.Add(List());
         command.Subcommands.Add(Show());
         command.Subcommands.Add(Render());
-        command.Subcommands.Add(Flag("archive", "Archive a template (no new runs from it; old runs keep it).", "--restore", "Un-archive instead.",
+        command.Subcommands.Add(DesignCli.FlagCommand("archive", "Archive a template (no new runs from it; old runs keep it).", "NAME", "Template name.", "--restore", "Un-archive instead.",
             (store, identity, name, off, ct) => store.SetTemplateArchivedAsync(identity, name, !off, ct)));
-        command.Subcommands.Add(Flag("share", "Share a template with everyone (admins only).", "--off", "Make it private to its owner again.",
+        command.Subcommands.Add(DesignCli.FlagCommand("share", "Share a template with everyone (admins only).", "NAME", "Template name.", "--off", "Make it private to its owner again.",
             (store, identity, name, off, ct) => store.SetTemplateSharedAsync(identity, name, !off, ct)));
         return command;
     }
@@ -198,22 +198,5 @@ internal static class TemplateCommand
             ? string.Create(CultureInfo.InvariantCulture,
                 $"estimated cost: at most ${cost:0.####} for {preview.Conversations} conversation(s) of {model} at max_tokens {maxTokens}")
             : $"estimated cost: unavailable ({(preview.Tokens.InputTokens is null ? "no token count" : $"{model} is not in the price table")})").ConfigureAwait(false);
-    }
-
-    private delegate Task FlagSetter(DesignStore store, Infrastructure.Database.DbIdentity identity, string name, bool off, CancellationToken ct);
-
-    private static Command Flag(string verb, string description, string offName, string offDescription, FlagSetter set)
-    {
-        var name = new Argument<string>("NAME") { Description = "Template name." };
-        var off = new Option<bool>(offName) { Description = offDescription };
-        var user = DesignCli.UserOption();
-        var command = new Command(verb, description) { name, off, user };
-        command.SetAction((parse, ct) => DesignCli.RunAsync(parse, user, async (host, identity, token) =>
-        {
-            await set(host.Services.GetRequiredService<DesignStore>(), identity, parse.GetValue(name)!, parse.GetValue(off), token).ConfigureAwait(false);
-            await parse.InvocationConfiguration.Output.WriteLineAsync("ok").ConfigureAwait(false);
-            return DesignCli.ExitOk;
-        }, ct));
-        return command;
     }
 }
