@@ -1,12 +1,14 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Components;
+using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
 using MudBlazor.Services;
@@ -26,6 +28,7 @@ public static class WebHostExtensions
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddPromptPreview();
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
 
@@ -34,6 +37,7 @@ public static class WebHostExtensions
         builder.Services.AddMudServices();
         builder.Services.AddScoped<RunDashboardService>();
         builder.Services.AddScoped<FailureDashboardService>();
+        builder.Services.AddScoped<DesignDashboardService>();
         return builder;
     }
 
@@ -55,6 +59,7 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
+        app.MapGenerationDesignApi();
         app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
