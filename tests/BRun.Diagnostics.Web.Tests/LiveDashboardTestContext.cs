@@ -1,13 +1,9 @@
 using BRun.Diagnostics.Infrastructure.Auth;
-using BRun.Diagnostics.Infrastructure.Claude;
-using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Users;
 using BRun.Diagnostics.Testing;
 using BRun.Diagnostics.Web.Auth;
-using BRun.Diagnostics.Web.Design;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -48,18 +44,6 @@ public abstract class LiveDashboardTestContext(IntegrationEnvironment env) : Das
         await Db.DisposeAsync();
     }
 
-    /// <summary>
-    /// Registers the design services (store, reader, preview, the scoped dashboard service). The preview's Claude
-    /// client points at <paramref name="claudeBaseUrl"/> (a simulator), or at a closed port when the test needs none.
-    /// </summary>
-    protected void RegisterDesignServices(string claudeBaseUrl = "http://127.0.0.1:9")
-    {
-        Services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
-        Services.AddClaudeMessagesClient(o => o.BaseUrl = claudeBaseUrl);
-        Services.AddPromptPreview();
-        Services.AddScoped<DesignDashboardService>();
-    }
-
     /// <summary>Registers <paramref name="user"/> as the signed-in user, with the clock, connections and hub.</summary>
     protected CurrentUser RegisterSignedInUser(AppUser user)
     {
@@ -69,6 +53,7 @@ public abstract class LiveDashboardTestContext(IntegrationEnvironment env) : Das
         Services.AddSingleton<TimeProvider>(Db.Time);
         Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
         Services.AddSingleton(Hub);
+        RegisterDesignServices();
         return currentUser;
     }
 }

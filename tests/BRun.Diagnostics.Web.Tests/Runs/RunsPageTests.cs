@@ -27,7 +27,6 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         Services.AddSingleton(new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time));
         Services.AddSingleton<RunProgressReader>();
         Services.AddScoped<RunDashboardService>();
-        RegisterDesignServices();
     }
 
     private Task<Guid> CreateRunAsync(AppUser owner, int count) =>
