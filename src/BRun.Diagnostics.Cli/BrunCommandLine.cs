@@ -20,6 +20,9 @@ internal static class BrunCommandLine
         root.Subcommands.Add(ScaffoldingCommand.Create("persona", ScaffoldingKind.Persona));
         root.Subcommands.Add(ScaffoldingCommand.Create("arc", ScaffoldingKind.EmotionalArc));
         root.Subcommands.Add(ScaffoldingCommand.Create("topic", ScaffoldingKind.TrainingTopic));
+        root.Subcommands.Add(ImportCommand.Create());
+        root.Subcommands.Add(ScanCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         return root;
     }
 

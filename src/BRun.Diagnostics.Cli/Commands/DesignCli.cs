@@ -3,7 +3,6 @@ using System.Text.Json;
 using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Design;
-using BRun.Diagnostics.Infrastructure.Users;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -42,10 +41,8 @@ internal static class DesignCli
         var error = parse.InvocationConfiguration.Error;
         using var host = buildHost?.Invoke() ?? CliHost.BuildForData();
         var email = parse.GetValue(user)!;
-        var owner = await host.Services.GetRequiredService<AppUserStore>().GetByEmailAsync(email, ct).ConfigureAwait(false);
-        if (owner is null)
+        if (await CliUsers.FindAsync(host, email, error, CommandPath(parse), ct).ConfigureAwait(false) is not { } owner)
         {
-            await error.WriteLineAsync($"No user {email}. Create one with: brun user create --email {email} --password ...").ConfigureAwait(false);
             return ExitUsage;
         }
 
@@ -68,6 +65,17 @@ internal static class DesignCli
             await error.WriteLineAsync(ex.Message).ConfigureAwait(false);
             return ExitUsage;
         }
+    }
+
+    private static string CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result is not null && result.Parent is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, result.Command.Name);
+        }
+
+        return string.Join(' ', names);
     }
 
     /// <summary>Reads a template body file; null (after saying why on stderr) when it cannot be read.</summary>
