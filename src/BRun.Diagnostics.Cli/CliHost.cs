@@ -1,5 +1,6 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Simulator;
@@ -22,6 +23,22 @@ internal static class CliHost
         builder.Configuration["Worker:Enabled"] = "false";
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Data access plus the Claude client (or the in-process simulator when no key is set) for previews that call
+    /// count_tokens. Start the host before use, so the simulator is listening.
+    /// </summary>
+    public static IHost BuildForPreview()
+    {
+        var builder = CreateBuilder(null, LogLevel.Warning);
+        builder.Configuration["Worker:Enabled"] = "false";
+        builder.UseClaudeSimulatorWhenNoApiKey();
+        builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
+        builder.Services.AddClaudeMessagesClient();
+        builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddPromptPreview();
         return builder.Build();
     }
 

@@ -35,6 +35,9 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
     /// <summary>Requests to /v1/messages that reached the scenario logic.</summary>
     public int RequestCount => _state.RequestCount;
 
+    /// <summary>Every body received, in arrival order; empty unless <see cref="SimulatorOptions.RecordRequestBodies"/> is on.</summary>
+    public IReadOnlyList<ReceivedRequest> ReceivedRequests => _state.Received;
+
     /// <summary>How many requests carried this exact prompt.</summary>
     public int AttemptsFor(string prompt) => _state.AttemptsFor(prompt);
 
@@ -78,10 +81,12 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         builder.Services.AddSingleton(limiter);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<MessagesEndpoint>();
+        builder.Services.AddSingleton<CountTokensEndpoint>();
 
         var app = builder.Build();
         app.UseRouting();
         app.MapPost("/v1/messages", (HttpContext context, MessagesEndpoint endpoint) => endpoint.HandleAsync(context));
+        app.MapPost("/v1/messages/count_tokens", (HttpContext context, CountTokensEndpoint endpoint) => endpoint.HandleAsync(context));
 
         try
         {

@@ -41,7 +41,7 @@ internal sealed class MessagesEndpoint(
             return;
         }
 
-        var (request, problem) = await ReadRequestAsync(context.Request, token).ConfigureAwait(false);
+        var (request, problem) = await ReadRequestAsync(context.Request, _options.RecordRequestBodies ? state : null, token).ConfigureAwait(false);
         if (request is null)
         {
             await WriteErrorAsync(context, 400, "invalid_request_error", problem!, requestId, token).ConfigureAwait(false);
@@ -119,16 +119,12 @@ internal sealed class MessagesEndpoint(
         }
     }
 
-    private static async Task<(SimulatedRequest? Request, string? Problem)> ReadRequestAsync(HttpRequest http, CancellationToken token)
+    private static async Task<(SimulatedRequest? Request, string? Problem)> ReadRequestAsync(HttpRequest http, SimulatorState? recorder, CancellationToken token)
     {
-        JsonDocument document;
-        try
+        var (document, problem) = await ReadJsonAsync(http, recorder, token).ConfigureAwait(false);
+        if (document is null)
         {
-            document = await JsonDocument.ParseAsync(http.Body, cancellationToken: token).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            return (null, $"The request body is not valid JSON: {ex.Message}");
+            return (null, problem);
         }
 
         using (document)
@@ -171,7 +167,23 @@ internal sealed class MessagesEndpoint(
         }
     }
 
-    private static void AppendText(StringBuilder target, JsonElement content)
+    /// <summary>Reads the whole body (recording it when asked) and parses it; a problem message when it is not JSON.</summary>
+    internal static async Task<(JsonDocument? Document, string? Problem)> ReadJsonAsync(HttpRequest http, SimulatorState? recorder, CancellationToken token)
+    {
+        using var buffer = new MemoryStream();
+        await http.Body.CopyToAsync(buffer, token).ConfigureAwait(false);
+        recorder?.Record(http.Path.Value ?? string.Empty, Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+        try
+        {
+            return (JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)), null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, $"The request body is not valid JSON: {ex.Message}");
+        }
+    }
+
+    internal static void AppendText(StringBuilder target, JsonElement content)
     {
         if (content.ValueKind == JsonValueKind.String)
         {
@@ -400,7 +412,7 @@ internal sealed class MessagesEndpoint(
         writer.WriteEndObject();
     }
 
-    private static async Task WriteErrorAsync(
+    internal static async Task WriteErrorAsync(
         HttpContext context, int status, string type, string message, string requestId, CancellationToken token)
     {
         context.Response.StatusCode = status;
@@ -441,7 +453,7 @@ internal sealed class MessagesEndpoint(
     private Task DelayAsync(TimeSpan delay, CancellationToken token) =>
         delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, time, token);
 
-    private static string RandomId(Random random, int length) =>
+    internal static string RandomId(Random random, int length) =>
         string.Create(length, random, static (span, r) =>
         {
             for (var i = 0; i < span.Length; i++)

@@ -105,7 +105,7 @@ internal static class ReplyPlanner
     }
 
     /// <summary>What the request's input counts as: a fixed overhead plus about 4 characters a token.</summary>
-    public static int InputTokens(SimulatedRequest request) => 12 + Tokens((request.System?.Length ?? 0) + request.Prompt.Length);
+    public static int InputTokens(SimulatedRequest request) => InputTokens(request.System, request.Prompt);
 
     private static SimulatedReply CutAtMaxTokens(SimulatedReply reply, ConversationSpec spec, Random random, bool indented, int maxTokens)
     {
@@ -151,6 +151,9 @@ internal static class ReplyPlanner
     /// <summary>Never splits a surrogate pair, which no real output could contain.</summary>
     internal static string SafeCut(string text, int length) =>
         length > 0 && length < text.Length && char.IsHighSurrogate(text[length - 1]) ? text[..(length - 1)] : text[..length];
+
+    /// <summary>The input tokens reported for a request, in usage and by count_tokens alike (so a preview matches the run).</summary>
+    public static int InputTokens(string? system, string prompt) => 12 + Tokens((system?.Length ?? 0) + prompt.Length);
 
     private static int Tokens(long chars) => (int)Math.Max(1, (chars + CharsPerToken - 1) / CharsPerToken);
 }

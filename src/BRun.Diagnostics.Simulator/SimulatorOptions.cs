@@ -114,6 +114,13 @@ public sealed class SimulatorOptions : IValidatableObject
     /// <summary>Answer 401 when <c>x-api-key</c> is missing, as the real API does. Default: false (demo mode sends none).</summary>
     public bool RequireApiKey { get; set; }
 
+    /// <summary>
+    /// Keep every request body received (messages and count_tokens) in memory, readable from
+    /// <see cref="ClaudeSimulatorServer.ReceivedRequests"/>, so a test can check what was really sent. Default: false
+    /// (a long demo would otherwise grow without bound).
+    /// </summary>
+    public bool RecordRequestBodies { get; set; }
+
     /// <summary>Where the hosted simulator listens (see <c>AddClaudeSimulator</c>). Default: <c>http://127.0.0.1:5099</c>.</summary>
     [Required]
     public string ListenUrl { get; set; } = "http://127.0.0.1:5099";

@@ -1,6 +1,7 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
@@ -8,6 +9,7 @@ using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Components;
+using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
 using MudBlazor.Services;
@@ -27,6 +29,7 @@ public static class WebHostExtensions
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddPromptPreview();
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
         builder.AddServiceDefaults("brun-web");
@@ -38,6 +41,7 @@ public static class WebHostExtensions
         builder.Services.AddMudServices();
         builder.Services.AddScoped<RunDashboardService>();
         builder.Services.AddScoped<FailureDashboardService>();
+        builder.Services.AddScoped<DesignDashboardService>();
         return builder;
     }
 
@@ -62,6 +66,7 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
+        app.MapGenerationDesignApi();
         app.MapDatasetApi();
         app.MapServiceDefaults(app.Configuration);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

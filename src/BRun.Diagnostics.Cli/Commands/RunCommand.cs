@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Pipeline;
@@ -39,22 +40,38 @@ internal static class RunCommand
 
     private static Command CreateSubcommand()
     {
-        var count = new Option<int>("--count") { Description = "How many conversations to generate.", Required = true };
+        var count = new Option<int>("--count") { Description = "How many conversations to generate (with a weighted matrix: spread by weight)." };
         var template = new Option<string>("--template") { Description = "Prompt template name.", DefaultValueFactory = _ => "default" };
         var model = new Option<string>("--model") { Description = "Claude model.", DefaultValueFactory = _ => "claude-sonnet-4-5" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "max_tokens per request.", DefaultValueFactory = _ => 4096 };
         var temperature = new Option<decimal?>("--temperature") { Description = "Sampling temperature, 0 to 1.", DefaultValueFactory = _ => 0.7m };
         var user = new Option<string>("--user") { Description = "Email of the user the run belongs to.", DefaultValueFactory = _ => DefaultUserEmail };
+        var personas = new Option<string?>("--personas") { Description = "Matrix: persona keys, key[:weight],... (default: all usable)." };
+        var arcs = new Option<string?>("--arcs") { Description = "Matrix: emotional arc keys, key[:weight],... (default: all usable)." };
+        var topics = new Option<string?>("--topics") { Description = "Matrix: training topic keys, key[:weight],... (default: all usable)." };
+        var perCombination = new Option<int?>("--per-combination") { Description = "Matrix: N conversations per combination (then --count is not needed)." };
         var command = new Command("create", "Create a run and its tasks; prints the run id alone on stdout.")
         {
-            count, template, model, maxTokens, temperature, user,
+            count, template, model, maxTokens, temperature, user, personas, arcs, topics, perCombination,
         };
         command.SetAction(async (parse, ct) =>
         {
             var request = new CreateRunRequest(parse.GetValue(count), parse.GetValue(template)!, parse.GetValue(model)!, parse.GetValue(maxTokens), parse.GetValue(temperature));
-            if (request.Count <= 0 || request.MaxTokens <= 0 || request.Temperature is < 0 or > 1)
+            try
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync("--count and --max-tokens must be positive and --temperature between 0 and 1.").ConfigureAwait(false);
+                request = request with { Matrix = MatrixFrom(parse.GetValue(personas), parse.GetValue(arcs), parse.GetValue(topics), parse.GetValue(perCombination)) };
+            }
+            catch (FormatException ex)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            if ((request.Matrix?.PerCombination is null && request.Count <= 0) || request.Matrix?.PerCombination <= 0
+                || request.MaxTokens <= 0 || request.Temperature is < 0 or > 1)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(
+                    "--count (or --per-combination) and --max-tokens must be positive and --temperature between 0 and 1.").ConfigureAwait(false);
                 return ExitUsage;
             }
 
@@ -81,6 +98,17 @@ internal static class RunCommand
         });
         return command;
     }
+
+    private static RunMatrixSpec? MatrixFrom(string? personas, string? arcs, string? topics, int? perCombination) =>
+        personas is null && arcs is null && topics is null && perCombination is null
+            ? null
+            : new RunMatrixSpec
+            {
+                Personas = RunMatrixSpec.ParseAxis(personas),
+                EmotionalArcs = RunMatrixSpec.ParseAxis(arcs),
+                TrainingTopics = RunMatrixSpec.ParseAxis(topics),
+                PerCombination = perCombination,
+            };
 
     private static Command StatusSubcommand()
     {

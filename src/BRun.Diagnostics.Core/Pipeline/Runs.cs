@@ -1,3 +1,5 @@
+using BRun.Diagnostics.Core.Design;
+
 namespace BRun.Diagnostics.Core.Pipeline;
 
 /// <summary>Run states as stored (<c>generation_runs.status</c>).</summary>
@@ -20,13 +22,21 @@ public static class TaskState
     public const string Cancelled = "cancelled";
 }
 
-/// <summary>What a user asks for when creating a run.</summary>
+/// <summary>
+/// What a user asks for when creating a run. Without a <see cref="Matrix"/>, <see cref="Count"/> tasks cycle through
+/// every usable persona x arc x topic. With one, the matrix decides the combinations; with
+/// <see cref="RunMatrixSpec.PerCombination"/> set, <see cref="Count"/> is ignored and the run has combinations x N tasks.
+/// </summary>
 public sealed record CreateRunRequest(
     int Count,
     string TemplateName,
     string Model,
     int MaxTokens,
-    decimal? Temperature);
+    decimal? Temperature)
+{
+    /// <summary>Personas x arcs x topics to cross; null for the default set. Default: null.</summary>
+    public RunMatrixSpec? Matrix { get; init; }
+}
 
 /// <summary>A run with its counters. Pending and in-flight are counted from the queue when read. Times are UTC.</summary>
 public sealed record RunSnapshot(

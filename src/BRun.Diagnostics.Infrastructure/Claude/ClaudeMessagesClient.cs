@@ -15,7 +15,7 @@ namespace BRun.Diagnostics.Infrastructure.Claude;
 /// </summary>
 public sealed class ClaudeMessagesClient : IClaudeMessagesClient
 {
-    private const string AnthropicVersion = "2023-06-01";
+    internal const string AnthropicVersion = "2023-06-01";
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
     private readonly HttpClient _http;

@@ -45,6 +45,8 @@ public static class ClaudeServiceCollectionExtensions
         services.TryAddSingleton<Telemetry.DiagnosticsMetrics>();
         services.AddOptions<Telemetry.TelemetryOptions>().BindConfiguration(Telemetry.TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddTransient<IClaudeMessagesClient, Telemetry.InstrumentedClaudeMessagesClient>();
+        services.AddHttpClient<IClaudeTokenCounter, ClaudeTokenCounter>();
+        services.TryAddSingleton<ClaudeRequestWriter>();
         return services;
     }
 }

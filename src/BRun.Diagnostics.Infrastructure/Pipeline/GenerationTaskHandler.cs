@@ -36,12 +36,7 @@ public sealed partial class GenerationTaskHandler(
             return;
         }
 
-        var request = new ClaudeRequest(task.Prompt)
-        {
-            Model = task.Model,
-            MaxTokens = task.MaxTokens,
-            Temperature = task.Temperature,
-        };
+        var request = GenerationRequests.For(task.Prompt, task.Model, task.MaxTokens, task.Temperature);
 
         // Pacing: wait for room under the organisation's rate limits, shared by every worker; then tell the shared
         // state what the call really used (and about any 429). The permit lasts until the task is done.

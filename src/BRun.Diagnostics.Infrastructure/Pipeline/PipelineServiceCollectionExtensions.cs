@@ -1,6 +1,7 @@
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.RateLimits;
+using BRun.Diagnostics.Infrastructure.Design;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,6 +36,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<GenerationQueue>();
         services.TryAddSingleton<RunStore>();
+        services.AddGenerationDesign();
         services.TryAddSingleton<GenerationOutcomeStore>();
         services.TryAddSingleton<IGenerationTaskHandler, GenerationTaskHandler>();
 

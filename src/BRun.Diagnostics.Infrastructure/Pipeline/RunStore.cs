@@ -1,7 +1,8 @@
+using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Design;
 using Dapper;
 using BRun.Diagnostics.Infrastructure.Database;
-using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
 
@@ -9,70 +10,70 @@ namespace BRun.Diagnostics.Infrastructure.Pipeline;
 public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvider timeProvider)
 {
     /// <summary>
-    /// Creates a run and its tasks in one transaction. Tasks cycle through every persona x arc x topic
-    /// combination in a fixed order, so a run of N covers the scaffolding evenly and reproducibly.
+    /// Creates a run and its tasks in one transaction. The template's current version and the persona, arc and topic
+    /// texts are frozen into the run (<c>run_scaffolding</c>) and every prompt is rendered now, so editing a template
+    /// or an item afterwards changes nothing in this run, pending tasks included. Tasks interleave the combinations
+    /// (see <see cref="RunMatrixPlanner"/>), so a run covers its scaffolding evenly and reproducibly.
     /// </summary>
+    /// <exception cref="ArgumentException">Unknown or archived template or item, or a matrix that cannot be planned.</exception>
     public async Task<Guid> CreateAsync(Guid userId, CreateRunRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.Count);
+        if (request.Matrix?.PerCombination is null)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.Count);
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.MaxTokens);
 
         await using var connection = await connections.OpenAsync(DbIdentity.User(userId), ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
-        var template = await connection.QuerySingleOrDefaultAsync<(Guid Id, string Body)>(new CommandDefinition(
-            "SELECT id, body FROM prompt_templates WHERE name = @name", new { name = request.TemplateName }, transaction, cancellationToken: ct)).ConfigureAwait(false);
-        if (template.Id == Guid.Empty)
-        {
-            throw new ArgumentException($"No prompt template named '{request.TemplateName}'.", nameof(request));
-        }
-
-        var personas = await LoadAsync(connection, transaction, "personas", ct).ConfigureAwait(false);
-        var arcs = await LoadAsync(connection, transaction, "emotional_arcs", ct).ConfigureAwait(false);
-        var topics = await LoadAsync(connection, transaction, "training_topics", ct).ConfigureAwait(false);
-        if (personas.Count == 0 || arcs.Count == 0 || topics.Count == 0)
-        {
-            throw new InvalidOperationException("Personas, emotional arcs and training topics must each have at least one row.");
-        }
+        var template = await RunDesignSnapshot.LoadTemplateAsync(connection, transaction, request.TemplateName, ct).ConfigureAwait(false);
+        var design = await RunDesignSnapshot.LoadScaffoldingAsync(connection, transaction, request.Matrix, ct).ConfigureAwait(false);
+        var cells = design.Plan(request);
 
         var now = timeProvider.GetUtcNow();
         var runId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition("""
-            INSERT INTO generation_runs (created_by, created_at, model, max_tokens, temperature, template_id, total)
-            VALUES (@userId, @now, @model, @maxTokens, @temperature, @templateId, @total)
+            INSERT INTO generation_runs (created_by, created_at, model, max_tokens, temperature, template_id, template_version_id, matrix, total)
+            VALUES (@userId, @now, @model, @maxTokens, @temperature, @templateId, @versionId, @matrix::jsonb, @total)
             RETURNING id
             """,
-            new { userId, now, model = request.Model, maxTokens = request.MaxTokens, temperature = request.Temperature, templateId = template.Id, total = request.Count },
+            new
+            {
+                userId, now, model = request.Model, maxTokens = request.MaxTokens, temperature = request.Temperature,
+                templateId = template.TemplateId, versionId = template.VersionId, matrix = design.MatrixJson(request.Matrix), total = cells.Count,
+            },
             transaction, cancellationToken: ct)).ConfigureAwait(false);
+        await design.SaveAsync(connection, transaction, runId, ct).ConfigureAwait(false);
 
         // COPY FROM is refused on tables with row-level security, so the tasks go in as one INSERT over arrays.
-        var seqs = new int[request.Count];
-        var personaIds = new Guid[request.Count];
-        var arcIds = new Guid[request.Count];
-        var topicIds = new Guid[request.Count];
-        var prompts = new string[request.Count];
-        for (var seq = 0; seq < request.Count; seq++)
+        var seqs = new int[cells.Count];
+        var personaIds = new Guid[cells.Count];
+        var arcIds = new Guid[cells.Count];
+        var topicIds = new Guid[cells.Count];
+        var prompts = new string[cells.Count];
+        for (var seq = 0; seq < cells.Count; seq++)
         {
-            var persona = personas[seq % personas.Count];
-            var arc = arcs[seq / personas.Count % arcs.Count];
-            var topic = topics[seq / (personas.Count * arcs.Count) % topics.Count];
+            var scaffolding = design.At(cells[seq]);
             seqs[seq] = seq;
-            personaIds[seq] = persona.Id;
-            arcIds[seq] = arc.Id;
-            topicIds[seq] = topic.Id;
-            prompts[seq] = PromptTemplate.Render(template.Body, PromptTemplate.Values(new Scaffolding(persona, arc, topic), seq + 1));
+            personaIds[seq] = scaffolding.Persona.Id;
+            arcIds[seq] = scaffolding.EmotionalArc.Id;
+            topicIds[seq] = scaffolding.TrainingTopic.Id;
+            prompts[seq] = PromptTemplate.Render(template.Body, PromptTemplate.Values(scaffolding, seq + 1));
         }
 
         await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, prompt, created_at, updated_at)
-            SELECT @runId, s.seq, s.persona_id, s.arc_id, s.topic_id, @templateId, s.prompt, @now, @now
+            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, template_version_id,
+                                          prompt, created_at, updated_at)
+            SELECT @runId, s.seq, s.persona_id, s.arc_id, s.topic_id, @templateId, @versionId, s.prompt, @now, @now
             FROM unnest(@seqs, @personaIds, @arcIds, @topicIds, @prompts) AS s(seq, persona_id, arc_id, topic_id, prompt)
             """,
-            new { runId, templateId = template.Id, now, seqs, personaIds, arcIds, topicIds, prompts },
+            new { runId, templateId = template.TemplateId, versionId = template.VersionId, now, seqs, personaIds, arcIds, topicIds, prompts },
             transaction, cancellationToken: ct)).ConfigureAwait(false);
 
         await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
-        await RunEvents.PublishAsync(connection, transaction, RunEvent.RunCreated(runId, request.Count), ct).ConfigureAwait(false);
+        await RunEvents.PublishAsync(connection, transaction, RunEvent.RunCreated(runId, cells.Count), ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         return runId;
     }
@@ -109,10 +110,10 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
 
         var now = timeProvider.GetUtcNow();
         var newTaskId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition("""
-            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, prompt,
-                                          created_at, updated_at, requeued_from)
+            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, template_version_id,
+                                          prompt, created_at, updated_at, requeued_from)
             SELECT t.run_id, (SELECT max(seq) + 1 FROM generation_tasks WHERE run_id = t.run_id), t.persona_id,
-                   t.emotional_arc_id, t.training_topic_id, t.template_id, t.prompt, @now, @now, t.id
+                   t.emotional_arc_id, t.training_topic_id, t.template_id, t.template_version_id, t.prompt, @now, @now, t.id
             FROM generation_tasks t WHERE t.id = @failedTaskId
             RETURNING id
             """, new { failedTaskId, now }, transaction, cancellationToken: ct)).ConfigureAwait(false);
@@ -162,19 +163,10 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
     internal const string SnapshotSql = """
         SELECT r.id AS Id, r.created_by AS CreatedBy, r.created_at AS CreatedAt, r.started_at AS StartedAt,
                r.finished_at AS FinishedAt, r.model AS Model, r.max_tokens AS MaxTokens, r.temperature AS Temperature,
-               p.name AS TemplateName, r.status AS Status, r.total AS Total, r.succeeded AS Succeeded, r.failed AS Failed,
+               COALESCE(p.name, '(not visible)') AS TemplateName, r.status AS Status, r.total AS Total, r.succeeded AS Succeeded, r.failed AS Failed,
                r.cancelled AS Cancelled,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'running') AS InFlight,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS Pending
-        FROM generation_runs r JOIN prompt_templates p ON p.id = r.template_id
+        FROM generation_runs r LEFT JOIN prompt_templates p ON p.id = r.template_id
         """;
-
-    private static async Task<List<ScaffoldingItem>> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken ct)
-    {
-        // Table names come from the three literals at the call sites only.
-        var rows = await connection.QueryAsync<ScaffoldingItem>(new CommandDefinition(
-            $"SELECT id AS Id, key AS Key, name AS Name, description AS Description FROM {table} ORDER BY key",
-            transaction: transaction, cancellationToken: ct)).ConfigureAwait(false);
-        return rows.AsList();
-    }
 }

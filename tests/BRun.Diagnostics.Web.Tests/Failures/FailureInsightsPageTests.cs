@@ -57,6 +57,7 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : Dashb
         Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
         Services.AddSingleton(Db.Get<FailedGenerationReader>());
         Services.AddScoped<FailureDashboardService>();
+        RegisterDesignServices();
 
         var cut = Render<FailureInsightsPage>();
 

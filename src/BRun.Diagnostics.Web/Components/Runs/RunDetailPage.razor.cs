@@ -1,6 +1,8 @@
+using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.RateLimits;
+using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Runs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -14,12 +16,18 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     private RunView? _run;
     private FailureStatistics? _breakdown;
     private RateLimitWait? _rateLimitWait;
+    private RunDesign? _design;
+    private IReadOnlyList<BreakdownRow> _designBreakdown = [];
+    private bool _showDiff;
 
     [Parameter]
     public Guid RunId { get; set; }
 
     [Inject]
     private RunDashboardService Runs { get; set; } = default!;
+
+    [Inject]
+    private DesignDashboardService Design { get; set; } = default!;
 
     [Inject]
     private IDialogService Dialogs { get; set; } = default!;
@@ -41,6 +49,8 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
         _run = await Runs.GetAsync(RunId, cancellationToken);
         _breakdown = _run is null ? null : await Runs.GetFailureBreakdownAsync(RunId, cancellationToken);
         _rateLimitWait = _run is null ? null : await Runs.GetRateLimitWaitAsync(_run, cancellationToken);
+        _design = _run is null ? null : await Design.GetRunDesignAsync(RunId, cancellationToken);
+        _designBreakdown = _run is null ? [] : await Design.GetRunBreakdownAsync(RunId, cancellationToken);
     }
 
     private async Task CancelAsync()

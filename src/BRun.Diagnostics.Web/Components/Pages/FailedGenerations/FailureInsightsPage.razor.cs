@@ -1,3 +1,5 @@
+using BRun.Diagnostics.Infrastructure.Design;
+using BRun.Diagnostics.Web.Design;
 using System.Data.Common;
 using BRun.Diagnostics.Web.Failures;
 using Microsoft.AspNetCore.Components;
@@ -15,6 +17,11 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
     [Inject]
     private FailureDashboardService Failures { get; set; } = default!;
 
+    [Inject]
+    private DesignDashboardService Design { get; set; } = default!;
+
+    private IReadOnlyList<BreakdownRow> _designBreakdown = [];
+
     private string ListUrl => "/conversations/failed" + _state.ToQueryString();
 
     protected override async Task OnParametersSetAsync()
@@ -23,6 +30,13 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
         try
         {
             _charts = FailureChartData.From(await Failures.GetInsightsAsync(_state, _disposed.Token));
+            // By scaffolding and template version, over the runs the filter's run, model and dates select (run creation time).
+            _designBreakdown = await Design.GetBreakdownAsync(
+                _state.RunId,
+                _state.From is { } from ? new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null,
+                _state.To is { } to ? new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null,
+                _state.Model,
+                _disposed.Token);
             _problem = null;
         }
         catch (DbException)
