@@ -1,7 +1,11 @@
 namespace BRun.Diagnostics.Simulator;
 
 /// <summary>What the request asked for, as far as the simulator cares.</summary>
-internal sealed record SimulatedRequest(string Model, int MaxTokens, bool Stream, string Prompt, string? System);
+internal sealed record SimulatedRequest(string Model, int MaxTokens, bool Stream, string Prompt, string? System)
+{
+    /// <summary>The request's text up to its last <c>cache_control</c> breakpoint; null when it asks for no caching.</summary>
+    public string? CachePrefix { get; init; }
+}
 
 /// <summary>How a reply ends on the wire.</summary>
 internal enum ReplyEnding
@@ -28,6 +32,8 @@ internal sealed record SimulatedReply
     public string Text { get; init; } = string.Empty;
     public string? StopReason { get; init; }
     public int InputTokens { get; init; }
+    public int CacheCreationInputTokens { get; init; }
+    public int CacheReadInputTokens { get; init; }
     public int OutputTokens { get; init; }
     public ReplyEnding Ending { get; init; } = ReplyEnding.Normal;
     public double CutFraction { get; init; } = 1;
@@ -149,5 +155,5 @@ internal static class ReplyPlanner
     internal static string SafeCut(string text, int length) =>
         length > 0 && length < text.Length && char.IsHighSurrogate(text[length - 1]) ? text[..(length - 1)] : text[..length];
 
-    private static int Tokens(long chars) => (int)Math.Max(1, (chars + CharsPerToken - 1) / CharsPerToken);
+    internal static int Tokens(long chars) => (int)Math.Max(1, (chars + CharsPerToken - 1) / CharsPerToken);
 }

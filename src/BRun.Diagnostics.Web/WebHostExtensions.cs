@@ -21,7 +21,7 @@ public static class WebHostExtensions
         ArgumentNullException.ThrowIfNull(builder);
 
         // The simulator registers first so it is listening before the worker's first call.
-        builder.UseClaudeSimulatorWhenNoApiKey();
+        builder.UseClaudeSimulatorInDemoMode();
         // Database, blobs, failure stores and the report retrier; migrates at start when Database:MigrateOnStart is true.
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();

@@ -51,7 +51,10 @@ public sealed record RunSnapshot(
     public bool IsFinished => RunStatus.IsFinished(Status);
 }
 
-/// <summary>A task a worker holds under lease, with everything needed to generate it.</summary>
+/// <summary>
+/// A task a worker holds under lease, with everything needed to generate it. <see cref="Attempts"/> is the delivery's
+/// fencing token: every write on its behalf is conditioned on it.
+/// </summary>
 public sealed record ClaimedTask(
     Guid Id,
     Guid RunId,
@@ -65,4 +68,11 @@ public sealed record ClaimedTask(
     Guid? PersonaId,
     Guid? EmotionalArcId,
     Guid? TrainingTopicId,
-    int Attempts);
+    int Attempts,
+    int DeliveryErrors = 0,
+    string? TemplatePrefix = null)
+{
+    /// <summary>How many leading characters of the prompt are the template's shared prefix (0 when none).</summary>
+    public int CachePrefixLength =>
+        TemplatePrefix is { Length: > 0 } prefix && Prompt.StartsWith(prefix, StringComparison.Ordinal) ? prefix.Length : 0;
+}

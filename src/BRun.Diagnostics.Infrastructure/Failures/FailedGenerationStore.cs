@@ -5,6 +5,7 @@ using BRun.Diagnostics.Infrastructure.Database;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Failures;
 
@@ -37,6 +38,8 @@ public sealed class FailedGenerationStore
     /// <summary>
     /// Stores the failure as <paramref name="createdBy"/> (RLS: only as that user) and uploads its report.
     /// Idempotent per <see cref="FailedGenerationInput.TaskId"/>: a task that already has a row returns that row.
+    /// The pipeline does not use this: it stores through <see cref="Pipeline.GenerationOutcomeStore"/>, which inserts
+    /// the row in the transaction that finishes its task (<see cref="InsertAsync"/>).
     /// </summary>
     /// <exception cref="Npgsql.NpgsqlException">The row could not be stored.</exception>
     public async Task<StoredFailedGeneration> StoreAsync(FailedGenerationInput input, Guid createdBy, CancellationToken cancellationToken)
@@ -44,87 +47,11 @@ public sealed class FailedGenerationStore
         ArgumentNullException.ThrowIfNull(input);
         var identity = DbIdentity.User(createdBy);
 
-        // Millisecond precision: the report's timestamp and path are rebuilt from the stored value, which must not round.
-        var now = _time.GetUtcNow();
-        var createdAt = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
-        var id = Guid.CreateVersion7(createdAt);
-
-        Guid? insertedId;
+        InsertedFailure? inserted;
         await using (var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false))
         {
-            insertedId = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
-                """
-                INSERT INTO failed_generations (
-                    id, conversation_id, run_id, task_id,
-                    prompt, prompt_length, model, max_tokens, temperature, structured_outputs_enabled,
-                    raw_response, raw_body, response_content,
-                    stop_reason, stop_sequence, stop_details_category, stop_details_explanation,
-                    input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
-                    request_id, http_status, duration_ms, streamed, stream_outcome, transport_failure, attempts, rate_limit_headers,
-                    failure_type, truncation_pattern, truncation_details, detection_confidence, error_message, error_stack,
-                    report_status, report_next_attempt_at, created_at, created_by,
-                    persona_id, emotional_arc_id, training_topic_id, template_id)
-                VALUES (
-                    @Id, @ConversationId, @RunId, @TaskId,
-                    @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
-                    @RawResponse::jsonb, @RawBody, @ResponseContent,
-                    @StopReason, @StopSequence, @StopDetailsCategory, @StopDetailsExplanation,
-                    @InputTokens, @OutputTokens, @CacheCreationInputTokens, @CacheReadInputTokens,
-                    @RequestId, @HttpStatus, @DurationMs, @Streamed, @StreamOutcome, @TransportFailure, @Attempts, @RateLimitHeaders::jsonb,
-                    @FailureType, @TruncationPattern, @TruncationDetails, @DetectionConfidence, @ErrorMessage, @ErrorStack,
-                    'pending', @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
-                    @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId)
-                ON CONFLICT (task_id) DO NOTHING
-                RETURNING id
-                """,
-                new
-                {
-                    Id = id,
-                    input.ConversationId,
-                    input.RunId,
-                    input.TaskId,
-                    input.Prompt,
-                    input.PromptLength,
-                    input.Model,
-                    input.MaxTokens,
-                    input.Temperature,
-                    input.StructuredOutputsEnabled,
-                    RawResponse = Core.Reports.RawResponseJson.ToJsonText(input.RawBody),
-                    input.RawBody,
-                    input.ResponseContent,
-                    input.StopReason,
-                    input.StopSequence,
-                    input.StopDetailsCategory,
-                    input.StopDetailsExplanation,
-                    input.InputTokens,
-                    input.OutputTokens,
-                    input.CacheCreationInputTokens,
-                    input.CacheReadInputTokens,
-                    input.RequestId,
-                    input.HttpStatus,
-                    input.DurationMs,
-                    input.Streamed,
-                    input.StreamOutcome,
-                    input.TransportFailure,
-                    input.Attempts,
-                    RateLimitHeaders = JsonSerializer.Serialize(input.RateLimitHeaders),
-                    FailureType = input.FailureType.ToWire(),
-                    input.TruncationPattern,
-                    input.TruncationDetails,
-                    DetectionConfidence = input.Confidence.ToWire(),
-                    input.ErrorMessage,
-                    input.ErrorStack,
-                    ReportNextAttemptAt = (createdAt + _options.Value.InitialGrace).UtcDateTime,
-                    CreatedAt = createdAt.UtcDateTime,
-                    CreatedBy = createdBy,
-                    input.Scaffolding.PersonaId,
-                    input.Scaffolding.EmotionalArcId,
-                    input.Scaffolding.TrainingTopicId,
-                    input.Scaffolding.TemplateId,
-                },
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
-
-            if (insertedId is null)
+            inserted = await InsertAsync(connection, null, input, createdBy, cancellationToken).ConfigureAwait(false);
+            if (inserted is null)
             {
                 // Only a task_id conflict skips the insert. The existing row may belong to another user, in which case
                 // RLS hides it and the caller gets an error rather than a silent success.
@@ -141,11 +68,131 @@ public sealed class FailedGenerationStore
             }
         }
 
-        _logger.FailedGenerationStored(id, input.FailureType.ToWire(), input.StopReason, input.TaskId);
+        return await UploadReportAsync(identity, input, inserted, cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Inserts the row on the caller's connection (and transaction, when given). Returns null when the task already
+    /// has a row. The report is not uploaded: call <see cref="UploadReportAsync"/> once the row is committed.
+    /// </summary>
+    internal async Task<InsertedFailure?> InsertAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, FailedGenerationInput input, Guid createdBy, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+
+        // Millisecond precision: the report's timestamp and path are rebuilt from the stored value, which must not round.
+        var now = _time.GetUtcNow();
+        var createdAt = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+        var id = Guid.CreateVersion7(createdAt);
+
+        var insertedId = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
+            """
+            INSERT INTO failed_generations (
+                id, conversation_id, run_id, task_id,
+                prompt, prompt_length, model, max_tokens, temperature, structured_outputs_enabled,
+                raw_response, raw_body, response_content,
+                stop_reason, stop_sequence, stop_details_category, stop_details_explanation,
+                input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
+                request_id, http_status, duration_ms, streamed, stream_outcome, transport_failure, attempts, rate_limit_headers,
+                failure_type, truncation_pattern, truncation_details, detection_confidence, error_message, error_stack,
+                report_status, report_next_attempt_at, created_at, created_by,
+                persona_id, emotional_arc_id, training_topic_id, template_id,
+                cost_usd, simulated, api_attempts)
+            VALUES (
+                @Id, @ConversationId, @RunId, @TaskId,
+                @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
+                @RawResponse::jsonb, @RawBody, @ResponseContent,
+                @StopReason, @StopSequence, @StopDetailsCategory, @StopDetailsExplanation,
+                @InputTokens, @OutputTokens, @CacheCreationInputTokens, @CacheReadInputTokens,
+                @RequestId, @HttpStatus, @DurationMs, @Streamed, @StreamOutcome, @TransportFailure, @Attempts, @RateLimitHeaders::jsonb,
+                @FailureType, @TruncationPattern, @TruncationDetails, @DetectionConfidence, @ErrorMessage, @ErrorStack,
+                'pending', @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
+                @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId,
+                @CostUsd, @Simulated, @ApiAttempts::jsonb)
+            ON CONFLICT (task_id) DO NOTHING
+            RETURNING id
+            """,
+            new
+            {
+                Id = id,
+                input.ConversationId,
+                input.RunId,
+                input.TaskId,
+                input.Prompt,
+                input.PromptLength,
+                input.Model,
+                input.MaxTokens,
+                input.Temperature,
+                input.StructuredOutputsEnabled,
+                RawResponse = Core.Reports.RawResponseJson.ToJsonText(input.RawBody),
+                input.RawBody,
+                input.ResponseContent,
+                input.StopReason,
+                input.StopSequence,
+                input.StopDetailsCategory,
+                input.StopDetailsExplanation,
+                input.InputTokens,
+                input.OutputTokens,
+                input.CacheCreationInputTokens,
+                input.CacheReadInputTokens,
+                input.RequestId,
+                input.HttpStatus,
+                input.DurationMs,
+                input.Streamed,
+                input.StreamOutcome,
+                input.TransportFailure,
+                input.Attempts,
+                RateLimitHeaders = JsonSerializer.Serialize(input.RateLimitHeaders),
+                FailureType = input.FailureType.ToWire(),
+                input.TruncationPattern,
+                input.TruncationDetails,
+                DetectionConfidence = input.Confidence.ToWire(),
+                input.ErrorMessage,
+                input.ErrorStack,
+                ReportNextAttemptAt = (createdAt + _options.Value.InitialGrace).UtcDateTime,
+                CreatedAt = createdAt.UtcDateTime,
+                CreatedBy = createdBy,
+                input.Scaffolding.PersonaId,
+                input.Scaffolding.EmotionalArcId,
+                input.Scaffolding.TrainingTopicId,
+                input.Scaffolding.TemplateId,
+                input.CostUsd,
+                input.Simulated,
+                ApiAttempts = ApiAttemptsJson.Serialize(input.ApiAttempts),
+            },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+        if (insertedId is null)
+        {
+            return null;
+        }
+
+        _logger.FailedGenerationStored(id, input.FailureType.ToWire(), input.StopReason, input.TaskId);
+        return new InsertedFailure(id, createdAt);
+    }
+
+    /// <summary>Uploads the report of a committed row and records the outcome on it.</summary>
+    internal async Task<StoredFailedGeneration> UploadReportAsync(
+        DbIdentity identity, FailedGenerationInput input, InsertedFailure inserted, CancellationToken cancellationToken)
+    {
         // Checkpoint: the row is committed. From here a crash or a storage outage only delays the report; the
         // retrier finds the row through report_next_attempt_at.
-        var (status, path) = await _uploader.UploadAsync(identity, input, id, createdAt, attemptsBefore: 0, cancellationToken).ConfigureAwait(false);
-        return new StoredFailedGeneration(id, Created: true, status, path);
+        var (status, path) = await _uploader.UploadAsync(identity, input, inserted.Id, inserted.CreatedAt, attemptsBefore: 0, cancellationToken).ConfigureAwait(false);
+        return new StoredFailedGeneration(inserted.Id, Created: true, status, path);
     }
+}
+
+/// <summary>A failed_generations row just inserted: its id and the creation time its report is built with.</summary>
+internal sealed record InsertedFailure(Guid Id, DateTimeOffset CreatedAt);
+
+/// <summary>The <c>api_attempts</c> jsonb column.</summary>
+internal static class ApiAttemptsJson
+{
+    private static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static string Serialize(IReadOnlyList<ApiAttempt> attempts) => JsonSerializer.Serialize(attempts, Options);
+
+    public static IReadOnlyList<ApiAttempt> Deserialize(string json) =>
+        JsonSerializer.Deserialize<List<ApiAttempt>>(json, Options) ?? [];
 }

@@ -21,7 +21,15 @@ public static class PipelineServiceCollectionExtensions
             .Validate(o => o.HeartbeatInterval < o.LeaseDuration, "Worker:HeartbeatInterval must be shorter than Worker:LeaseDuration.")
             .ValidateOnStart();
 
+        services.AddOptions<ApiRetryOptions>()
+            .Bind(configuration.GetSection(ApiRetryOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(o => o.BaseDelay <= o.MaxDelay, "ApiRetry:BaseDelay must not exceed ApiRetry:MaxDelay.")
+            .ValidateOnStart();
+
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(Core.Pricing.PriceTable.CreateDefault());
+        services.TryAddSingleton<GenerationCallStore>();
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<GenerationQueue>();
         services.TryAddSingleton<RunStore>();
