@@ -6,6 +6,7 @@ using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
+using BRun.Diagnostics.Web.Claude;
 using BRun.Diagnostics.Web.Components;
 using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
@@ -34,6 +35,7 @@ public static class WebHostExtensions
         builder.Services.AddMudServices();
         builder.Services.AddScoped<RunDashboardService>();
         builder.Services.AddScoped<FailureDashboardService>();
+        builder.Services.AddSingleton<ClaudeModeStatus>();
         return builder;
     }
 

@@ -28,7 +28,11 @@ public sealed record CreateRunRequest(
     int MaxTokens,
     decimal? Temperature);
 
-/// <summary>A run with its counters. Pending and in-flight are counted from the queue when read. Times are UTC.</summary>
+/// <summary>
+/// A run with its counters. Pending and in-flight are counted from the queue when read. Times are UTC.
+/// <see cref="CostUsd"/> is every call's cost (retried and failed calls included); <see cref="FailedCostUsd"/> the part
+/// spent on tasks that ended as failed generations.
+/// </summary>
 public sealed record RunSnapshot(
     Guid Id,
     Guid CreatedBy,
@@ -45,7 +49,9 @@ public sealed record RunSnapshot(
     int Failed,
     int Cancelled,
     int InFlight,
-    int Pending)
+    int Pending,
+    decimal CostUsd = 0,
+    decimal FailedCostUsd = 0)
 {
     public int Done => Succeeded + Failed + Cancelled;
     public bool IsFinished => RunStatus.IsFinished(Status);

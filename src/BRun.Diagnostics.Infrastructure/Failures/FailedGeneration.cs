@@ -112,6 +112,9 @@ public sealed class FailedGeneration
     /// <summary>The attempt history as JSON text (see <see cref="ApiAttempt"/>).</summary>
     public string ApiAttempts { get; init; } = "[]";
 
+    /// <summary>Every Claude call of the task, oldest first (<see cref="ApiAttempts"/> parsed).</summary>
+    public IReadOnlyList<ApiAttempt> ApiAttemptList => ApiAttemptsJson.Deserialize(ApiAttempts);
+
     public DateTimeOffset CreatedAtOffset => new(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc));
 
     /// <summary>The input this row was stored from: the report rebuilt from it equals the one built at store time.</summary>

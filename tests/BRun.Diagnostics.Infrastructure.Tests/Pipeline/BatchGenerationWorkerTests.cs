@@ -67,6 +67,30 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
     }
 
     [Fact]
+    public async Task Run_AgainstTheSimulator_MarksEveryRowSimulated_AndCostsEveryCall()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment);
+        var runId = await harness.CreateRunAsync(12);
+
+        await harness.StartWorkerAsync();
+        await harness.WaitForRunAsync(runId);
+
+        Assert.Equal(0L, await harness.ScalarAsync<long>(
+            "SELECT (SELECT count(*) FROM conversations WHERE NOT simulated OR cost_usd IS NULL) + (SELECT count(*) FROM failed_generations WHERE NOT simulated)"));
+        Assert.True(await harness.ScalarAsync<bool>("SELECT bool_and(simulated) FROM generation_calls"));
+        var run = await harness.QueryAsync<(decimal Cost, decimal FailedCost, decimal Calls, decimal Failures)>(
+            """
+            SELECT r.cost_usd, r.failed_cost_usd, (SELECT sum(cost_usd) FROM generation_calls WHERE run_id = r.id),
+                   (SELECT COALESCE(sum(cost_usd), 0) FROM failed_generations WHERE run_id = r.id)
+            FROM generation_runs r WHERE r.id = @runId
+            """, new { runId });
+        var (cost, failedCost, calls, failures) = Assert.Single(run);
+        Assert.True(cost > 0);
+        Assert.Equal(calls, cost);
+        Assert.Equal(failures, failedCost);
+    }
+
+    [Fact]
     public async Task Run_WhenEveryResponseFails_GoesOnToTheEndAndStoresNoConversation()
     {
         await using var harness = await PipelineHarness.StartAsync(environment);
