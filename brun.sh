@@ -113,8 +113,8 @@ case "$cmd" in
   run)
     deps; start_postgres; start_azurite; export_local_config
     export Database__MigrateOnStart="${Database__MigrateOnStart:-true}"
-    # Demo mode (the built-in simulator plays Claude) only when no key is set; rows it produces are marked simulated.
-    if [ -z "${ANTHROPIC_API_KEY:-}${Claude__ApiKey:-}" ]; then
+    # Demo mode (the simulator plays Claude, rows are marked simulated, the demo admin is seeded) only when no key is given.
+    if [ -z "${ANTHROPIC_API_KEY:-}" ] && [ -z "${Claude__ApiKey:-}" ]; then
       export Demo__Enabled="${Demo__Enabled:-true}"
       log "no ANTHROPIC_API_KEY: demo mode, the built-in simulator answers every call"
     fi
