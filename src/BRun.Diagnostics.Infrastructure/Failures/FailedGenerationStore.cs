@@ -5,7 +5,6 @@ using BRun.Diagnostics.Infrastructure.Database;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Failures;
 
@@ -38,8 +37,6 @@ public sealed class FailedGenerationStore
     /// <summary>
     /// Stores the failure as <paramref name="createdBy"/> (RLS: only as that user) and uploads its report.
     /// Idempotent per <see cref="FailedGenerationInput.TaskId"/>: a task that already has a row returns that row.
-    /// The pipeline does not use this: it stores through <see cref="Pipeline.GenerationOutcomeStore"/>, which inserts
-    /// the row in the transaction that finishes its task (<see cref="InsertAsync"/>).
     /// </summary>
     /// <exception cref="Npgsql.NpgsqlException">The row could not be stored.</exception>
     public async Task<StoredFailedGeneration> StoreAsync(FailedGenerationInput input, Guid createdBy, CancellationToken cancellationToken)
@@ -47,11 +44,13 @@ public sealed class FailedGenerationStore
         ArgumentNullException.ThrowIfNull(input);
         var identity = DbIdentity.User(createdBy);
 
-        InsertedFailure? inserted;
+        var (id, createdAt) = NewIdentity();
+
+        Guid? insertedId;
         await using (var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false))
         {
-            inserted = await InsertAsync(connection, null, input, createdBy, cancellationToken).ConfigureAwait(false);
-            if (inserted is null)
+            insertedId = await InsertAsync(connection, null, input, id, createdAt, createdBy, cancellationToken).ConfigureAwait(false);
+            if (insertedId is null)
             {
                 // Only a task_id conflict skips the insert. The existing row may belong to another user, in which case
                 // RLS hides it and the caller gets an error rather than a silent success.
@@ -68,27 +67,34 @@ public sealed class FailedGenerationStore
             }
         }
 
-        return await UploadReportAsync(identity, input, inserted, cancellationToken).ConfigureAwait(false);
+        _logger.FailedGenerationStored(id, input.FailureType.ToWire(), input.StopReason, input.TaskId);
+
+        // Checkpoint: the row is committed. From here a crash or a storage outage only delays the report; the
+        // retrier finds the row through report_next_attempt_at.
+        var (status, path) = await _uploader.UploadAsync(identity, input, id, createdAt, attemptsBefore: 0, cancellationToken).ConfigureAwait(false);
+        return new StoredFailedGeneration(id, Created: true, status, path);
+    }
+
+    /// <summary>A new row's id and creation time, at millisecond precision (the report's path is rebuilt from the stored value).</summary>
+    internal (Guid Id, DateTimeOffset CreatedAt) NewIdentity()
+    {
+        var now = _time.GetUtcNow();
+        var createdAt = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+        return (Guid.CreateVersion7(createdAt), createdAt);
     }
 
     /// <summary>
-    /// Inserts the row on the caller's connection (and transaction, when given). Returns null when the task already
-    /// has a row. The report is not uploaded: call <see cref="UploadReportAsync"/> once the row is committed.
+    /// Inserts the row on the caller's connection and transaction, for writes that must commit together with the
+    /// row (a quarantine moves a conversation out in the same transaction). The caller uploads the report after
+    /// committing, with <see cref="UploadReportAsync"/>; until then the retrier would find it.
     /// </summary>
-    internal async Task<InsertedFailure?> InsertAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, FailedGenerationInput input, Guid createdBy, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-
-        // Millisecond precision: the report's timestamp and path are rebuilt from the stored value, which must not round.
-        var now = _time.GetUtcNow();
-        var createdAt = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
-        var id = Guid.CreateVersion7(createdAt);
-
-        var insertedId = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
+    /// <returns>The id, or null when the task already has a row.</returns>
+    internal async Task<Guid?> InsertAsync(
+        Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? transaction, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, Guid createdBy, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
             """
             INSERT INTO failed_generations (
-                id, conversation_id, run_id, task_id,
+                id, conversation_id, run_id, task_id, source, dataset_id,
                 prompt, prompt_length, model, max_tokens, temperature, structured_outputs_enabled,
                 raw_response, raw_body, response_content,
                 stop_reason, stop_sequence, stop_details_category, stop_details_explanation,
@@ -99,7 +105,7 @@ public sealed class FailedGenerationStore
                 persona_id, emotional_arc_id, training_topic_id, template_id,
                 cost_usd, simulated, api_attempts)
             VALUES (
-                @Id, @ConversationId, @RunId, @TaskId,
+                @Id, @ConversationId, @RunId, @TaskId, @Source, @DatasetId,
                 @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
                 @RawResponse::jsonb, @RawBody, @ResponseContent,
                 @StopReason, @StopSequence, @StopDetailsCategory, @StopDetailsExplanation,
@@ -118,6 +124,8 @@ public sealed class FailedGenerationStore
                 input.ConversationId,
                 input.RunId,
                 input.TaskId,
+                input.Source,
+                input.DatasetId,
                 input.Prompt,
                 input.PromptLength,
                 input.Model,
@@ -163,28 +171,10 @@ public sealed class FailedGenerationStore
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
 
-        if (insertedId is null)
-        {
-            return null;
-        }
-
-        _logger.FailedGenerationStored(id, input.FailureType.ToWire(), input.StopReason, input.TaskId);
-        return new InsertedFailure(id, createdAt);
-    }
-
-    /// <summary>Uploads the report of a committed row and records the outcome on it.</summary>
-    internal async Task<StoredFailedGeneration> UploadReportAsync(
-        DbIdentity identity, FailedGenerationInput input, InsertedFailure inserted, CancellationToken cancellationToken)
-    {
-        // Checkpoint: the row is committed. From here a crash or a storage outage only delays the report; the
-        // retrier finds the row through report_next_attempt_at.
-        var (status, path) = await _uploader.UploadAsync(identity, input, inserted.Id, inserted.CreatedAt, attemptsBefore: 0, cancellationToken).ConfigureAwait(false);
-        return new StoredFailedGeneration(inserted.Id, Created: true, status, path);
-    }
+    /// <summary>Uploads the report of a row inserted with <see cref="InsertAsync"/> once its transaction committed.</summary>
+    internal Task<(string Status, string? Path)> UploadReportAsync(Guid owner, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, CancellationToken cancellationToken) =>
+        _uploader.UploadAsync(DbIdentity.User(owner), input, id, createdAt, attemptsBefore: 0, cancellationToken);
 }
-
-/// <summary>A failed_generations row just inserted: its id and the creation time its report is built with.</summary>
-internal sealed record InsertedFailure(Guid Id, DateTimeOffset CreatedAt);
 
 /// <summary>The <c>api_attempts</c> jsonb column.</summary>
 internal static class ApiAttemptsJson

@@ -80,7 +80,7 @@ public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connecti
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(input);
 
-        InsertedFailure inserted;
+        var (failureId, createdAt) = failures.NewIdentity();
         RunEvent runEvent;
         await using (var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false))
         {
@@ -90,14 +90,14 @@ public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connecti
                 return null;
             }
 
-            inserted = await failures.InsertAsync(connection, transaction, input, task.CreatedBy, ct).ConfigureAwait(false)
+            _ = await failures.InsertAsync(connection, transaction, input, failureId, createdAt, task.CreatedBy, ct).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"Task {task.Id} already has a failed generation, though this delivery owned it.");
-            runEvent = await AnnounceAsync(connection, transaction, task.Id, TaskState.Failed, inserted.Id, counters, ct).ConfigureAwait(false);
+            runEvent = await AnnounceAsync(connection, transaction, task.Id, TaskState.Failed, failureId, counters, ct).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
 
         // Checkpoint: row and task state are committed together; the report upload may now fail without losing anything.
-        await failures.UploadReportAsync(DbIdentity.System, input, inserted, ct).ConfigureAwait(false);
+        await failures.UploadReportAsync(task.CreatedBy, input, failureId, createdAt, ct).ConfigureAwait(false);
         return runEvent;
     }
 
