@@ -47,7 +47,7 @@ internal static class CliHost
     {
         var builder = CreateBuilder(overrides, LogLevel.Information);
         builder.Configuration["Worker:Enabled"] = "true";
-        builder.UseClaudeSimulatorWhenNoApiKey();
+        builder.UseClaudeSimulatorInDemoMode();
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);

@@ -35,6 +35,9 @@ internal sealed class MessagesEndpoint(
         var requestId = "req_011" + RandomId(random, 21);
         context.Response.Headers["request-id"] = requestId;
 
+        // Every answer says it is not Claude's, so rows built from it are marked simulated and kept apart.
+        context.Response.Headers["x-brun-simulated"] = "true";
+
         if (_options.RequireApiKey && string.IsNullOrEmpty(context.Request.Headers["x-api-key"]))
         {
             await WriteErrorAsync(context, 401, "authentication_error", "x-api-key header is required", requestId, token).ConfigureAwait(false);
@@ -80,7 +83,7 @@ internal sealed class MessagesEndpoint(
     {
         var scenario = SimulatorScenarioPicker.Pick(request.Prompt, _options, request.Stream);
         var attempt = state.NextAttempt(request.Prompt);
-        var reply = ReplyPlanner.Plan(request, scenario, attempt, _options);
+        var reply = PromptCache(request, ReplyPlanner.Plan(request, scenario, attempt, _options));
         Log.Reply(logger, requestId, reply.Scenario, attempt, reply.Status, reply.StopReason, reply.OutputTokens, request.MaxTokens, request.Stream);
 
         var wireRandom = new Random(reply.WireSeed);
@@ -119,6 +122,32 @@ internal sealed class MessagesEndpoint(
         }
     }
 
+    /// <summary>
+    /// Prompt caching as the API reports it: the text up to the last <c>cache_control</c> breakpoint is written to
+    /// the cache on first sight (cache_creation_input_tokens) and read from it within the lifetime after that
+    /// (cache_read_input_tokens); only the rest counts as input_tokens. A prefix below the minimum cacheable length
+    /// is not cached, as on the real API. Error replies are not billed and keep their numbers.
+    /// </summary>
+    private SimulatedReply PromptCache(SimulatedRequest request, SimulatedReply reply)
+    {
+        if (request.CachePrefix is not { Length: > 0 } prefix || reply.ErrorType is not null || reply.Html)
+        {
+            return reply;
+        }
+
+        var cached = ReplyPlanner.Tokens(prefix.Length);
+        if (cached < _options.MinCacheableTokens)
+        {
+            return reply;
+        }
+
+        var hit = state.TouchCache(request.Model + "\n" + prefix, time.GetUtcNow(), _options.CacheLifetime);
+        var uncached = Math.Max(1, reply.InputTokens - cached);
+        return hit
+            ? reply with { InputTokens = uncached, CacheReadInputTokens = cached }
+            : reply with { InputTokens = uncached, CacheCreationInputTokens = cached };
+    }
+
     private static async Task<(SimulatedRequest? Request, string? Problem)> ReadRequestAsync(HttpRequest http, SimulatorState? recorder, CancellationToken token)
     {
         var (document, problem) = await ReadJsonAsync(http, recorder, token).ConfigureAwait(false);
@@ -146,12 +175,20 @@ internal sealed class MessagesEndpoint(
             }
 
             var prompt = new StringBuilder();
+            var cacheable = new StringBuilder();
+            var cachePrefix = string.Empty;
+            if (root.TryGetProperty("system", out var systemBlocks))
+            {
+                cachePrefix = AppendCacheable(cacheable, systemBlocks, cachePrefix);
+            }
+
             foreach (var message in messages.EnumerateArray())
             {
                 if (message.TryGetProperty("role", out var role) && role.ValueEquals("user")
                     && message.TryGetProperty("content", out var content))
                 {
                     AppendText(prompt, content);
+                    cachePrefix = AppendCacheable(cacheable, content, cachePrefix);
                 }
             }
 
@@ -163,7 +200,10 @@ internal sealed class MessagesEndpoint(
                 AppendText(system, systemElement);
             }
 
-            return (new SimulatedRequest(model, max, stream, prompt.ToString(), system.Length == 0 ? null : system.ToString()), null);
+            return (new SimulatedRequest(model, max, stream, prompt.ToString(), system.Length == 0 ? null : system.ToString())
+            {
+                CachePrefix = cachePrefix.Length == 0 ? null : cachePrefix,
+            }, null);
         }
     }
 
@@ -181,6 +221,36 @@ internal sealed class MessagesEndpoint(
         {
             return (null, $"The request body is not valid JSON: {ex.Message}");
         }
+    }
+
+    /// <summary>Appends the blocks' text; returns the text so far when a block carries <c>cache_control</c>, else <paramref name="prefix"/>.</summary>
+    private static string AppendCacheable(StringBuilder text, JsonElement content, string prefix)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            text.Append(content.GetString());
+            return prefix;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return prefix;
+        }
+
+        foreach (var block in content.EnumerateArray())
+        {
+            if (block.TryGetProperty("text", out var value) && value.ValueKind == JsonValueKind.String)
+            {
+                text.Append(value.GetString());
+            }
+
+            if (block.TryGetProperty("cache_control", out var control) && control.ValueKind == JsonValueKind.Object)
+            {
+                prefix = text.ToString();
+            }
+        }
+
+        return prefix;
     }
 
     internal static void AppendText(StringBuilder target, JsonElement content)
@@ -222,7 +292,7 @@ internal sealed class MessagesEndpoint(
             writer.WriteString("stop_reason", reply.StopReason);
             writer.WriteNull("stop_sequence");
             WriteStopDetails(writer, reply);
-            WriteUsage(writer, reply.InputTokens, reply.OutputTokens, full: true);
+            WriteUsage(writer, reply, reply.OutputTokens, full: true);
         }));
 
         context.Response.StatusCode = 200;
@@ -248,7 +318,7 @@ internal sealed class MessagesEndpoint(
                 w.WriteEndArray();
                 w.WriteNull("stop_reason");
                 w.WriteNull("stop_sequence");
-                WriteUsage(w, reply.InputTokens, 1, full: true);
+                WriteUsage(w, reply, 1, full: true);
                 w.WriteEndObject();
             }),
             Event("content_block_start", w =>
@@ -286,7 +356,7 @@ internal sealed class MessagesEndpoint(
                 w.WriteNull("stop_sequence");
                 WriteStopDetails(w, reply);
                 w.WriteEndObject();
-                WriteUsage(w, reply.InputTokens, reply.OutputTokens, full: false);
+                WriteUsage(w, reply, reply.OutputTokens, full: false);
             }),
             Event("message_stop", w => w.WriteString("type", "message_stop")),
         };
@@ -393,14 +463,14 @@ internal sealed class MessagesEndpoint(
         writer.WriteEndObject();
     }
 
-    private static void WriteUsage(Utf8JsonWriter writer, int input, int output, bool full)
+    private static void WriteUsage(Utf8JsonWriter writer, SimulatedReply reply, int output, bool full)
     {
         writer.WriteStartObject("usage");
-        writer.WriteNumber("input_tokens", input);
+        writer.WriteNumber("input_tokens", reply.InputTokens);
         if (full)
         {
-            writer.WriteNumber("cache_creation_input_tokens", 0);
-            writer.WriteNumber("cache_read_input_tokens", 0);
+            writer.WriteNumber("cache_creation_input_tokens", reply.CacheCreationInputTokens);
+            writer.WriteNumber("cache_read_input_tokens", reply.CacheReadInputTokens);
         }
 
         writer.WriteNumber("output_tokens", output);

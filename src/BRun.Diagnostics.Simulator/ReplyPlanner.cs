@@ -1,7 +1,11 @@
 namespace BRun.Diagnostics.Simulator;
 
 /// <summary>What the request asked for, as far as the simulator cares.</summary>
-internal sealed record SimulatedRequest(string Model, int MaxTokens, bool Stream, string Prompt, string? System);
+internal sealed record SimulatedRequest(string Model, int MaxTokens, bool Stream, string Prompt, string? System)
+{
+    /// <summary>The request's text up to its last <c>cache_control</c> breakpoint; null when it asks for no caching.</summary>
+    public string? CachePrefix { get; init; }
+}
 
 /// <summary>How a reply ends on the wire.</summary>
 internal enum ReplyEnding
@@ -28,6 +32,8 @@ internal sealed record SimulatedReply
     public string Text { get; init; } = string.Empty;
     public string? StopReason { get; init; }
     public int InputTokens { get; init; }
+    public int CacheCreationInputTokens { get; init; }
+    public int CacheReadInputTokens { get; init; }
     public int OutputTokens { get; init; }
     public ReplyEnding Ending { get; init; } = ReplyEnding.Normal;
     public double CutFraction { get; init; } = 1;
@@ -155,5 +161,5 @@ internal static class ReplyPlanner
     /// <summary>The input tokens reported for a request, in usage and by count_tokens alike (so a preview matches the run).</summary>
     public static int InputTokens(string? system, string prompt) => 12 + Tokens((system?.Length ?? 0) + prompt.Length);
 
-    private static int Tokens(long chars) => (int)Math.Max(1, (chars + CharsPerToken - 1) / CharsPerToken);
+    internal static int Tokens(long chars) => (int)Math.Max(1, (chars + CharsPerToken - 1) / CharsPerToken);
 }

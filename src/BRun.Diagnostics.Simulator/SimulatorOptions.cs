@@ -111,6 +111,16 @@ public sealed class SimulatorOptions : IValidatableObject
     [Range(0.0, 1_000_000.0)]
     public double OutputTokensPerSecond { get; set; }
 
+    /// <summary>
+    /// Fewest prefix tokens (characters / 4) that are cached when a request marks a <c>cache_control</c> breakpoint; a
+    /// shorter prefix is processed without caching, as on the API (1,024 for Sonnet and Opus). Default: 1024.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MinCacheableTokens { get; set; } = 1024;
+
+    /// <summary>How long a cached prefix lives after its last use (the API's ephemeral cache: 5 minutes). Default: 5 min.</summary>
+    public TimeSpan CacheLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Answer 401 when <c>x-api-key</c> is missing, as the real API does. Default: false (demo mode sends none).</summary>
     public bool RequireApiKey { get; set; }
 

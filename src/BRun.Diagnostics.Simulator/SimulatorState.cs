@@ -30,4 +30,21 @@ internal sealed class SimulatorState
     }
 
     public int AttemptsFor(string prompt) => _attempts.TryGetValue(prompt, out var count) ? count : 0;
+
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Looks a cache prefix up and refreshes its lifetime, as a cache read does. Returns true on a hit (written
+    /// earlier and not expired), false when this call writes it.
+    /// </summary>
+    public bool TouchCache(string prefix, DateTimeOffset now, TimeSpan lifetime)
+    {
+        var hit = false;
+        _cache.AddOrUpdate(prefix, now + lifetime, (_, expires) =>
+        {
+            hit = expires > now;
+            return now + lifetime;
+        });
+        return hit;
+    }
 }

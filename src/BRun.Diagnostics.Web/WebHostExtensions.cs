@@ -8,6 +8,7 @@ using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
+using BRun.Diagnostics.Web.Claude;
 using BRun.Diagnostics.Web.Components;
 using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Failures;
@@ -24,7 +25,7 @@ public static class WebHostExtensions
         ArgumentNullException.ThrowIfNull(builder);
 
         // The simulator registers first so it is listening before the worker's first call.
-        builder.UseClaudeSimulatorWhenNoApiKey();
+        builder.UseClaudeSimulatorInDemoMode();
         // Database, blobs, failure stores and the report retrier; migrates at start when Database:MigrateOnStart is true.
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
@@ -42,6 +43,7 @@ public static class WebHostExtensions
         builder.Services.AddScoped<RunDashboardService>();
         builder.Services.AddScoped<FailureDashboardService>();
         builder.Services.AddScoped<DesignDashboardService>();
+        builder.Services.AddSingleton<ClaudeModeStatus>();
         return builder;
     }
 

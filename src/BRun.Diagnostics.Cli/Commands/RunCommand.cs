@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.RateLimits;
@@ -137,7 +138,7 @@ internal static class RunCommand
                     ? string.Empty
                     : string.Create(CultureInfo.InvariantCulture, $"; waiting on a rate limit ({wait.Reason}) until {wait.Until:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}");
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"{run.Id} {run.Status}: {run.Succeeded} succeeded, {run.Failed} failed, {run.Cancelled} cancelled, {run.InFlight} in flight, {run.Pending} pending of {run.Total}{waiting}")).ConfigureAwait(false);
+                    $"{run.Id} {run.Status}: {run.Succeeded} succeeded, {run.Failed} failed, {run.Cancelled} cancelled, {run.InFlight} in flight, {run.Pending} pending of {run.Total}; cost ${run.CostUsd:0.0000} (failed ${run.FailedCostUsd:0.0000}){waiting}")).ConfigureAwait(false);
             }
 
             return ExitOk;
@@ -201,15 +202,51 @@ internal static class RunCommand
 
     private static Command RequeueSubcommand()
     {
-        var taskId = new Argument<Guid>("TASK_ID") { Description = "A failed task (generation_tasks.id, also failed_generations.task_id)." };
-        var command = new Command("requeue", "Generate a failed task again, as a new task of its run; prints the new task id.") { taskId };
+        var taskId = new Argument<Guid?>("TASK_ID")
+        {
+            Description = "A failed task (generation_tasks.id, also failed_generations.task_id). Omit it with --run.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var run = new Option<Guid?>("--run") { Description = "Re-queue every failed task of this run at once." };
+        var failureType = new Option<string?>("--failure-type")
+        {
+            Description = "With --run: only failures of this type (api_error, truncation, parse_error, validation_error).",
+        };
+        var command = new Command("requeue", "Generate failed tasks again, as new tasks of their run: one task (prints its new id), or a whole run with --run (prints the count).")
+        {
+            taskId, run, failureType,
+        };
         command.SetAction(async (parse, ct) =>
         {
+            var error = parse.InvocationConfiguration.Error;
+            var task = parse.GetValue(taskId);
+            var runId = parse.GetValue(run);
+            var type = parse.GetValue(failureType);
+            if ((task is null) == (runId is null))
+            {
+                await error.WriteLineAsync("Give either TASK_ID or --run RUN_ID.").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
+            if (type is not null && (runId is null || type is not (FailureTypeNames.ApiError or FailureTypeNames.Truncation or FailureTypeNames.ParseError or FailureTypeNames.ValidationError)))
+            {
+                await error.WriteLineAsync("--failure-type needs --run and one of: api_error, truncation, parse_error, validation_error.").ConfigureAwait(false);
+                return ExitUsage;
+            }
+
             using var host = CliHost.BuildForData();
-            var requeued = await host.Services.GetRequiredService<RunStore>().RequeueAsync(DbIdentity.System, parse.GetValue(taskId), ct).ConfigureAwait(false);
+            var runs = host.Services.GetRequiredService<RunStore>();
+            if (runId is { } wholeRun)
+            {
+                var count = await runs.RequeueFailedAsync(DbIdentity.System, wholeRun, type, ct).ConfigureAwait(false);
+                await parse.InvocationConfiguration.Output.WriteLineAsync(count.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+                return count > 0 ? ExitOk : ExitNotDone;
+            }
+
+            var requeued = await runs.RequeueAsync(DbIdentity.System, task!.Value, ct).ConfigureAwait(false);
             if (requeued is not { } id)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync("not re-queued: no such failed task, already re-queued, or its run was cancelled").ConfigureAwait(false);
+                await error.WriteLineAsync("not re-queued: no such failed task, already re-queued, or its run was cancelled").ConfigureAwait(false);
                 return ExitNotDone;
             }
 
@@ -229,6 +266,8 @@ internal static class RunCommand
         cancelled = run.Cancelled,
         in_flight = run.InFlight,
         pending = run.Pending,
+        cost_usd = run.CostUsd,
+        failed_cost_usd = run.FailedCostUsd,
         created_at = run.CreatedAt,
         finished_at = run.FinishedAt,
         // Null unless pending tasks are held back by the organisation's rate limits: "pacing" (the limits are used up)

@@ -38,7 +38,11 @@ public sealed record CreateRunRequest(
     public RunMatrixSpec? Matrix { get; init; }
 }
 
-/// <summary>A run with its counters. Pending and in-flight are counted from the queue when read. Times are UTC.</summary>
+/// <summary>
+/// A run with its counters. Pending and in-flight are counted from the queue when read. Times are UTC.
+/// <see cref="CostUsd"/> is every call's cost (retried and failed calls included); <see cref="FailedCostUsd"/> the part
+/// spent on tasks that ended as failed generations.
+/// </summary>
 public sealed record RunSnapshot(
     Guid Id,
     Guid CreatedBy,
@@ -55,13 +59,18 @@ public sealed record RunSnapshot(
     int Failed,
     int Cancelled,
     int InFlight,
-    int Pending)
+    int Pending,
+    decimal CostUsd = 0,
+    decimal FailedCostUsd = 0)
 {
     public int Done => Succeeded + Failed + Cancelled;
     public bool IsFinished => RunStatus.IsFinished(Status);
 }
 
-/// <summary>A task a worker holds under lease, with everything needed to generate it.</summary>
+/// <summary>
+/// A task a worker holds under lease, with everything needed to generate it. <see cref="Attempts"/> is the delivery's
+/// fencing token: every write on its behalf is conditioned on it.
+/// </summary>
 public sealed record ClaimedTask(
     Guid Id,
     Guid RunId,
@@ -75,4 +84,11 @@ public sealed record ClaimedTask(
     Guid? PersonaId,
     Guid? EmotionalArcId,
     Guid? TrainingTopicId,
-    int Attempts);
+    int Attempts,
+    int DeliveryErrors = 0,
+    string? TemplatePrefix = null)
+{
+    /// <summary>How many leading characters of the prompt are the template's shared prefix (0 when none).</summary>
+    public int CachePrefixLength =>
+        TemplatePrefix is { Length: > 0 } prefix && Prompt.StartsWith(prefix, StringComparison.Ordinal) ? prefix.Length : 0;
+}

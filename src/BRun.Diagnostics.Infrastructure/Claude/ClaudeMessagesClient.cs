@@ -48,7 +48,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
     {
         ArgumentNullException.ThrowIfNull(request);
         var snapshot = MessagesRequestBody.Resolve(request, _options);
-        var body = MessagesRequestBody.Write(snapshot, request.SystemPrompt);
+        var body = MessagesRequestBody.Write(snapshot, request.SystemPrompt, request.CachePrefixLength);
 
         var attempts = 0;
         var last = await _pipeline.ExecuteAsync(
@@ -76,7 +76,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             {
                 MaxRetryAttempts = _options.MaxRetryAttempts,
                 ShouldHandle = args => ValueTask.FromResult(
-                    args.Outcome.Result is { } attempt && ClaudeRetryRules.ShouldRetry(attempt, args.AttemptNumber)),
+                    args.Outcome.Result is { } attempt && ClaudeRetryRules.ShouldRetry(attempt, args.AttemptNumber, _options.RetryHttpErrors)),
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
                     (args.Outcome.Result is { } attempt
                         ? ClaudeRetryRules.RetryAfter(attempt, _options.MaxRetryAfter, _time.GetUtcNow())
@@ -142,6 +142,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             var read = await ReadBodyAsync(response.Content, linked.Token, callerToken).ConfigureAwait(false);
             return new ClaudeAttempt
             {
+                Simulated = headers.Simulated,
                 HttpStatus = (int)response.StatusCode,
                 RawBody = read.Text,
                 MediaType = response.Content.Headers.ContentType?.MediaType,
@@ -215,9 +216,10 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
         return new BodyRead(Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length), transport, error);
     }
 
-    private static (string? RequestId, Dictionary<string, string> Kept) CaptureHeaders(HttpResponseMessage response)
+    private static (string? RequestId, Dictionary<string, string> Kept, bool Simulated) CaptureHeaders(HttpResponseMessage response)
     {
         string? requestId = null;
+        var simulated = false;
         var kept = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, values) in response.Headers.NonValidated)
         {
@@ -227,6 +229,10 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             {
                 requestId = value;
             }
+            else if (lower == CapturedBody.SimulatedHeader)
+            {
+                simulated = string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
+            }
             else if (lower.StartsWith("anthropic-ratelimit-", StringComparison.Ordinal)
                 || lower is "retry-after" or "retry-after-ms" or "x-should-retry")
             {
@@ -234,26 +240,18 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             }
         }
 
-        return (requestId, kept);
+        return (requestId, kept, simulated);
     }
 
     private static CapturedResponse ToCaptured(ClaudeAttempt attempt, RequestSnapshot snapshot, int attempts)
     {
-        var streamed = attempt.ResponseArrived
-            && (string.Equals(attempt.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)
-                || SseTranscriptParser.LooksLikeSse(attempt.RawBody));
-        var parsed = !attempt.ResponseArrived
-            ? new ParsedMessage { Kind = BodyKind.Empty, ParseProblem = $"No HTTP response: {attempt.TransportError}" }
-            : streamed
-                ? SseTranscriptParser.Parse(attempt.RawBody)
-                : MessageBodyParser.Parse(attempt.RawBody);
-
+        var streamed = attempt.ResponseArrived && CapturedBody.IsStream(attempt.MediaType, attempt.RawBody);
         return new CapturedResponse
         {
             HttpStatus = attempt.HttpStatus,
             RawBody = attempt.RawBody,
             Streamed = streamed,
-            Parsed = parsed,
+            Parsed = CapturedBody.Parse(attempt.HttpStatus, attempt.RawBody, streamed, attempt.TransportError),
             RequestId = attempt.RequestId,
             RateLimitHeaders = attempt.Headers,
             Duration = attempt.Duration,
@@ -261,6 +259,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             Transport = attempt.Transport,
             TransportError = attempt.TransportError,
             Request = snapshot,
+            Simulated = attempt.Simulated,
         };
     }
 

@@ -36,6 +36,7 @@ public static class ClaudeServiceCollectionExtensions
         }
 
         options.ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<ClaudeReadiness>();
 
         // Polly owns retries and each attempt has its own timeout, so the HttpClient must not cut in first.
         services.AddHttpClient<ClaudeMessagesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);

@@ -18,12 +18,14 @@ internal static class MessagesRequestBody
         request.Stream ?? options.Stream,
         request.Prompt);
 
-    public static byte[] Write(RequestSnapshot snapshot, string? systemPrompt) => Write(snapshot, systemPrompt, forCountTokens: false);
+    public static byte[] Write(RequestSnapshot snapshot, string? systemPrompt, int cachePrefixLength = 0) =>
+        Write(snapshot, systemPrompt, forCountTokens: false, cachePrefixLength);
 
     /// <summary>The POST /v1/messages/count_tokens body for the same request.</summary>
-    public static byte[] WriteCountTokens(RequestSnapshot snapshot, string? systemPrompt) => Write(snapshot, systemPrompt, forCountTokens: true);
+    public static byte[] WriteCountTokens(RequestSnapshot snapshot, string? systemPrompt, int cachePrefixLength = 0) =>
+        Write(snapshot, systemPrompt, forCountTokens: true, cachePrefixLength);
 
-    private static byte[] Write(RequestSnapshot snapshot, string? systemPrompt, bool forCountTokens)
+    private static byte[] Write(RequestSnapshot snapshot, string? systemPrompt, bool forCountTokens, int cachePrefixLength)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -48,7 +50,29 @@ internal static class MessagesRequestBody
             writer.WriteStartArray("messages");
             writer.WriteStartObject();
             writer.WriteString("role", "user");
-            writer.WriteString("content", snapshot.Prompt);
+            if (cachePrefixLength > 0 && cachePrefixLength < snapshot.Prompt.Length)
+            {
+                // The shared prefix is its own block with the cache breakpoint; the API caches everything up to it.
+                // A prefix below the model's minimum cacheable length is simply not cached (no error).
+                writer.WriteStartArray("content");
+                writer.WriteStartObject();
+                writer.WriteString("type", "text");
+                writer.WriteString("text", snapshot.Prompt.AsSpan(0, cachePrefixLength));
+                writer.WriteStartObject("cache_control");
+                writer.WriteString("type", "ephemeral");
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+                writer.WriteStartObject();
+                writer.WriteString("type", "text");
+                writer.WriteString("text", snapshot.Prompt.AsSpan(cachePrefixLength));
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+            }
+            else
+            {
+                writer.WriteString("content", snapshot.Prompt);
+            }
+
             writer.WriteEndObject();
             writer.WriteEndArray();
 

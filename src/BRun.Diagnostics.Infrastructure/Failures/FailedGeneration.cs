@@ -14,6 +14,9 @@ public static class ReportStatus
 
     /// <summary>The last attempt failed; the retrier tries again until its attempt limit.</summary>
     public const string Failed = "failed";
+
+    /// <summary>The retrier could not read the row or rebuild its report; it is parked and logged, never retried.</summary>
+    public const string Unreadable = "unreadable";
 }
 
 /// <summary>One row of <c>failed_generations</c>, as read by <see cref="FailedGenerationReader.GetAsync"/>. Times are UTC.</summary>
@@ -38,7 +41,8 @@ public sealed class FailedGeneration
         report_last_error AS reportlasterror, report_uploaded_at AS reportuploadedat,
         report_next_attempt_at AS reportnextattemptat,
         created_at AS createdat, created_by AS createdby,
-        persona_id AS personaid, emotional_arc_id AS emotionalarcid, training_topic_id AS trainingtopicid, template_id AS templateid
+        persona_id AS personaid, emotional_arc_id AS emotionalarcid, training_topic_id AS trainingtopicid, template_id AS templateid,
+        cost_usd AS costusd, simulated, api_attempts::text AS apiattempts
         """;
 
     public Guid Id { get; init; }
@@ -99,6 +103,18 @@ public sealed class FailedGeneration
     public Guid? TrainingTopicId { get; init; }
     public Guid? TemplateId { get; init; }
 
+    /// <summary>What every Claude call of the task cost, USD; null when the model has no price.</summary>
+    public decimal? CostUsd { get; init; }
+
+    /// <summary>Answered by the built-in simulator, not Claude.</summary>
+    public bool Simulated { get; init; }
+
+    /// <summary>The attempt history as JSON text (see <see cref="ApiAttempt"/>).</summary>
+    public string ApiAttempts { get; init; } = "[]";
+
+    /// <summary>Every Claude call of the task, oldest first (<see cref="ApiAttempts"/> parsed).</summary>
+    public IReadOnlyList<ApiAttempt> ApiAttemptList => ApiAttemptsJson.Deserialize(ApiAttempts);
+
     public DateTimeOffset CreatedAtOffset => new(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc));
 
     /// <summary>The input this row was stored from: the report rebuilt from it equals the one built at store time.</summary>
@@ -137,6 +153,9 @@ public sealed class FailedGeneration
         Confidence = ParseConfidence(DetectionConfidence),
         ErrorMessage = ErrorMessage,
         ErrorStack = ErrorStack,
+        CostUsd = CostUsd,
+        Simulated = Simulated,
+        ApiAttempts = ApiAttemptsJson.Deserialize(ApiAttempts),
     };
 
     private static Confidence ParseConfidence(string wire) => wire switch
@@ -157,7 +176,7 @@ public sealed class FailedGenerationSummary
         truncation_pattern AS truncationpattern, truncation_details AS truncationdetails,
         detection_confidence AS detectionconfidence, input_tokens AS inputtokens, output_tokens AS outputtokens,
         http_status AS httpstatus, streamed, error_message AS errormessage, report_status AS reportstatus,
-        raw_file_path AS rawfilepath
+        raw_file_path AS rawfilepath, cost_usd AS costusd, simulated
         """;
 
     public Guid Id { get; init; }
@@ -179,6 +198,8 @@ public sealed class FailedGenerationSummary
     public string? ErrorMessage { get; init; }
     public string ReportStatus { get; init; } = Failures.ReportStatus.Pending;
     public string? RawFilePath { get; init; }
+    public decimal? CostUsd { get; init; }
+    public bool Simulated { get; init; }
 }
 
 /// <summary>What <see cref="FailedGenerationStore.StoreAsync"/> did.</summary>

@@ -102,7 +102,8 @@ public sealed class FailedGenerationStore
                 request_id, http_status, duration_ms, streamed, stream_outcome, transport_failure, attempts, rate_limit_headers,
                 failure_type, truncation_pattern, truncation_details, detection_confidence, error_message, error_stack,
                 report_status, report_next_attempt_at, created_at, created_by,
-                persona_id, emotional_arc_id, training_topic_id, template_id)
+                persona_id, emotional_arc_id, training_topic_id, template_id,
+                cost_usd, simulated, api_attempts)
             VALUES (
                 @Id, @ConversationId, @RunId, @TaskId, @Source, @DatasetId,
                 @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
@@ -112,7 +113,8 @@ public sealed class FailedGenerationStore
                 @RequestId, @HttpStatus, @DurationMs, @Streamed, @StreamOutcome, @TransportFailure, @Attempts, @RateLimitHeaders::jsonb,
                 @FailureType, @TruncationPattern, @TruncationDetails, @DetectionConfidence, @ErrorMessage, @ErrorStack,
                 'pending', @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
-                @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId)
+                @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId,
+                @CostUsd, @Simulated, @ApiAttempts::jsonb)
             ON CONFLICT (task_id) DO NOTHING
             RETURNING id
             """,
@@ -162,6 +164,9 @@ public sealed class FailedGenerationStore
                 input.Scaffolding.EmotionalArcId,
                 input.Scaffolding.TrainingTopicId,
                 input.Scaffolding.TemplateId,
+                input.CostUsd,
+                input.Simulated,
+                ApiAttempts = ApiAttemptsJson.Serialize(input.ApiAttempts),
             },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -169,4 +174,15 @@ public sealed class FailedGenerationStore
     /// <summary>Uploads the report of a row inserted with <see cref="InsertAsync"/> once its transaction committed.</summary>
     internal Task<(string Status, string? Path)> UploadReportAsync(Guid owner, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, CancellationToken cancellationToken) =>
         _uploader.UploadAsync(DbIdentity.User(owner), input, id, createdAt, attemptsBefore: 0, cancellationToken);
+}
+
+/// <summary>The <c>api_attempts</c> jsonb column.</summary>
+internal static class ApiAttemptsJson
+{
+    private static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static string Serialize(IReadOnlyList<ApiAttempt> attempts) => JsonSerializer.Serialize(attempts, Options);
+
+    public static IReadOnlyList<ApiAttempt> Deserialize(string json) =>
+        JsonSerializer.Deserialize<List<ApiAttempt>>(json, Options) ?? [];
 }

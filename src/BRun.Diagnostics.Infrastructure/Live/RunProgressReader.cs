@@ -4,7 +4,8 @@ using Dapper;
 namespace BRun.Diagnostics.Infrastructure.Live;
 
 /// <summary>
-/// One run as the dashboard shows it: counters, the owner, and how many tasks finished recently (for throughput).
+/// One run as the dashboard shows it: counters, the owner, how many tasks finished recently (for throughput), what it
+/// cost so far (all calls, and the part spent on failed generations), and whether the simulator answered any call.
 /// Times are UTC.
 /// </summary>
 public sealed record RunProgressRow(
@@ -26,7 +27,10 @@ public sealed record RunProgressRow(
     int Cancelled,
     int InFlight,
     int Pending,
-    int FinishedInWindow);
+    int FinishedInWindow,
+    decimal CostUsd = 0,
+    decimal FailedCostUsd = 0,
+    bool Simulated = false);
 
 /// <summary>A prompt template a run can be created from.</summary>
 public sealed record PromptTemplateOption(Guid Id, string Name);
@@ -46,7 +50,9 @@ public sealed class RunProgressReader(IUserScopedConnectionFactory connections)
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'running') AS inflight,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS pending,
                (SELECT count(*)::int FROM generation_tasks t
-                WHERE t.run_id = r.id AND t.state IN ('succeeded', 'failed') AND t.finished_at >= @windowStart) AS finishedinwindow
+                WHERE t.run_id = r.id AND t.state IN ('succeeded', 'failed') AND t.finished_at >= @windowStart) AS finishedinwindow,
+               r.cost_usd AS costusd, r.failed_cost_usd AS failedcostusd,
+               EXISTS (SELECT 1 FROM generation_calls c WHERE c.run_id = r.id AND c.simulated) AS simulated
         FROM generation_runs r
         LEFT JOIN prompt_templates p ON p.id = r.template_id
         JOIN app_users u ON u.id = r.created_by

@@ -33,6 +33,14 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<RateLimitStore>();
         services.TryAddSingleton<RateLimitPacer>();
         services.AddSingleton<IClaudeResponseHeadObserver>(sp => sp.GetRequiredService<RateLimitPacer>());
+        services.AddOptions<ApiRetryOptions>()
+            .Bind(configuration.GetSection(ApiRetryOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(o => o.BaseDelay <= o.MaxDelay, "ApiRetry:BaseDelay must not exceed ApiRetry:MaxDelay.")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(Core.Pricing.PriceTable.CreateDefault());
+        services.TryAddSingleton<GenerationCallStore>();
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<GenerationQueue>();
         services.TryAddSingleton<RunStore>();

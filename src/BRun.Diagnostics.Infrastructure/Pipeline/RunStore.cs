@@ -127,6 +127,53 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
         return newTaskId;
     }
 
+    /// <summary>
+    /// Re-queues every failed task of a run at once (optionally only those whose failure is of one type, such as
+    /// <c>api_error</c> after an outage), each as a new task pointing back at the failed one, and reopens the run.
+    /// Tasks already re-queued are skipped. Returns how many were re-queued; 0 when the run is not visible, cancelled,
+    /// or has no such failure.
+    /// </summary>
+    public async Task<int> RequeueFailedAsync(DbIdentity identity, Guid runId, string? failureType, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+
+        // Lock the run first: new seqs are numbered after the current max, and two re-queues must not collide.
+        var locked = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
+            "SELECT id FROM generation_runs WHERE id = @runId AND status <> 'cancelled' FOR UPDATE",
+            new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        if (locked is null)
+        {
+            return 0;
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var added = await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, prompt,
+                                          created_at, updated_at, requeued_from)
+            SELECT t.run_id, (SELECT max(seq) FROM generation_tasks WHERE run_id = @runId) + row_number() OVER (ORDER BY t.seq),
+                   t.persona_id, t.emotional_arc_id, t.training_topic_id, t.template_id, t.prompt, @now, @now, t.id
+            FROM generation_tasks t
+            LEFT JOIN failed_generations f ON f.task_id = t.id
+            WHERE t.run_id = @runId AND t.state = 'failed'
+              AND NOT EXISTS (SELECT 1 FROM generation_tasks n WHERE n.requeued_from = t.id)
+              AND (@failureType::text IS NULL OR f.failure_type = @failureType::text)
+            """, new { runId, now, failureType }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        if (added == 0)
+        {
+            return 0;
+        }
+
+        var snapshot = await connection.QuerySingleAsync<RunSnapshot>(new CommandDefinition(
+            "UPDATE generation_runs SET total = total + @added, status = 'running', finished_at = NULL WHERE id = @runId;" +
+            SnapshotSql + " WHERE r.id = @runId",
+            new { runId, added }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
+        await RunEvents.PublishAsync(connection, transaction, RunEvent.FromSnapshot("task_requeued", snapshot), ct).ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return added;
+    }
+
     /// <summary>Cancels a run: pending tasks are dropped, in-flight ones finish. Returns false when the run was not running.</summary>
     public async Task<bool> CancelAsync(DbIdentity identity, Guid runId, CancellationToken ct)
     {
@@ -166,7 +213,8 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
                COALESCE(p.name, '(not visible)') AS TemplateName, r.status AS Status, r.total AS Total, r.succeeded AS Succeeded, r.failed AS Failed,
                r.cancelled AS Cancelled,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'running') AS InFlight,
-               (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS Pending
+               (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS Pending,
+               r.cost_usd AS CostUsd, r.failed_cost_usd AS FailedCostUsd
         FROM generation_runs r LEFT JOIN prompt_templates p ON p.id = r.template_id
         """;
 }

@@ -18,14 +18,18 @@ public sealed record RunStatusResponse(
     [property: JsonPropertyName("in_flight")] int InFlight,
     [property: JsonPropertyName("pending")] int Pending,
     [property: JsonPropertyName("tasks_per_minute")] double? TasksPerMinute,
-    [property: JsonPropertyName("eta_seconds")] double? EtaSeconds)
+    [property: JsonPropertyName("eta_seconds")] double? EtaSeconds,
+    [property: JsonPropertyName("cost_usd")] decimal CostUsd = 0,
+    [property: JsonPropertyName("failed_cost_usd")] decimal FailedCostUsd = 0,
+    [property: JsonPropertyName("simulated")] bool Simulated = false)
 {
     public static RunStatusResponse From(RunView run)
     {
         ArgumentNullException.ThrowIfNull(run);
         return new(run.Id, run.Status, run.CreatedAt, run.Model, run.MaxTokens, run.TemplateName, run.Total, run.Succeeded,
             run.Failed, run.Cancelled, run.InFlight, run.Pending,
-            run.TasksPerMinute is { } r ? Math.Round(r, 2) : null, run.Eta is { } eta ? Math.Round(eta.TotalSeconds) : null);
+            run.TasksPerMinute is { } r ? Math.Round(r, 2) : null, run.Eta is { } eta ? Math.Round(eta.TotalSeconds) : null,
+            run.CostUsd, run.FailedCostUsd, run.Simulated);
     }
 }
 

@@ -119,6 +119,8 @@ public sealed class WorkerFaultTests(IntegrationEnvironment environment) : IAsyn
         settings["ANTHROPIC_BASE_URL"] = _simulator.BaseUrl.ToString();
         settings["Claude__BaseDelay"] = "00:00:00.010";
         settings["Claude__MaxDelay"] = "00:00:00.050";
+        settings["ApiRetry__BaseDelay"] = "00:00:00.050";
+        settings["ApiRetry__MaxDelay"] = "00:00:00.200";
         settings["Worker__MaxInFlight"] = "8";
         settings["Worker__LeaseDuration"] = "00:00:03";
         settings["Worker__HeartbeatInterval"] = "00:00:01";

@@ -11,6 +11,9 @@ internal static class RunFormat
     public static string Throughput(double? tasksPerMinute) =>
         tasksPerMinute is { } r ? r.ToString("0.#", CultureInfo.InvariantCulture) + " /min" : "–";
 
+    /// <summary>"$1.2345": four decimals, because a single call of a small model costs fractions of a cent.</summary>
+    public static string Cost(decimal? usd) => usd is { } v ? "$" + v.ToString("0.0000", CultureInfo.InvariantCulture) : "–";
+
     public static string Eta(TimeSpan? eta) => eta switch
     {
         null => "–",
