@@ -34,7 +34,7 @@ internal static class CliHost
     {
         var builder = CreateBuilder(null, LogLevel.Warning);
         builder.Configuration["Worker:Enabled"] = "false";
-        builder.UseClaudeSimulatorWhenNoApiKey();
+        builder.UseClaudeSimulatorInDemoMode();
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
