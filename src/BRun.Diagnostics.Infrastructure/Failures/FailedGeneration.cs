@@ -157,7 +157,7 @@ public sealed class FailedGenerationSummary
         truncation_pattern AS truncationpattern, truncation_details AS truncationdetails,
         detection_confidence AS detectionconfidence, input_tokens AS inputtokens, output_tokens AS outputtokens,
         http_status AS httpstatus, streamed, error_message AS errormessage, report_status AS reportstatus,
-        raw_file_path AS rawfilepath
+        raw_file_path AS rawfilepath, request_id AS requestid
         """;
 
     public Guid Id { get; init; }
@@ -179,6 +179,7 @@ public sealed class FailedGenerationSummary
     public string? ErrorMessage { get; init; }
     public string ReportStatus { get; init; } = Failures.ReportStatus.Pending;
     public string? RawFilePath { get; init; }
+    public string? RequestId { get; init; }
 }
 
 /// <summary>What <see cref="FailedGenerationStore.StoreAsync"/> did.</summary>
