@@ -15,6 +15,7 @@ internal static class BrunCommandLine
         root.Subcommands.Add(WorkerCommand.Create());
         root.Subcommands.Add(UserCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
+        root.Subcommands.Add(ExportReportsCommand.Create());
         return root;
     }
 

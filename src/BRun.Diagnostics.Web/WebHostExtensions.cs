@@ -3,6 +3,7 @@ using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Reports;
 using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
@@ -28,12 +29,14 @@ public static class WebHostExtensions
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
+        builder.Services.AddRunReports(builder.Configuration);
 
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddScoped<RunDashboardService>();
         builder.Services.AddScoped<FailureDashboardService>();
+        builder.Services.AddScoped<RunReportService>();
         return builder;
     }
 

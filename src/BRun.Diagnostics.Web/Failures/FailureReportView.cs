@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BRun.Diagnostics.Core.Reports;
 using BRun.Diagnostics.Infrastructure.Failures;
 
 namespace BRun.Diagnostics.Web.Failures;
