@@ -56,6 +56,9 @@ public static class RunReportFormat
             : Number(low) + "–" + Number(low + histogram.BucketWidth - 1);
     }
 
+    /// <summary>Said instead of an excerpt when the failure has no response content (an API or transport error).</summary>
+    public const string NoContent = "No response content: the error above is what came back.";
+
     /// <summary>The "it ends with" sentence of the report dialog's cut preview.</summary>
     public static string CutCaption(ContentTail tail)
     {

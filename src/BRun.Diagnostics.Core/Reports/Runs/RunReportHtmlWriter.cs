@@ -226,7 +226,7 @@ public static class RunReportHtmlWriter
         const int left = 44, plotWidth = 900, panelHeight = 90, gap = 26;
         var buckets = histogram.Buckets;
         var barWidth = (double)plotWidth / buckets.Count;
-        var height = (panelHeight * 2) + gap + 40;
+        var height = (panelHeight * 2) + gap + 48;
         html.Append(CultureInfo.InvariantCulture, $"<svg role=\"img\" aria-label=\"Output-token histogram\" width=\"100%\" viewBox=\"0 0 {left + plotWidth + 10} {height}\">");
         Panel("Successes", b => b.Successes, SucceededColor, 14);
         Panel("Failures", b => b.Failures, FailedColor, 14 + panelHeight + gap);
@@ -240,14 +240,14 @@ public static class RunReportHtmlWriter
                 .Append(Encode(RunReportFormat.Number(buckets[i].LowerBound))).Append("</text>");
         }
 
-        html.Append(CultureInfo.InvariantCulture, $"<text x=\"{left + plotWidth - 80}\" y=\"{axisY + 14}\">output tokens</text>");
+        html.Append(CultureInfo.InvariantCulture, $"<text x=\"{left + plotWidth}\" y=\"{axisY + 18}\" text-anchor=\"end\">output tokens</text>");
         var maxIndex = buckets.Count - 1;
         if (histogram.MaxTokens < buckets[maxIndex].LowerBound + histogram.BucketWidth)
         {
             // max_tokens is inside the drawn range: mark it, since failures there are the limit, not a cut.
             var mx = left + (Math.Min(histogram.MaxTokens, buckets[maxIndex].LowerBound) / (double)histogram.BucketWidth * barWidth);
             html.Append(CultureInfo.InvariantCulture, $"<line x1=\"{mx:0.#}\" x2=\"{mx:0.#}\" y1=\"8\" y2=\"{axisY - 12}\" stroke=\"#1f2328\" stroke-dasharray=\"4 3\"/>")
-                .Append(CultureInfo.InvariantCulture, $"<text x=\"{mx + 3:0.#}\" y=\"10\">max_tokens</text>");
+                .Append(CultureInfo.InvariantCulture, $"<text x=\"{mx - 3:0.#}\" y=\"10\" text-anchor=\"end\">max_tokens</text>");
         }
 
         html.Append("</svg>\n<p class=\"legend\"><span><i class=\"swatch\" style=\"background:").Append(SucceededColor).Append("\"></i>Stored conversations</span>")
@@ -308,9 +308,19 @@ public static class RunReportHtmlWriter
                 Row(html, "Error", e.ErrorMessage);
             }
 
-            html.Append("</table>\n<p class=\"muted\">").Append(Encode(RunReportFormat.CutCaption(e.ContentTail))).Append("</p>\n<pre class=\"excerpt\">")
-                .Append(e.ContentTail.HasEarlierContent ? "…" : string.Empty).Append(Encode(e.ContentTail.Text))
-                .Append("<span class=\"cut\" title=\"The response ends here\">✂ cut</span></pre>\n<p><a href=\"").Append(Encode(e.RawReportUrl))
+            html.Append("</table>\n");
+            if (e.ContentTail.TotalLength == 0)
+            {
+                html.Append("<p class=\"muted\">").Append(Encode(RunReportFormat.NoContent)).Append("</p>\n");
+            }
+            else
+            {
+                html.Append("<p class=\"muted\">").Append(Encode(RunReportFormat.CutCaption(e.ContentTail))).Append("</p>\n<pre class=\"excerpt\">")
+                    .Append(e.ContentTail.HasEarlierContent ? "…" : string.Empty).Append(Encode(e.ContentTail.Text))
+                    .Append("<span class=\"cut\" title=\"The response ends here\">✂ cut</span></pre>\n");
+            }
+
+            html.Append("<p><a href=\"").Append(Encode(e.RawReportUrl))
                 .Append("\">RAW error report</a></p>\n</div>\n");
         }
 

@@ -203,6 +203,12 @@ public static class RunReportMarkdownWriter
                 Row(md, "Error", e.ErrorMessage);
             }
 
+            if (e.ContentTail.TotalLength == 0)
+            {
+                md.Append('\n').Append(Escape(RunReportFormat.NoContent)).Append(' ').Append(Link("RAW error report", e.RawReportUrl)).Append('\n');
+                continue;
+            }
+
             md.Append('\n').Append(Escape(RunReportFormat.CutCaption(e.ContentTail))).Append("\n\n")
                 .Append(Fence((e.ContentTail.HasEarlierContent ? "…" : string.Empty) + e.ContentTail.Text))
                 .Append("✂ cut: the response ends right after the last character above. ").Append(Link("RAW error report", e.RawReportUrl)).Append('\n');
