@@ -16,6 +16,9 @@ public sealed class FailureCluster
     public int? MinOutputTokens { get; init; }
     public int? MedianOutputTokens { get; init; }
     public int? MaxOutputTokens { get; init; }
+
+    /// <summary>What the cluster's failures cost (their calls, retries included); null when none was priced.</summary>
+    public decimal? CostUsd { get; init; }
     public Guid ExampleId { get; init; }
     public DateTime ExampleCreatedAt { get; init; }
     public int? ExampleOutputTokens { get; init; }
@@ -39,14 +42,15 @@ public sealed partial class FailedGenerationReader
                 SELECT failure_type, stop_reason, truncation_pattern, count(*) AS count,
                        min(output_tokens) AS minoutputtokens,
                        percentile_disc(0.5) WITHIN GROUP (ORDER BY output_tokens) AS medianoutputtokens,
-                       max(output_tokens) AS maxoutputtokens
+                       max(output_tokens) AS maxoutputtokens,
+                       sum(cost_usd) AS costusd
                 FROM failed_generations
                 WHERE run_id = @runId
                 GROUP BY failure_type, stop_reason, truncation_pattern
                 ORDER BY count(*) DESC, failure_type, stop_reason NULLS FIRST, truncation_pattern NULLS FIRST
                 LIMIT @top)
             SELECT c.failure_type AS failuretype, c.stop_reason AS stopreason, c.truncation_pattern AS truncationpattern,
-                   c.count, c.minoutputtokens, c.medianoutputtokens, c.maxoutputtokens,
+                   c.count, c.minoutputtokens, c.medianoutputtokens, c.maxoutputtokens, c.costusd,
                    e.id AS exampleid, e.created_at AS examplecreatedat, e.output_tokens AS exampleoutputtokens,
                    e.max_tokens AS examplemaxtokens, e.truncation_details AS exampletruncationdetails,
                    e.error_message AS exampleerrormessage, e.response_content AS examplecontent

@@ -3,6 +3,7 @@ using BRun.Diagnostics.Core.Reports.Runs;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
+using Dapper;
 using Microsoft.Extensions.Options;
 
 namespace BRun.Diagnostics.Infrastructure.Reports;
@@ -13,6 +14,7 @@ namespace BRun.Diagnostics.Infrastructure.Reports;
 /// CLI render the model with <see cref="RunReportHtmlWriter"/> or <see cref="RunReportMarkdownWriter"/>.
 /// </summary>
 public sealed class RunReportBuilder(
+    IUserScopedConnectionFactory connections,
     RunProgressReader runs,
     FailedGenerationReader failures,
     IOptions<RunReportOptions> options,
@@ -43,6 +45,7 @@ public sealed class RunReportBuilder(
         var facets = await failures.GetFacetsAsync(identity, filter, cancellationToken).ConfigureAwait(false);
         var histogram = await failures.GetOutputTokenHistogramAsync(identity, filter, HistogramBucketWidth, HistogramBucketCount, cancellationToken).ConfigureAwait(false);
         var clusters = await failures.GetFailureClustersAsync(identity, runId, options.Value.TopClusters, cancellationToken).ConfigureAwait(false);
+        var cost = await GetCostAsync(identity, runId, run.Succeeded, cancellationToken).ConfigureAwait(false);
 
         var links = new DashboardLinks(options.Value.DashboardUrl is { } configured ? new Uri(configured) : dashboardUrl, runId);
         var counts = new RunReportCounts(run.Total, run.Succeeded, run.Failed, run.Cancelled, run.InFlight, run.Pending);
@@ -51,7 +54,7 @@ public sealed class RunReportBuilder(
             Parameters = new RunReportParameters(run.Id, run.Status, run.OwnerName, run.OwnerEmail, run.Model, run.MaxTokens, run.Temperature, run.TemplateName),
             Timing = Timing(run, now),
             Counts = counts,
-            Cost = null,
+            Cost = cost,
             Breakdowns =
             [
                 Breakdown("By failure type", DashboardLinks.FailureTypeKey, facets.ByFailureType, facets.Total, counts, links),
@@ -63,6 +66,26 @@ public sealed class RunReportBuilder(
             Links = new RunReportLinks(links.RunPage, links.Failures(), links.Insights),
             GeneratedAt = now,
         };
+    }
+
+    /// <summary>
+    /// The run's cost (generation_runs.cost_usd, failed_cost_usd), or null while nothing of it was priced: a run
+    /// whose calls were never priced reads 0, and "$0.00" would claim it was free.
+    /// </summary>
+    private async Task<RunReportCost?> GetCostAsync(DbIdentity identity, Guid runId, int succeeded, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<RunCostRow>(new CommandDefinition(
+            "SELECT cost_usd AS total, failed_cost_usd AS failed FROM generation_runs WHERE id = @runId",
+            new { runId },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return row is { Total: > 0 } cost ? new RunReportCost(cost.Total, cost.Failed, succeeded) : null;
+    }
+
+    private sealed class RunCostRow
+    {
+        public decimal Total { get; init; }
+        public decimal Failed { get; init; }
     }
 
     private static RunReportTiming Timing(RunProgressRow run, DateTimeOffset now)
@@ -120,7 +143,7 @@ public sealed class RunReportBuilder(
         return new RunReportCluster(
             c.FailureType, c.StopReason, c.TruncationPattern, c.Count,
             totalFailures == 0 ? 0 : (double)c.Count / totalFailures,
-            c.MinOutputTokens, c.MedianOutputTokens, c.MaxOutputTokens,
+            c.MinOutputTokens, c.MedianOutputTokens, c.MaxOutputTokens, c.CostUsd,
             new RunReportExample(
                 c.ExampleId, Utc(c.ExampleCreatedAt), c.ExampleOutputTokens, c.ExampleMaxTokens, c.ExampleTruncationDetails,
                 c.ExampleErrorMessage, ContentTail.Of(c.ExampleContent), links.RawReport(c.ExampleId)),

@@ -79,6 +79,19 @@ public sealed class RunReportApiTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task Report_shows_the_runs_cost_once_it_is_priced()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var owner = await host.CreateUserAsync();
+        var run = await RunReportSeed.SeedFinishedRunAsync(host.Services, host.Db.DataSource, owner.Id);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, $"/api/runs/{run}/report?format=md", await host.CreateTokenAsync(owner));
+
+        Assert.Contains("| Spent on failed generations | \\$0.0500 \\(40.5%\\) |", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Links_point_back_at_the_dashboard_the_request_came_to()
     {
         await using var host = await DashboardHost.StartAsync(env);

@@ -9,7 +9,7 @@ namespace BRun.Diagnostics.Web.Tests.Runs;
 
 /// <summary>
 /// A finished run to report on: 9 tasks, 3 succeeded, 4 failed (stored failures, two of them the same cluster), 2
-/// cancelled, with hostile text where the API or the model could put any. The counters are set as the pipeline
+/// cancelled, $0.1234 spent ($0.05 on failures), with hostile text where the API or the model could put any. The counters are set as the pipeline
 /// would leave them (the pipeline itself is not what these tests are about).
 /// </summary>
 internal static class RunReportSeed
@@ -34,7 +34,8 @@ internal static class RunReportSeed
             UPDATE generation_tasks SET state = CASE WHEN seq < 3 THEN 'succeeded' WHEN seq < 7 THEN 'failed' ELSE 'cancelled' END,
                                         finished_at = now()
             WHERE run_id = @run;
-            UPDATE generation_runs SET status = 'completed', succeeded = 3, failed = 4, cancelled = 2,
+            UPDATE failed_generations SET cost_usd = 0.0125 WHERE run_id = @run;
+            UPDATE generation_runs SET status = 'completed', succeeded = 3, failed = 4, cancelled = 2, cost_usd = 0.1234, failed_cost_usd = 0.05,
                                        started_at = created_at + interval '2 seconds', finished_at = created_at + interval '4 minutes 32 seconds'
             WHERE id = @run;
             """);

@@ -83,7 +83,10 @@ public sealed record RunReportHistogram(int BucketWidth, int MaxTokens, IReadOnl
 
 public sealed record RunReportHistogramBucket(int LowerBound, long Failures, long Successes);
 
-/// <summary>Failures sharing failure type, stop reason and truncation pattern, with one example.</summary>
+/// <summary>
+/// Failures sharing failure type, stop reason and truncation pattern, with one example. CostUsd: what their calls cost,
+/// null when none was priced.
+/// </summary>
 public sealed record RunReportCluster(
     string FailureType,
     string? StopReason,
@@ -93,6 +96,7 @@ public sealed record RunReportCluster(
     int? MinOutputTokens,
     int? MedianOutputTokens,
     int? MaxOutputTokens,
+    decimal? CostUsd,
     RunReportExample Example,
     string FailuresUrl);
 

@@ -46,6 +46,15 @@ public static class RunReportFormat
         return string.Join(" · ", new[] { cluster.FailureType, cluster.StopReason ?? "(no stop_reason)", cluster.TruncationPattern }.OfType<string>());
     }
 
+    /// <summary>The cluster's one-line summary: count, share, output-token spread and, when priced, cost.</summary>
+    public static string ClusterSummary(RunReportCluster cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        var cost = cluster.CostUsd is { } usd ? $"; cost {Usd(usd)}" : string.Empty;
+        return $"{Number(cluster.Count)} failures ({Percent(cluster.ShareOfFailures)} of this run's failures); " +
+               $"output tokens min {Number(cluster.MinOutputTokens)}, median {Number(cluster.MedianOutputTokens)}, max {Number(cluster.MaxOutputTokens)}{cost}.";
+    }
+
     /// <summary>"0–99", "100–199", … and "5,000+" for an open-ended last bucket.</summary>
     public static string Bucket(RunReportHistogram histogram, int index)
     {

@@ -292,8 +292,7 @@ public static class RunReportHtmlWriter
             rank++;
             var e = cluster.Example;
             html.Append("<div class=\"cluster\" data-cluster>\n<h3>").Append(rank).Append(". ").Append(Encode(RunReportFormat.Signature(cluster))).Append("</h3>\n<p>")
-                .Append(Encode($"{RunReportFormat.Number(cluster.Count)} failures ({RunReportFormat.Percent(cluster.ShareOfFailures)} of this run's failures); " +
-                               $"output tokens min {RunReportFormat.Number(cluster.MinOutputTokens)}, median {RunReportFormat.Number(cluster.MedianOutputTokens)}, max {RunReportFormat.Number(cluster.MaxOutputTokens)}."))
+                .Append(Encode(RunReportFormat.ClusterSummary(cluster)))
                 .Append(" <a href=\"").Append(Encode(cluster.FailuresUrl)).Append("\">All of them</a></p>\n<table class=\"kv\">\n");
             Row(html, "Example", e.FailureId.ToString("D"));
             Row(html, "Created", RunReportFormat.Time(e.CreatedAt));

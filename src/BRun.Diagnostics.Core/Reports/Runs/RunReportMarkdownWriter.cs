@@ -187,8 +187,7 @@ public static class RunReportMarkdownWriter
             rank++;
             var e = cluster.Example;
             md.Append("\n### ").Append(rank).Append(". ").Append(Escape(RunReportFormat.Signature(cluster))).Append("\n\n")
-                .Append(Escape($"{RunReportFormat.Number(cluster.Count)} failures ({RunReportFormat.Percent(cluster.ShareOfFailures)} of this run's failures); " +
-                               $"output tokens min {RunReportFormat.Number(cluster.MinOutputTokens)}, median {RunReportFormat.Number(cluster.MedianOutputTokens)}, max {RunReportFormat.Number(cluster.MaxOutputTokens)}."))
+                .Append(Escape(RunReportFormat.ClusterSummary(cluster)))
                 .Append(' ').Append(Link("All of them", cluster.FailuresUrl)).Append("\n\n| | |\n|---|---|\n");
             Row(md, "Example", e.FailureId.ToString("D"));
             Row(md, "Created", RunReportFormat.Time(e.CreatedAt));

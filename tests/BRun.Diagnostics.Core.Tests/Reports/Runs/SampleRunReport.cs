@@ -30,7 +30,7 @@ internal static class SampleRunReport
             [.. Enumerable.Range(0, 42).Select(i => new RunReportHistogramBucket(i * 100, i == 10 ? 17 : 0, i is > 20 and < 40 ? 5 : 0))], LastBucketOpenEnded: false),
         Clusters =
         [
-            new RunReportCluster("truncation", HostileStopReason, "lone_backslash", 17, 17 / 23.0, 990, 1003, 1050,
+            new RunReportCluster("truncation", HostileStopReason, "lone_backslash", 17, 17 / 23.0, 990, 1003, 1050, null,
                 new RunReportExample(Guid.Parse("aaaaaaaa-0000-0000-0000-000000000001"), new DateTimeOffset(2026, 3, 1, 12, 1, 0, TimeSpan.Zero),
                     1003, 4096, "Content ends with a lone backslash", HostileError, ContentTail.Of(HostileContent), "http://dash.test/api/failed-generations/a/report"),
                 "http://dash.test/conversations/failed?run_id=1&failure_type=truncation"),
