@@ -51,7 +51,7 @@ public static class RunReportFormat
     {
         ArgumentNullException.ThrowIfNull(cluster);
         var cost = cluster.CostUsd is { } usd ? $"; cost {Usd(usd)}" : string.Empty;
-        return $"{Number(cluster.Count)} failures ({Percent(cluster.ShareOfFailures)} of this run's failures); " +
+        return $"{Number(cluster.Count)} {(cluster.Count == 1 ? "failure" : "failures")} ({Percent(cluster.ShareOfFailures)} of this run's failures); " +
                $"output tokens min {Number(cluster.MinOutputTokens)}, median {Number(cluster.MedianOutputTokens)}, max {Number(cluster.MaxOutputTokens)}{cost}.";
     }
 
