@@ -1,5 +1,6 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Health;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Reports;
 using BRun.Diagnostics.Simulator;
@@ -35,6 +36,7 @@ internal static class CliHost
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddHealthProbeServer(builder.Configuration);
         return builder.Build();
     }
 

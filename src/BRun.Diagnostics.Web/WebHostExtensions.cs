@@ -1,6 +1,7 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Health;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Reports;
@@ -29,8 +30,11 @@ public static class WebHostExtensions
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
+        builder.Services.AddDiagnosticsHealthChecks();
         builder.Services.AddRunReports(builder.Configuration);
 
+        builder.AddDiagnosticsProxySupport();
+        builder.AddDiagnosticsDataProtection();
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
@@ -43,6 +47,9 @@ public static class WebHostExtensions
     public static WebApplication UseDiagnosticsWeb(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // First: everything after it (the sign-in throttle, redirects, cookies' Secure flag) sees the client's address and scheme.
+        app.UseDiagnosticsProxySupport();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
@@ -58,7 +65,7 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
-        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+        app.MapDiagnosticsHealthChecks();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
