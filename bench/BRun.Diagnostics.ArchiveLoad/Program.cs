@@ -7,7 +7,7 @@ using Azure.Storage.Blobs;
 using Npgsql;
 
 // Usage: ArchiveLoad BASE_URL TOKEN POSTGRES_CS BLOBS_CS CONTAINER WEB_PID SMALL_RUN_ID
-// 1. Uploads a RAW report blob (about 4 KB of JSON) for every failure marked uploaded.
+// 1. Uploads a RAW report blob (about 4 KB of JSON) for every distinct raw_file_path of the failures marked uploaded.
 // 2. Downloads the archive of one run (the small case) and of everything (the large case) while sampling the web
 //    host's resident memory (VmRSS) every 100 ms, and prints bytes, time, reports/s and the peak RSS of each.
 // 3. Opens the large archive and counts its entries.
@@ -23,7 +23,7 @@ var container = new BlobContainerClient(blobs, containerName);
 await container.CreateIfNotExistsAsync();
 var paths = new List<(Guid Id, string Path)>();
 await using (var dataSource = NpgsqlDataSource.Create(postgres))
-await using (var command = dataSource.CreateCommand("SELECT id, raw_file_path FROM failed_generations WHERE report_status = 'uploaded'"))
+await using (var command = dataSource.CreateCommand("SELECT DISTINCT ON (raw_file_path) id, raw_file_path FROM failed_generations WHERE report_status = 'uploaded' ORDER BY raw_file_path, id"))
 await using (var reader = await command.ExecuteReaderAsync())
 {
     while (await reader.ReadAsync())
