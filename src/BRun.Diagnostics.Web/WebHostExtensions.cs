@@ -1,7 +1,7 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
-using BRun.Diagnostics.Infrastructure.Health;
+using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Reports;
@@ -30,7 +30,7 @@ public static class WebHostExtensions
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
-        builder.Services.AddDiagnosticsHealthChecks();
+        builder.AddServiceDefaults("brun-web");
         builder.Services.AddRunReports(builder.Configuration);
 
         builder.AddDiagnosticsProxySupport();
@@ -65,7 +65,8 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
-        app.MapDiagnosticsHealthChecks();
+        app.MapDatasetApi();
+        app.MapServiceDefaults(app.Configuration);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

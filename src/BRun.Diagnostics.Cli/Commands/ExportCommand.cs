@@ -66,7 +66,7 @@ internal static class ExportCommand
             Guid? datasetId = null;
             if (parse.GetValue(dataset) is { } name)
             {
-                datasetId = await ScanCommand.FindDatasetAsync(host.Services, owner.Id, name, ct).ConfigureAwait(false);
+                datasetId = await host.Services.GetRequiredService<DatasetImporter>().FindDatasetAsync(owner.Id, name, ct).ConfigureAwait(false);
                 if (datasetId is null)
                 {
                     await error.WriteLineAsync($"brun export: no dataset named {name} (--dataset) for {owner.Email}.").ConfigureAwait(false);

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Datasets;
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BRun.Diagnostics.Cli.Commands;
@@ -53,7 +51,7 @@ internal static class ScanCommand
                 ScanScope scope;
                 if (parse.GetValue(dataset) is { } name)
                 {
-                    var id = await FindDatasetAsync(host.Services, owner.Id, name, ct).ConfigureAwait(false);
+                    var id = await host.Services.GetRequiredService<DatasetImporter>().FindDatasetAsync(owner.Id, name, ct).ConfigureAwait(false);
                     if (id is null)
                     {
                         await error.WriteLineAsync($"brun scan: no dataset named {name} (--dataset) for {owner.Email}.").ConfigureAwait(false);
@@ -99,13 +97,6 @@ internal static class ScanCommand
             }
         });
         return command;
-    }
-
-    internal static async Task<Guid?> FindDatasetAsync(IServiceProvider services, Guid owner, string name, CancellationToken ct)
-    {
-        await using var connection = await services.GetRequiredService<IUserScopedConnectionFactory>().OpenAsync(DbIdentity.User(owner), ct).ConfigureAwait(false);
-        return await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
-            "SELECT id FROM datasets WHERE name = @name ORDER BY (created_by = @owner) DESC LIMIT 1", new { name, owner }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
     private static Command ReleaseSubcommand()

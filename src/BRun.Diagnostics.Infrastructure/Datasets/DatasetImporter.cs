@@ -48,6 +48,17 @@ public sealed class DatasetImporter(IUserScopedConnectionFactory connections, Re
         return new DatasetImportSession(this, owner, datasetId, datasetName, importId, format);
     }
 
+    /// <summary>A dataset by name as the user sees it (their own first; an admin also finds other members' datasets).</summary>
+    public async Task<Guid?> FindDatasetAsync(Guid user, string name, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        await using var connection = await connections.OpenAsync(DbIdentity.User(user), ct).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
+            "SELECT id FROM datasets WHERE name = @name ORDER BY (created_by = @user) DESC, created_at LIMIT 1",
+            new { name, user },
+            cancellationToken: ct)).ConfigureAwait(false);
+    }
+
     internal ResponseValidator Validator => validator;
 
     internal FailedGenerationStore Failures => failures;
