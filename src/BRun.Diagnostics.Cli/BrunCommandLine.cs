@@ -23,6 +23,7 @@ internal static class BrunCommandLine
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(ScanCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(ExportReportsCommand.Create());
         return root;
     }
 

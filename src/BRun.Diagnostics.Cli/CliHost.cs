@@ -2,6 +2,7 @@ using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Reports;
 using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Simulator;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,6 +24,7 @@ internal static class CliHost
         builder.Configuration["Worker:Enabled"] = "false";
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddRunReports(builder.Configuration);
         return builder.Build();
     }
 

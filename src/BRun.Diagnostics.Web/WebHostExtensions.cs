@@ -5,6 +5,7 @@ using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Reports;
 using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
@@ -34,6 +35,7 @@ public static class WebHostExtensions
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
         builder.AddServiceDefaults("brun-web");
+        builder.Services.AddRunReports(builder.Configuration);
 
         builder.AddDiagnosticsProxySupport();
         builder.AddDiagnosticsDataProtection();
@@ -44,6 +46,7 @@ public static class WebHostExtensions
         builder.Services.AddScoped<FailureDashboardService>();
         builder.Services.AddScoped<DesignDashboardService>();
         builder.Services.AddSingleton<ClaudeModeStatus>();
+        builder.Services.AddScoped<RunReportService>();
         return builder;
     }
 

@@ -14,7 +14,7 @@ using Microsoft.Extensions.Hosting;
 namespace BRun.Diagnostics.Cli.Commands;
 
 /// <summary>
-/// <c>brun run create|status|wait|cancel|requeue</c>. The CLI holds the database credentials, so it acts as an operator
+/// <c>brun run create|status|wait|cancel|requeue|report</c>. The CLI holds the database credentials, so it acts as an operator
 /// (the system identity) for reading and cancelling; runs are created for the user named with <c>--user</c>.
 /// </summary>
 internal static class RunCommand
@@ -36,6 +36,7 @@ internal static class RunCommand
         command.Subcommands.Add(WaitSubcommand());
         command.Subcommands.Add(CancelSubcommand());
         command.Subcommands.Add(RequeueSubcommand());
+        command.Subcommands.Add(RunReportCommand.Create());
         return command;
     }
 

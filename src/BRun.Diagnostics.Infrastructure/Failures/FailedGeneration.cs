@@ -176,7 +176,7 @@ public sealed class FailedGenerationSummary
         truncation_pattern AS truncationpattern, truncation_details AS truncationdetails,
         detection_confidence AS detectionconfidence, input_tokens AS inputtokens, output_tokens AS outputtokens,
         http_status AS httpstatus, streamed, error_message AS errormessage, report_status AS reportstatus,
-        raw_file_path AS rawfilepath, cost_usd AS costusd, simulated
+        raw_file_path AS rawfilepath, cost_usd AS costusd, simulated, request_id AS requestid
         """;
 
     public Guid Id { get; init; }
@@ -200,6 +200,7 @@ public sealed class FailedGenerationSummary
     public string? RawFilePath { get; init; }
     public decimal? CostUsd { get; init; }
     public bool Simulated { get; init; }
+    public string? RequestId { get; init; }
 }
 
 /// <summary>What <see cref="FailedGenerationStore.StoreAsync"/> did.</summary>

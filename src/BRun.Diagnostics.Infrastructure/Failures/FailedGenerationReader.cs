@@ -1,4 +1,5 @@
 using System.Text;
+using Azure;
 using BRun.Diagnostics.Core.Reports;
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Blobs;
@@ -88,34 +89,55 @@ public sealed partial class FailedGenerationReader
             return null;
         }
 
-        var path = row.RawFilePath ?? FailureReportPath.For(row.Id, row.CreatedAtOffset);
-        var fileName = FailureReportPath.FileName(path);
-        string reason;
-        if (row.ReportStatus == ReportStatus.Uploaded && row.RawFilePath is not null)
+        var fileName = FailureReportPath.FileName(row.RawFilePath ?? FailureReportPath.For(row.Id, row.CreatedAtOffset));
+        var (stored, reason) = await OpenStoredReportAsync(row.ReportStatus, row.RawFilePath, cancellationToken).ConfigureAwait(false);
+        if (stored is not null)
         {
-            try
+            await using (stored.ConfigureAwait(false))
             {
-                if (await _blobs.DownloadAsync(row.RawFilePath, cancellationToken).ConfigureAwait(false) is { } stored)
+                try
                 {
-                    return new FailureReportFile(fileName, stored, FromStorage: true);
+                    using var copy = new MemoryStream();
+                    await stored.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+                    return new FailureReportFile(fileName, copy.ToArray(), FromStorage: true);
                 }
-
-                reason = "the blob is missing";
-            }
-            catch (ReportStorageException ex)
-            {
-                // Storage is down: the row holds everything the report is made of, so serve the rebuilt copy.
-                reason = ex.Message;
+                catch (Exception ex) when (ex is RequestFailedException or IOException)
+                {
+                    // The body failed after the SDK's own retries: the row still holds everything, serve the rebuilt copy.
+                    reason = ex.Message;
+                }
             }
         }
-        else
-        {
-            reason = $"report status {row.ReportStatus}";
-        }
 
-        _logger.ReportRebuiltForDownload(row.Id, reason);
-        return new FailureReportFile(fileName, ErrorReportBuilder.BuildBytes(row.ToInput(), row.Id, row.CreatedAtOffset), FromStorage: false);
+        _logger.ReportRebuiltForDownload(row.Id, reason!);
+        return new FailureReportFile(fileName, RebuildReport(row), FromStorage: false);
     }
+
+    /// <summary>
+    /// The one rule for which copy of a report is served (single download and archive alike): the blob when the
+    /// row says it was uploaded and the blob is there, else null and the reason the row's rebuilt copy is used.
+    /// </summary>
+    private async Task<(Stream? Stored, string? RebuildReason)> OpenStoredReportAsync(
+        string reportStatus, string? rawFilePath, CancellationToken cancellationToken)
+    {
+        if (reportStatus != ReportStatus.Uploaded || rawFilePath is null)
+        {
+            return (null, $"report status {reportStatus}");
+        }
+
+        try
+        {
+            var stored = await _blobs.OpenReadAsync(rawFilePath, cancellationToken).ConfigureAwait(false);
+            return stored is null ? (null, "the blob is missing") : (stored, null);
+        }
+        catch (ReportStorageException ex)
+        {
+            // Storage is down: the row holds everything the report is made of, so the rebuilt copy is served.
+            return (null, ex.Message);
+        }
+    }
+
+    private static byte[] RebuildReport(FailedGeneration row) => ErrorReportBuilder.BuildBytes(row.ToInput(), row.Id, row.CreatedAtOffset);
 
     private static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter)
     {

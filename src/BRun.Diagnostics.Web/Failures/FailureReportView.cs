@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BRun.Diagnostics.Core.Reports;
 using BRun.Diagnostics.Infrastructure.Failures;
 
 namespace BRun.Diagnostics.Web.Failures;
@@ -122,7 +123,7 @@ public sealed record FailureReportView
 /// <summary>File names the dashboard hands out.</summary>
 public static class FailedGenerationFiles
 {
-    public static string ReportFileName(Guid id) => $"failed-generation-{id:D}.json";
+    public static string ReportFileName(Guid id) => FailedGenerationReader.ReportFileName(id);
 
     public static string ReportUrl(Guid id) => $"/api/failed-generations/{id:D}/report";
 }
