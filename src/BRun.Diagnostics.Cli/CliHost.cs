@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Pipeline;
@@ -33,6 +34,7 @@ internal static class CliHost
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddRunAlerts(builder.Configuration);
         return builder.Build();
     }
 

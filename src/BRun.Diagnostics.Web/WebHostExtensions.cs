@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
@@ -26,6 +27,8 @@ public static class WebHostExtensions
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        // Alert store and the webhook sender (alerts themselves are raised by database triggers).
+        builder.Services.AddRunAlerts(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
 
@@ -33,6 +36,7 @@ public static class WebHostExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddScoped<RunDashboardService>();
+        builder.Services.AddScoped<RunAlertService>();
         builder.Services.AddScoped<FailureDashboardService>();
         return builder;
     }
@@ -54,6 +58,7 @@ public static class WebHostExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapAccountEndpoints();
         app.MapRunApi();
+        app.MapRunAlertApi();
         app.MapFailedGenerationApi();
         app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

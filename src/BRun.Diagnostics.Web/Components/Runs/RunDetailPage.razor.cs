@@ -20,6 +20,9 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     private RunDashboardService Runs { get; set; } = default!;
 
     [Inject]
+    private RunAlertService RunAlerts { get; set; } = default!;
+
+    [Inject]
     private IDialogService Dialogs { get; set; } = default!;
 
     [Inject]
@@ -38,6 +41,18 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     {
         _run = await Runs.GetAsync(RunId, cancellationToken);
         _breakdown = _run is null ? null : await Runs.GetFailureBreakdownAsync(RunId, cancellationToken);
+    }
+
+    private async Task PauseAsync()
+    {
+        Snackbar.Add(await RunAlerts.PauseAsync(RunId, Disposed) ? "Run paused: no new tasks start until you resume it." : "The run is not running.", Severity.Info);
+        await ReloadAsync();
+    }
+
+    private async Task ResumeAsync()
+    {
+        Snackbar.Add(await RunAlerts.ResumeAsync(RunId, Disposed) ? "Run resumed." : "The run is not paused.", Severity.Info);
+        await ReloadAsync();
     }
 
     private async Task CancelAsync()
