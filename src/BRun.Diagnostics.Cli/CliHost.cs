@@ -1,6 +1,7 @@
-using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Health;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,6 +36,7 @@ internal static class CliHost
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddRunAlerts(builder.Configuration);
+        builder.Services.AddHealthProbeServer(builder.Configuration);
         return builder.Build();
     }
 

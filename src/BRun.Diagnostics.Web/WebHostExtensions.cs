@@ -1,7 +1,8 @@
-using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Health;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
@@ -31,7 +32,10 @@ public static class WebHostExtensions
         builder.Services.AddRunAlerts(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
+        builder.Services.AddDiagnosticsHealthChecks();
 
+        builder.AddDiagnosticsProxySupport();
+        builder.AddDiagnosticsDataProtection();
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
@@ -44,6 +48,9 @@ public static class WebHostExtensions
     public static WebApplication UseDiagnosticsWeb(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // First: everything after it (the sign-in throttle, redirects, cookies' Secure flag) sees the client's address and scheme.
+        app.UseDiagnosticsProxySupport();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
@@ -60,7 +67,7 @@ public static class WebHostExtensions
         app.MapRunApi();
         app.MapRunAlertApi();
         app.MapFailedGenerationApi();
-        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+        app.MapDiagnosticsHealthChecks();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
