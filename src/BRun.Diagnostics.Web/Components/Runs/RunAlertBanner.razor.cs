@@ -26,8 +26,14 @@ public sealed partial class RunAlertBanner : LiveReloadingComponentBase
     protected override bool Concerns(LiveEventBatch batch) =>
         batch.Resync || batch.Events.Any(e => e.Kind.StartsWith("run_", StringComparison.Ordinal) && e.Kind != "run_created");
 
-    protected override async Task LoadAsync(CancellationToken cancellationToken) =>
+    /// <summary>Loads so far (tests wait for the first).</summary>
+    internal int Loads { get; private set; }
+
+    protected override async Task LoadAsync(CancellationToken cancellationToken)
+    {
         _alerts = await Alerts.ListActiveAsync(cancellationToken);
+        Loads++;
+    }
 
     private async Task ResumeAsync(Guid runId)
     {
