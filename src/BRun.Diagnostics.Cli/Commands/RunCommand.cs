@@ -32,6 +32,8 @@ internal static class RunCommand
         command.Subcommands.Add(StatusSubcommand());
         command.Subcommands.Add(WaitSubcommand());
         command.Subcommands.Add(CancelSubcommand());
+        command.Subcommands.Add(RunPauseCommands.Pause());
+        command.Subcommands.Add(RunPauseCommands.Resume());
         command.Subcommands.Add(RequeueSubcommand());
         return command;
     }
