@@ -1,8 +1,8 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Claude;
-using BRun.Diagnostics.Infrastructure.Health;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Simulator;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -36,7 +36,8 @@ internal static class CliHost
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddRunAlerts(builder.Configuration);
-        builder.Services.AddHealthProbeServer(builder.Configuration);
+        builder.AddServiceDefaults("brun-worker");
+        builder.AddHealthProbeServer();
         return builder.Build();
     }
 

@@ -2,7 +2,7 @@ using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
-using BRun.Diagnostics.Infrastructure.Health;
+using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
@@ -32,7 +32,7 @@ public static class WebHostExtensions
         builder.Services.AddRunAlerts(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
-        builder.Services.AddDiagnosticsHealthChecks();
+        builder.AddServiceDefaults("brun-web");
 
         builder.AddDiagnosticsProxySupport();
         builder.AddDiagnosticsDataProtection();
@@ -67,7 +67,8 @@ public static class WebHostExtensions
         app.MapRunApi();
         app.MapRunAlertApi();
         app.MapFailedGenerationApi();
-        app.MapDiagnosticsHealthChecks();
+        app.MapDatasetApi();
+        app.MapServiceDefaults(app.Configuration);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

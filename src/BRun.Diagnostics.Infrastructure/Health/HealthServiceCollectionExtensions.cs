@@ -25,23 +25,19 @@ public static class HealthServiceCollectionExtensions
     public static IServiceCollection AddDiagnosticsHealthChecks(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+
+        // Registered once, however many callers ask: a check name twice would fail every probe.
+        if (services.Any(d => d.ServiceType == typeof(PostgresReadinessCheck)))
+        {
+            return services;
+        }
+
+        services.AddTransient<PostgresReadinessCheck>();
         services.AddHealthChecks()
             .AddCheck<PostgresReadinessCheck>("postgres", HealthStatus.Unhealthy, [ReadyTag], CheckTimeout)
             .AddCheck<BlobStorageReadinessCheck>("blob_storage", HealthStatus.Unhealthy, [ReadyTag], CheckTimeout)
             .AddCheck<WorkerLoopHealthCheck>("worker_loop", HealthStatus.Unhealthy, [ReadyTag], CheckTimeout)
             .AddCheck<LiveListenerHealthCheck>("live_listener", HealthStatus.Degraded, [ReadyTag], CheckTimeout);
-        return services;
-    }
-
-    /// <summary>For processes without a web UI: the checks above plus a probe listener when <c>Health:ProbeUrls</c> is set.</summary>
-    public static IServiceCollection AddHealthProbeServer(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-        services.AddDiagnosticsHealthChecks();
-        services.AddOptions<HealthProbeOptions>().Bind(configuration.GetSection(HealthProbeOptions.SectionName));
-        services.AddSingleton<HealthProbeServer>();
-        services.AddHostedService(sp => sp.GetRequiredService<HealthProbeServer>());
         return services;
     }
 

@@ -1,4 +1,4 @@
-namespace BRun.Diagnostics.Infrastructure.Health;
+namespace BRun.Diagnostics.ServiceDefaults;
 
 /// <summary>
 /// A small HTTP listener for <c>/healthz/live</c> and <c>/healthz/ready</c> in processes that serve no web UI

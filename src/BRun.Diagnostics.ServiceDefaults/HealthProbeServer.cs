@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Infrastructure.Health;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -5,8 +6,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Configuration;
+using OpenTelemetry.Metrics;
 
-namespace BRun.Diagnostics.Infrastructure.Health;
+namespace BRun.Diagnostics.ServiceDefaults;
 
 /// <summary>
 /// Serves the host's health checks on <see cref="HealthProbeOptions.ProbeUrls"/> with a minimal Kestrel app of its own:
@@ -14,6 +17,8 @@ namespace BRun.Diagnostics.Infrastructure.Health;
 /// </summary>
 public sealed partial class HealthProbeServer(
     HealthCheckService healthChecks,
+    IServiceProvider services,
+    IConfiguration configuration,
     IOptions<HealthProbeOptions> options,
     ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
@@ -34,9 +39,16 @@ public sealed partial class HealthProbeServer(
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddSingleton(healthChecks);
+
+        // The host's meters, so /metrics here shows what the worker measured.
+        if (services.GetService<MeterProvider>() is { } meters)
+        {
+            builder.Services.AddSingleton(meters);
+        }
+
         builder.Services.AddRouting();
         _app = builder.Build();
-        _app.MapDiagnosticsHealthChecks();
+        _app.MapServiceDefaults(configuration);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         Addresses = [.. _app.Urls];
         Log.Listening(loggerFactory.CreateLogger<HealthProbeServer>(), string.Join(", ", Addresses));
