@@ -109,16 +109,17 @@ CREATE INDEX ix_failed_generation_counts_run ON failed_generation_counts (run_id
 ALTER TABLE failed_generation_counts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE failed_generation_counts FORCE ROW LEVEL SECURITY;
 
--- The triggers run as whoever writes failed_generations, so both roles may write, each only what it may write there.
+-- The triggers run as whoever writes failed_generations, so both roles may write: a member the counts of their own
+-- rows, an admin any (an admin's quarantine inserts failed_generations rows that keep another member's ownership).
 GRANT SELECT, INSERT, UPDATE ON failed_generation_counts TO brun_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON failed_generation_counts TO brun_system;
 
 CREATE POLICY failed_generation_counts_read ON failed_generation_counts FOR SELECT TO brun_app
     USING (created_by = (SELECT brun_current_user_id()) OR (SELECT brun_is_admin()));
-CREATE POLICY failed_generation_counts_insert_own ON failed_generation_counts FOR INSERT TO brun_app
-    WITH CHECK (created_by = brun_current_user_id());
-CREATE POLICY failed_generation_counts_update_own ON failed_generation_counts FOR UPDATE TO brun_app
-    USING (created_by = brun_current_user_id())
-    WITH CHECK (created_by = brun_current_user_id());
+CREATE POLICY failed_generation_counts_insert ON failed_generation_counts FOR INSERT TO brun_app
+    WITH CHECK (created_by = (SELECT brun_current_user_id()) OR (SELECT brun_is_admin()));
+CREATE POLICY failed_generation_counts_update ON failed_generation_counts FOR UPDATE TO brun_app
+    USING (created_by = (SELECT brun_current_user_id()) OR (SELECT brun_is_admin()))
+    WITH CHECK (created_by = (SELECT brun_current_user_id()) OR (SELECT brun_is_admin()));
 CREATE POLICY failed_generation_counts_system ON failed_generation_counts TO brun_system
     USING (true) WITH CHECK (true);

@@ -176,19 +176,20 @@ GRANT SELECT, INSERT, UPDATE ON run_alert_rules, run_alerts TO brun_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON run_alert_rules, run_alerts TO brun_system;
 
 -- Members see and edit the rules and alerts of their own runs (the triggers also write them while a member's
--- statement runs); admins see all. Workers act as brun_system.
+-- statement runs); admins see and write all (an admin's quarantine may raise another member's alert). Workers act
+-- as brun_system.
 CREATE POLICY run_alert_rules_read ON run_alert_rules FOR SELECT TO brun_app
     USING (created_by = (SELECT brun_current_user_id()) OR (SELECT brun_is_admin()));
-CREATE POLICY run_alert_rules_insert_own ON run_alert_rules FOR INSERT TO brun_app
-    WITH CHECK (created_by = brun_current_user_id());
+CREATE POLICY run_alert_rules_insert ON run_alert_rules FOR INSERT TO brun_app
+    WITH CHECK (created_by = (SELECT brun_current_user_id()) OR (SELECT brun_is_admin()));
 CREATE POLICY run_alert_rules_update_own ON run_alert_rules FOR UPDATE TO brun_app
     USING (created_by = brun_current_user_id() OR brun_is_admin());
 CREATE POLICY run_alert_rules_system ON run_alert_rules TO brun_system USING (true) WITH CHECK (true);
 
 CREATE POLICY run_alerts_read ON run_alerts FOR SELECT TO brun_app
     USING (created_by = (SELECT brun_current_user_id()) OR (SELECT brun_is_admin()));
-CREATE POLICY run_alerts_insert_own ON run_alerts FOR INSERT TO brun_app
-    WITH CHECK (created_by = brun_current_user_id());
+CREATE POLICY run_alerts_insert ON run_alerts FOR INSERT TO brun_app
+    WITH CHECK (created_by = (SELECT brun_current_user_id()) OR (SELECT brun_is_admin()));
 CREATE POLICY run_alerts_update_own ON run_alerts FOR UPDATE TO brun_app
     USING (created_by = brun_current_user_id() OR brun_is_admin());
 CREATE POLICY run_alerts_system ON run_alerts TO brun_system USING (true) WITH CHECK (true);
