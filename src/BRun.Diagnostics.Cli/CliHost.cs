@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Pipeline;
@@ -53,6 +54,7 @@ internal static class CliHost
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddRunAlerts(builder.Configuration);
         builder.AddServiceDefaults("brun-worker");
         builder.AddHealthProbeServer();
         return builder.Build();

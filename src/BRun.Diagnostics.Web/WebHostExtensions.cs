@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Design;
@@ -32,6 +33,8 @@ public static class WebHostExtensions
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddPromptPreview();
+        // Alert store and the webhook sender (alerts themselves are raised by database triggers).
+        builder.Services.AddRunAlerts(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
         builder.AddServiceDefaults("brun-web");
@@ -43,6 +46,7 @@ public static class WebHostExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddScoped<RunDashboardService>();
+        builder.Services.AddScoped<RunAlertService>();
         builder.Services.AddScoped<FailureDashboardService>();
         builder.Services.AddScoped<DesignDashboardService>();
         builder.Services.AddSingleton<ClaudeModeStatus>();
@@ -70,6 +74,7 @@ public static class WebHostExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapAccountEndpoints();
         app.MapRunApi();
+        app.MapRunAlertApi();
         app.MapFailedGenerationApi();
         app.MapGenerationDesignApi();
         app.MapDatasetApi();

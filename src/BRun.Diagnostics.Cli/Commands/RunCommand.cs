@@ -35,6 +35,8 @@ internal static class RunCommand
         command.Subcommands.Add(StatusSubcommand());
         command.Subcommands.Add(WaitSubcommand());
         command.Subcommands.Add(CancelSubcommand());
+        command.Subcommands.Add(RunPauseCommands.Pause());
+        command.Subcommands.Add(RunPauseCommands.Resume());
         command.Subcommands.Add(RequeueSubcommand());
         command.Subcommands.Add(RunReportCommand.Create());
         return command;

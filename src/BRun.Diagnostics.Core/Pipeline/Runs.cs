@@ -6,6 +6,9 @@ namespace BRun.Diagnostics.Core.Pipeline;
 public static class RunStatus
 {
     public const string Running = "running";
+
+    /// <summary>No new task is claimed until a person resumes or cancels the run (an alert rule or a person paused it).</summary>
+    public const string Paused = "paused";
     public const string Completed = "completed";
     public const string Cancelled = "cancelled";
 
@@ -17,6 +20,9 @@ public static class TaskState
 {
     public const string Available = "available";
     public const string Running = "running";
+
+    /// <summary>No new task is claimed until a person resumes or cancels the run (an alert rule or a person paused it).</summary>
+    public const string Paused = "paused";
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";

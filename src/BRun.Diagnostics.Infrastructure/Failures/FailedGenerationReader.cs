@@ -53,11 +53,14 @@ public sealed partial class FailedGenerationReader
         parameters.Add("limit", page.PageSize);
         parameters.Add("offset", page.Offset);
 
+        // The count's WHERE (rows or rollup) names its parameters like the page's and gives them the same values.
+        var (countSql, _) = CountSql(filter);
+
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         // Two statements in one round trip: the count stays right even for a page past the end.
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
             $"""
-            SELECT count(*) FROM failed_generations {where};
+            {countSql};
             SELECT {FailedGenerationSummary.Columns}
             FROM failed_generations {where}
             ORDER BY created_at DESC, id DESC
@@ -139,8 +142,9 @@ public sealed partial class FailedGenerationReader
 
     private static byte[] RebuildReport(FailedGeneration row) => ErrorReportBuilder.BuildBytes(row.ToInput(), row.Id, row.CreatedAtOffset);
 
-    private static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter)
+    private static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter, bool rollup = false)
     {
+        // On the rollup (failed_generation_counts) time is a UTC day; callers use it only for day-aligned bounds.
         // Only constant SQL fragments are appended; every value travels as a parameter.
         var clauses = new List<string>();
         var parameters = new DynamicParameters();
@@ -186,18 +190,23 @@ public sealed partial class FailedGenerationReader
 
         if (filter.From is { } from)
         {
-            clauses.Add("created_at >= @from");
+            clauses.Add(rollup ? "day >= (@from AT TIME ZONE 'UTC')::date" : "created_at >= @from");
             parameters.Add("from", from.UtcDateTime);
         }
 
         if (filter.To is { } to)
         {
-            clauses.Add("created_at < @to");
+            clauses.Add(rollup ? "day < (@to AT TIME ZONE 'UTC')::date" : "created_at < @to");
             parameters.Add("to", to.UtcDateTime);
         }
 
         if (!string.IsNullOrWhiteSpace(filter.Query))
         {
+            if (rollup)
+            {
+                throw new ArgumentException("Text search cannot be answered from the rollup.", nameof(filter));
+            }
+
             clauses.Add("(truncation_details ILIKE @query OR error_message ILIKE @query)");
             parameters.Add("query", "%" + EscapeLike(filter.Query.Trim()) + "%");
         }

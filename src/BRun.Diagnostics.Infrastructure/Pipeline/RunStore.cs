@@ -118,7 +118,7 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
             RETURNING id
             """, new { failedTaskId, now }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         var snapshot = await connection.QuerySingleAsync<RunSnapshot>(new CommandDefinition(
-            "UPDATE generation_runs SET total = total + 1, status = 'running', finished_at = NULL WHERE id = @runId;" +
+            "UPDATE generation_runs SET total = total + 1, status = CASE WHEN status = 'paused' THEN 'paused' ELSE 'running' END, finished_at = NULL WHERE id = @runId;" +
             SnapshotSql + " WHERE r.id = @runId",
             new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
@@ -174,14 +174,14 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
         return added;
     }
 
-    /// <summary>Cancels a run: pending tasks are dropped, in-flight ones finish. Returns false when the run was not running.</summary>
+    /// <summary>Cancels a run: pending tasks are dropped, in-flight ones finish. Returns false when the run was neither running nor paused.</summary>
     public async Task<bool> CancelAsync(DbIdentity identity, Guid runId, CancellationToken ct)
     {
         await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         var changed = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE generation_runs SET status = 'cancelled' WHERE id = @runId AND status = 'running'",
+            "UPDATE generation_runs SET status = 'cancelled', paused_reason = NULL WHERE id = @runId AND status IN ('running', 'paused')",
             new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         if (changed == 0)
         {
@@ -203,6 +203,48 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
         var snapshot = await connection.QuerySingleAsync<RunSnapshot>(new CommandDefinition(
             SnapshotSql + " WHERE r.id = @runId", new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         await RunEvents.PublishAsync(connection, transaction, RunEvent.FromSnapshot("run_cancelled", snapshot), ct).ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Pauses a running run: workers claim none of its tasks until it is resumed or cancelled; tasks in flight
+    /// finish. False when the run is not visible or not running.
+    /// </summary>
+    public Task<bool> PauseAsync(DbIdentity identity, Guid runId, string reason, CancellationToken ct) =>
+        ChangeStatusAsync(identity, runId, "run_paused", """
+            UPDATE generation_runs SET status = 'paused', paused_reason = @reason
+            WHERE id = @runId AND status = 'running'
+            """, reason, ct);
+
+    /// <summary>
+    /// Resumes a paused run (completing it at once when nothing is left to do). Alerts that already fired do not
+    /// fire again, so the same condition does not pause it a second time. False when not visible or not paused.
+    /// </summary>
+    public Task<bool> ResumeAsync(DbIdentity identity, Guid runId, CancellationToken ct) =>
+        ChangeStatusAsync(identity, runId, "run_resumed", """
+            UPDATE generation_runs r
+            SET status = CASE WHEN EXISTS (SELECT 1 FROM generation_tasks t WHERE t.run_id = r.id AND t.state IN ('available', 'running'))
+                              THEN 'running' ELSE 'completed' END,
+                paused_reason = NULL,
+                finished_at = CASE WHEN EXISTS (SELECT 1 FROM generation_tasks t WHERE t.run_id = r.id AND t.state IN ('available', 'running'))
+                                   THEN NULL ELSE COALESCE(r.finished_at, now()) END
+            WHERE r.id = @runId AND r.status = 'paused'
+            """, null, ct);
+
+    private async Task<bool> ChangeStatusAsync(DbIdentity identity, Guid runId, string eventKind, string sql, string? reason, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        if (await connection.ExecuteAsync(new CommandDefinition(sql, new { runId, reason }, transaction, cancellationToken: ct)).ConfigureAwait(false) == 0)
+        {
+            return false;
+        }
+
+        var snapshot = await connection.QuerySingleAsync<RunSnapshot>(new CommandDefinition(
+            SnapshotSql + " WHERE r.id = @runId", new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
+        await RunEvents.PublishAsync(connection, transaction, RunEvent.FromSnapshot(eventKind, snapshot), ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         return true;
     }

@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
@@ -29,6 +30,8 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         Services.AddSingleton<RunProgressReader>();
         Services.AddSingleton(new RateLimitStore(Db.Get<IUserScopedConnectionFactory>()));
         Services.AddScoped<RunDashboardService>();
+        Services.AddSingleton(new RunAlertStore(Db.Get<IUserScopedConnectionFactory>()));
+        Services.AddScoped<RunAlertService>();
     }
 
     private Task<Guid> CreateRunAsync(AppUser owner, int count) =>

@@ -28,6 +28,7 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
 
     [Inject]
     private DesignDashboardService Design { get; set; } = default!;
+    private RunAlertService RunAlerts { get; set; } = default!;
 
     [Inject]
     private IDialogService Dialogs { get; set; } = default!;
@@ -51,6 +52,18 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
         _rateLimitWait = _run is null ? null : await Runs.GetRateLimitWaitAsync(_run, cancellationToken);
         _design = _run is null ? null : await Design.GetRunDesignAsync(RunId, cancellationToken);
         _designBreakdown = _run is null ? [] : await Design.GetRunBreakdownAsync(RunId, cancellationToken);
+    }
+
+    private async Task PauseAsync()
+    {
+        Snackbar.Add(await RunAlerts.PauseAsync(RunId, Disposed) ? "Run paused: no new tasks start until you resume it." : "The run is not running.", Severity.Info);
+        await ReloadAsync();
+    }
+
+    private async Task ResumeAsync()
+    {
+        Snackbar.Add(await RunAlerts.ResumeAsync(RunId, Disposed) ? "Run resumed." : "The run is not paused.", Severity.Info);
+        await ReloadAsync();
     }
 
     private async Task CancelAsync()
