@@ -102,6 +102,8 @@ public sealed class TemplateCommandTests(IntegrationEnvironment environment) : I
             {
                 ["ConnectionStrings__Postgres"] = _db.ConnectionString,
                 ["ConnectionStrings__Blobs"] = environment.Azurite.ConnectionString,
+                // The preview's count_tokens goes to the in-process simulator, which runs only in demo mode.
+                ["Demo__Enabled"] = "true",
             },
             arguments);
 }

@@ -26,7 +26,10 @@ public sealed class DesignPageTests(IntegrationEnvironment env) : LiveDashboardT
         Services.AddSingleton(Db.Get<FailedGenerationReader>());
         Services.AddSingleton(new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time));
         Services.AddSingleton<RunProgressReader>();
+        Services.AddSingleton(new BRun.Diagnostics.Infrastructure.RateLimits.RateLimitStore(Db.Get<IUserScopedConnectionFactory>()));
         Services.AddScoped<RunDashboardService>();
+        Services.AddSingleton(new BRun.Diagnostics.Infrastructure.Alerts.RunAlertStore(Db.Get<IUserScopedConnectionFactory>()));
+        Services.AddScoped<RunAlertService>();
     }
 
     [Fact]

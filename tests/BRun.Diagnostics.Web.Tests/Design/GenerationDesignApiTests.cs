@@ -60,7 +60,8 @@ public sealed class GenerationDesignApiTests(IntegrationEnvironment env)
     [Fact]
     public async Task Render_answers_the_prompt_its_tokens_and_the_estimate()
     {
-        await using var host = await DashboardHost.StartAsync(env);
+        // count_tokens is answered by the in-process simulator, which runs only in demo mode.
+        await using var host = await DashboardHost.StartAsync(env, new Dictionary<string, string?> { ["Demo:Enabled"] = "true" });
         var token = await host.CreateTokenAsync(await host.CreateUserAsync());
         using var client = host.NewClient();
 

@@ -28,6 +28,8 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
 
     [Inject]
     private DesignDashboardService Design { get; set; } = default!;
+
+    [Inject]
     private RunAlertService RunAlerts { get; set; } = default!;
 
     [Inject]

@@ -28,6 +28,8 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
     private DesignDashboardService Design { get; set; } = default!;
 
     private IReadOnlyList<BreakdownRow> _designBreakdown = [];
+
+    [Inject]
     private LiveEventHub Hub { get; set; } = default!;
 
     /// <summary>Chart loads so far (tests check that a foreign failure costs none).</summary>
