@@ -102,7 +102,18 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
 
         Assert.Equal((0, 12, RunStatus.Completed), (run.Succeeded, run.Failed, run.Status));
         Assert.Equal(0L, await harness.ScalarAsync<long>("SELECT count(*) FROM conversations"));
-        Assert.Equal(12L, await harness.ScalarAsync<long>("SELECT count(*) FROM failed_generations WHERE failure_type = 'truncation' AND report_status = 'uploaded'"));
+        Assert.Equal(12L, await harness.ScalarAsync<long>("SELECT count(*) FROM failed_generations WHERE failure_type = 'truncation'"));
+
+        // Reports upload after the transaction that stores the failure and finishes the task (and, for the last task,
+        // the run) commits, so the run can be seen finished a moment before its last upload lands.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        long uploaded;
+        while ((uploaded = await harness.ScalarAsync<long>("SELECT count(*) FROM failed_generations WHERE report_status = 'uploaded'")) < 12 && !deadline.IsCancellationRequested)
+        {
+            await Task.Delay(50, CancellationToken.None);
+        }
+
+        Assert.Equal(12L, uploaded);
     }
 
     [Fact]
