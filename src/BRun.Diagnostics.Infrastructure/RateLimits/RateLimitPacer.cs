@@ -127,7 +127,24 @@ public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDispo
         var waitingSince = (long?)null;
         while (true)
         {
-            var take = await _store.TakeAsync(state.Scope, input, output, ct).ConfigureAwait(false);
+            await ApplyDeferredAsync(state, ct).ConfigureAwait(false);
+            RateLimitTake take;
+            try
+            {
+                take = await _store.TakeAsync(state.Scope, input, output, ct).ConfigureAwait(false);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.RaiseException)
+            {
+                // brun_rate_limit_take raises only when the scope's row is missing. rate_limit_state is UNLOGGED, so
+                // Postgres empties it in crash recovery (a crash, or an immediate stop, then a restart): recreate the
+                // row with the limits this process knows (configured, and the last ones the API announced) and take
+                // again. Without this every call after such a restart failed, and the learned limits were gone.
+                Log.StateRecreated(_logger, state.Scope);
+                await _store.ConfigureAsync(state.Scope, state.Model, _options.Window.TotalSeconds, Limits(state.Announced), ct).ConfigureAwait(false);
+                state.AnswerSeen = false;
+                continue;
+            }
+
             if (take.Granted)
             {
                 if (waitingSince is { } since)
@@ -171,9 +188,9 @@ public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDispo
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
-            // The call is done and its outcome matters more than the correction: the reservation simply stays taken
-            // (pacing errs slow) and the task goes on to be stored.
-            Log.SettleFailed(_logger, ex, state.Scope);
+            // The call is done and its outcome matters more than the correction, so the task goes on to be stored; the
+            // correction waits in memory and is applied before this process's next take for the scope.
+            Defer(state, settlement, ex);
         }
         if (settlement.OutputTokens is { } real)
         {
@@ -197,9 +214,10 @@ public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDispo
         ArgumentNullException.ThrowIfNull(headers);
         var parsed = RateLimitHeaders.Parse(headers);
         var head = HeadSettlement(httpStatus, parsed, _options, _time.GetUtcNow());
+        ScopeState? state = null;
         try
         {
-            var state = await ScopeAsync(model, cancellationToken).ConfigureAwait(false);
+            state = await ScopeAsync(model, cancellationToken).ConfigureAwait(false);
             if (parsed.AnnouncesAny)
             {
                 await LearnAsync(state, parsed, cancellationToken).ConfigureAwait(false);
@@ -226,10 +244,42 @@ public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDispo
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
-            Log.SettleFailed(_logger, ex, ScopeFor(model));
+            if (state is null)
+            {
+                Log.SettleFailed(_logger, ex, ScopeFor(model));
+            }
+            else
+            {
+                Defer(state, head, ex);
+            }
         }
 
         WakeWaiters();
+    }
+
+    /// <summary>
+    /// Keeps a settlement the database could not take (it is down or unreachable). Without it a reservation was never
+    /// given back: capacity lost for up to a window, and a cold-start probe's minute-long hold never lifted early.
+    /// </summary>
+    private void Defer(ScopeState state, RateLimitSettlement settlement, Exception ex)
+    {
+        state.Deferred.Enqueue(settlement.Deferred());
+        Log.SettleFailed(_logger, ex, state.Scope);
+    }
+
+    /// <summary>
+    /// Applies the settlements deferred during an outage, oldest first, before the next take. Late corrections are
+    /// exact: each moves a bucket's one instant by its own amount, as it would have when the call ended (a refund to
+    /// a bucket that has meanwhile refilled is simply absorbed). Runs under the scope's gate, so one applier at a time;
+    /// a settlement leaves the queue only once the database has it.
+    /// </summary>
+    private async Task ApplyDeferredAsync(ScopeState state, CancellationToken ct)
+    {
+        while (state.Deferred.TryPeek(out var deferred))
+        {
+            await _store.SettleAsync(state.Scope, deferred, ct).ConfigureAwait(false);
+            state.Deferred.TryDequeue(out _);
+        }
     }
 
     /// <summary>
@@ -315,11 +365,15 @@ public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDispo
             return;
         }
 
-        state.Announced = announced;
-        var limits = Limits(announced.Item1, announced.Item2, announced.Item3);
         Log.LimitsLearned(_logger, state.Scope, announced.Item1, announced.Item2, announced.Item3);
-        await _store.ConfigureAsync(state.Scope, state.Model, _options.Window.TotalSeconds, limits, ct).ConfigureAwait(false);
+        await _store.ConfigureAsync(state.Scope, state.Model, _options.Window.TotalSeconds, Limits(announced), ct).ConfigureAwait(false);
+
+        // Remembered only once stored: a failed store is tried again with the next answer's headers.
+        state.Announced = announced;
     }
+
+    private ScopeLimits Limits((int? Requests, int? InputTokens, int? OutputTokens) announced) =>
+        Limits(announced.Requests, announced.InputTokens, announced.OutputTokens);
 
     /// <summary>Configured limits win over announced ones; either is paced at <see cref="RateLimitOptions.Margin"/> below.</summary>
     internal ScopeLimits Limits(int? announcedRequests, int? announcedInput, int? announcedOutput)
@@ -380,6 +434,9 @@ public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDispo
 
         /// <summary>This process's cold-start probe, until its answer's head charges it to the buckets.</summary>
         public RatePermit? Probe;
+
+        /// <summary>Settlements the database could not take during an outage, applied before the next take.</summary>
+        public ConcurrentQueue<RateLimitSettlement> Deferred { get; } = new();
     }
 
     private static partial class Log
@@ -393,8 +450,11 @@ public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDispo
         [LoggerMessage(EventId = 7062, Level = LogLevel.Warning, Message = "429 from Claude (request {RequestId}): every worker of {Scope} pauses for {Pause}")]
         public static partial void RateLimited(ILogger logger, string scope, TimeSpan pause, string? requestId);
 
-        [LoggerMessage(EventId = 7064, Level = LogLevel.Warning, Message = "Could not record a finished call in the rate-limit state of {Scope}; its reservation stays taken")]
+        [LoggerMessage(EventId = 7064, Level = LogLevel.Warning, Message = "Could not record a finished call in the rate-limit state of {Scope}; the correction is applied when the database answers again")]
         public static partial void SettleFailed(ILogger logger, Exception exception, string scope);
+
+        [LoggerMessage(EventId = 7065, Level = LogLevel.Warning, Message = "The rate-limit state of {Scope} was lost (Postgres crash recovery empties the unlogged table); recreated from the known limits")]
+        public static partial void StateRecreated(ILogger logger, string scope);
 
         [LoggerMessage(EventId = 7063, Level = LogLevel.Information,
             Message = "Claude announces the limits of {Scope}: {Requests} requests, {InputTokens} input tokens, {OutputTokens} output tokens per minute")]

@@ -34,6 +34,19 @@ public sealed record RateLimitSettlement
     /// <summary>Block the whole organisation this long (a 429); null for no block.</summary>
     public double? BlockSeconds { get; init; }
     public string? BlockReason { get; init; }
+
+    /// <summary>
+    /// This settlement applied late, after an outage: the corrections stand, but the reset times and a 429's pause
+    /// were measured from the moment the answer arrived and would be stretched if applied from now.
+    /// </summary>
+    public RateLimitSettlement Deferred() => this with
+    {
+        RequestsFullIn = null,
+        InputFullIn = null,
+        OutputFullIn = null,
+        BlockSeconds = null,
+        BlockReason = null,
+    };
 }
 
 /// <summary>A model that is waiting on a rate limit, and until when (database clock).</summary>

@@ -58,12 +58,9 @@ public sealed class WorkerFaultTests(IntegrationEnvironment environment) : IAsyn
     {
         var runId = await CreateRunAsync(30);
 
-        // Known defect, not yet fixed: a pacer reservation whose settlement fails during the outage is never given
-        // back, so after the restart dispatch waits on capacity that no call holds. This test covers the queue's
-        // recovery; the pacer's is tracked in the README's "Not done yet".
-        var settings = WorkerEnvironment();
-        settings["RateLimits__Enabled"] = "false";
-        await using var worker = BrunProcess.Start(settings, "worker");
+        // Pacing is on (the default): the immediate stop makes Postgres run crash recovery, which empties the unlogged
+        // rate_limit_state, and calls that end during the outage cannot settle; the pacer must recover from both.
+        await using var worker = BrunProcess.Start(WorkerEnvironment(), "worker");
         await WaitUntilAsync(() => CountAsync("SELECT count(*) FROM generation_tasks WHERE state IN ('succeeded','failed')"), n => n >= 5, worker);
 
         await environment.Postgres.StopAsync();
