@@ -17,6 +17,13 @@ public sealed class DemoOptions
     /// stop, not write simulated conversations into training data. Default: false.
     /// </summary>
     public bool Enabled { get; set; }
+
+    /// <summary>
+    /// In demo mode, the simulator plays an organisation with real limits, so the dashboard shows pacing and
+    /// rate-limit waits as a real Tier 1 key would (see <see cref="DemoModeExtensions.OrganizationLimitDefaults"/>);
+    /// any <c>Simulator:*</c> setting given explicitly wins. Default: true.
+    /// </summary>
+    public bool OrganizationLimits { get; set; } = true;
 }
 
 /// <summary>Demo mode: the simulator runs in-process, and only when <c>Demo:Enabled</c> is true.</summary>
@@ -44,9 +51,32 @@ public static class DemoModeExtensions
             : $"http://127.0.0.1:{FreeLoopbackPort()}";
         configuration["Simulator:ListenUrl"] = url;
         configuration["Claude:BaseUrl"] = url;
+        if (demo.OrganizationLimits)
+        {
+            foreach (var (key, value) in OrganizationLimitDefaults)
+            {
+                configuration[key] ??= value;
+            }
+        }
+
         builder.Services.AddClaudeSimulator();
         return true;
     }
+
+    /// <summary>
+    /// The organisation the demo's simulator plays: Tier 1's 50 requests per minute, and 5 times Tier 1's token limits
+    /// (30,000 input and 8,000 output tokens per minute for Sonnet), so a demo run of a few dozen conversations
+    /// (about 1,300 output tokens each, max_tokens 4,096 reserved per call) still finishes in a minute or two while the
+    /// output limit binds and the run page shows the pacing wait. The simulator's random 429s are off: with real
+    /// limits, a 429 comes from exceeding them, as with the API.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> OrganizationLimitDefaults { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["Simulator:RequestsPerMinute"] = "50",
+        ["Simulator:InputTokensPerMinute"] = "150000",
+        ["Simulator:OutputTokensPerMinute"] = "40000",
+        ["Simulator:RateLimitedRate"] = "0",
+    };
 
     private static int FreeLoopbackPort()
     {
