@@ -36,6 +36,11 @@ public sealed partial class GenerationTaskHandler(
     {
         ArgumentNullException.ThrowIfNull(task);
 
+        // The rate-limit permit is held until the task is done, not just the call: the worker claims more tasks only
+        // while few of its tasks are still waiting for room (RateLimitPacer.ClaimAllowance counts in-flight tasks
+        // without a permit as waiting), and a task storing its outcome is not waiting. Released at the call's end, such
+        // tasks held back claims: 8 in flight instead of 32 against an unlimited API.
+        await using var pacing = new HeldPermit();
         var history = await calls.ListAsync(task.Id, ct).ConfigureAwait(false);
         var last = history.Last;
         if (last is not null && last.DispositionValue != CallDisposition.Transient)
@@ -46,7 +51,7 @@ public sealed partial class GenerationTaskHandler(
         }
         else if (last is null || !IsBudgetSpent(history))
         {
-            var captured = await CallClaudeAsync(task, ct).ConfigureAwait(false);
+            var captured = await CallClaudeAsync(task, pacing, ct).ConfigureAwait(false);
             var previousWasBare = last is not null && CallClassifier.IsBareRateLimit(last.HttpStatus, last.HeaderValues);
             var verdict = CallClassifier.Classify(captured, previousWasBare);
             var cost = prices.Cost(captured.Parsed.Model ?? captured.Request.Model, captured.Parsed.Usage)?.Total;
@@ -84,16 +89,24 @@ public sealed partial class GenerationTaskHandler(
         await outcomes.GiveUpAsync(task, $"gave up after {task.DeliveryErrors + 1} failed deliveries: {lastError.Message}", ct).ConfigureAwait(false);
     }
 
-    private async Task<CapturedResponse> CallClaudeAsync(ClaimedTask task, CancellationToken ct)
+    private async Task<CapturedResponse> CallClaudeAsync(ClaimedTask task, HeldPermit pacing, CancellationToken ct)
     {
         var request = GenerationRequests.For(task.Prompt, task.Model, task.MaxTokens, task.Temperature) with { CachePrefixLength = task.CachePrefixLength };
 
         // Pacing: wait for room under the organisation's rate limits, shared by every worker; then tell the shared
         // state what the call really used (and about any 429).
-        await using var permit = await pacer.AcquireAsync(request, ct).ConfigureAwait(false);
+        var permit = pacing.Permit = await pacer.AcquireAsync(request, ct).ConfigureAwait(false);
         var captured = await claude.SendAsync(request, ct).ConfigureAwait(false);
         await permit.SettleAsync(captured, ct).ConfigureAwait(false);
         return captured;
+    }
+
+    /// <summary>The task's rate-limit permit, if it got one, released when the task is done.</summary>
+    private sealed class HeldPermit : IAsyncDisposable
+    {
+        public RatePermit? Permit { get; set; }
+
+        public ValueTask DisposeAsync() => Permit?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 
     // last: the call to finish from (a response, a permanent error, or a transient one with the budget spent).
