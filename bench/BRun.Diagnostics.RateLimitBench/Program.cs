@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 // Usage: dotnet run -c Release --project bench/BRun.Diagnostics.RateLimitBench -- [--workers 1|2] [--tasks N]
 //   [--rpm R] [--itpm I] [--otpm O] [--window-s W] [--tokens-per-s S] [--max-tokens M] [--reservation MaxTokens|Estimate]
+//   [--margin-pct P] (the pacer's RateLimits:Margin in percent; default 5)
 // Limits are per window (a minute for the real API; scaled down here so a run takes a minute or two, with the
 // generation speed scaled by the same factor). The simulator's own accounting is the judge.
 var workers = Arg("--workers", 1);
@@ -23,6 +24,7 @@ var tokensPerSecond = Arg("--tokens-per-s", 600);
 var maxTokens = Arg("--max-tokens", 2048);
 var inFlight = Arg("--in-flight", 32);
 var reservation = Text("--reservation", "MaxTokens");
+var marginPct = Arg("--margin-pct", 5);
 var window = TimeSpan.FromSeconds(windowSeconds);
 
 var environment = new IntegrationEnvironment();
@@ -86,7 +88,7 @@ try
     var share = binding.Used / (binding.Limit + (binding.Limit / windowSeconds * elapsed));
     var answered = stats.Admitted + stats.Rejected;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"workers={workers} tasks={tasks} window_s={windowSeconds} rpm={rpm} itpm={itpm} otpm={otpm} max_tokens={maxTokens} reservation={reservation} tokens_per_s={tokensPerSecond} " +
+        $"workers={workers} tasks={tasks} margin_pct={marginPct} window_s={windowSeconds} rpm={rpm} itpm={itpm} otpm={otpm} max_tokens={maxTokens} reservation={reservation} tokens_per_s={tokensPerSecond} " +
         $"elapsed_s={elapsed:F1} succeeded={run.Succeeded} failed={run.Failed} binding={binding.Name} used={binding.Used:F0} " +
         $"share_of_binding_limit={share:P1} answered_429={stats.Rejected}/{answered} ({(double)stats.Rejected / answered:P1}) " +
         $"limits_allow_s={allowedSeconds:F1} wall_vs_allowed={(allowedSeconds > 0 ? elapsed / allowedSeconds : double.NaN):F2}x " +
@@ -106,6 +108,7 @@ ServiceProvider Worker(TestDatabase db, Uri simulatorUrl)
         ["RateLimits:Organization"] = "bench",
         ["RateLimits:Window"] = window.ToString(),
         ["RateLimits:OutputReservation"] = reservation,
+        ["RateLimits:Margin"] = (marginPct / 100.0).ToString(CultureInfo.InvariantCulture),
     };
     var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
     return db.BuildServices(
