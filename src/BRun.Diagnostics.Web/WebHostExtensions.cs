@@ -34,6 +34,8 @@ public static class WebHostExtensions
         builder.Services.AddMudServices();
         builder.Services.AddScoped<RunDashboardService>();
         builder.Services.AddScoped<FailureDashboardService>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddApiDocument();
         return builder;
     }
 
@@ -55,7 +57,9 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
-        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+        app.MapApiDocument();
+        app.MapApiNotFound();
+        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous().ExcludeFromDescription();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BRun.Diagnostics.Cli;
@@ -31,7 +30,7 @@ public sealed class ValidateCommandTests : IDisposable
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exitCode = await BrunCommandLine.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        var exitCode = await BrunCommandLine.InvokeAsync(args, output, error);
         return (exitCode, output.ToString(), error.ToString());
     }
 
@@ -96,7 +95,7 @@ public sealed class ValidateCommandTests : IDisposable
 
         Assert.Contains("FAIL", output, StringComparison.Ordinal);
         Assert.Contains("truncation/lone_backslash (high)", output, StringComparison.Ordinal);
-        Assert.Contains("1 files: 0 ok, 1 rejected (truncation 1)", output, StringComparison.Ordinal);
+        Assert.Contains("1 file: 0 ok, 1 rejected (truncation 1)", output, StringComparison.Ordinal);
     }
 
     [Fact]

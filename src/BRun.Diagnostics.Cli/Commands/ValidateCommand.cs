@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using BRun.Diagnostics.Core.Text;
 using BRun.Diagnostics.Core.Validation;
 
 namespace BRun.Diagnostics.Cli.Commands;
@@ -198,7 +199,7 @@ internal static class ValidateCommand
         {
             var byType = _byType.Count == 0 ? string.Empty : $" ({string.Join(", ", _byType.Select(p => $"{p.Key} {p.Value}"))})";
             var unreadable = Unreadable > 0 ? $", {Unreadable} unreadable" : string.Empty;
-            return string.Create(CultureInfo.InvariantCulture, $"{Ok + Failed} files: {Ok} ok, {Failed} rejected{byType}{unreadable}");
+            return string.Create(CultureInfo.InvariantCulture, $"{Plural.Of(Ok + Failed, "file")}: {Ok} ok, {Failed} rejected{byType}{unreadable}");
         }
     }
 }

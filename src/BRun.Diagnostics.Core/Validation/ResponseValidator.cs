@@ -3,6 +3,7 @@ using BRun.Diagnostics.Core.Conversations;
 using BRun.Diagnostics.Core.Detection;
 using BRun.Diagnostics.Core.Detection.Json;
 using BRun.Diagnostics.Core.Messages;
+using BRun.Diagnostics.Core.Text;
 
 namespace BRun.Diagnostics.Core.Validation;
 
@@ -133,7 +134,7 @@ public sealed class ResponseValidator
                 return new(
                     FailureType.ApiError,
                     "stream_error_event",
-                    $"The stream carried an error event ({error}) after {message.EventCount} events; {message.Text.Length} chars of text had arrived.",
+                    $"The stream carried an error event ({error}) after {Plural.Of(message.EventCount, "event")}; {Plural.Of(message.Text.Length, "character")} of text had arrived.",
                     Confidence.High);
             }
 
@@ -250,7 +251,7 @@ public sealed class ResponseValidator
             JsonScanStatus.Complete => $"{message.Text.Length} chars of text had arrived and form complete JSON",
             _ => $"{message.Text.Length} chars of text had arrived, the JSON stopping {scan.Describe()}, ending with {TextEndings.Tail(message.Text)}",
         };
-        return $"The stream ended without message_stop after {message.EventCount} events{torn}: the connection or the server cut it. {char.ToUpperInvariant(stop[0])}{stop[1..]}; {content}.";
+        return $"The stream ended without message_stop after {Plural.Of(message.EventCount, "event")}{torn}: the connection or the server cut it. {char.ToUpperInvariant(stop[0])}{stop[1..]}; {content}.";
     }
 
     private static string HttpPattern(ResponseContext context) =>

@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
 
 namespace BRun.Diagnostics.Web.Api;
@@ -8,8 +10,11 @@ public sealed record RunStatusResponse(
     [property: JsonPropertyName("id")] Guid Id,
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
+    [property: JsonPropertyName("finished_at")] DateTimeOffset? FinishedAt,
+    [property: JsonPropertyName("owner_email")] string OwnerEmail,
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("max_tokens")] int MaxTokens,
+    [property: JsonPropertyName("temperature")] decimal? Temperature,
     [property: JsonPropertyName("template")] string Template,
     [property: JsonPropertyName("total")] int Total,
     [property: JsonPropertyName("succeeded")] int Succeeded,
@@ -18,27 +23,101 @@ public sealed record RunStatusResponse(
     [property: JsonPropertyName("in_flight")] int InFlight,
     [property: JsonPropertyName("pending")] int Pending,
     [property: JsonPropertyName("tasks_per_minute")] double? TasksPerMinute,
-    [property: JsonPropertyName("eta_seconds")] double? EtaSeconds)
+    [property: JsonPropertyName("eta_seconds")] double? EtaSeconds,
+    [property: JsonPropertyName("failures_url")] string FailuresUrl)
 {
     public static RunStatusResponse From(RunView run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        return new(run.Id, run.Status, run.CreatedAt, run.Model, run.MaxTokens, run.TemplateName, run.Total, run.Succeeded,
-            run.Failed, run.Cancelled, run.InFlight, run.Pending,
-            run.TasksPerMinute is { } r ? Math.Round(r, 2) : null, run.Eta is { } eta ? Math.Round(eta.TotalSeconds) : null);
+        return new(run.Id, run.Status, run.CreatedAt, run.FinishedAt, run.OwnerEmail, run.Model, run.MaxTokens, run.Temperature,
+            run.TemplateName, run.Total, run.Succeeded, run.Failed, run.Cancelled, run.InFlight, run.Pending,
+            run.TasksPerMinute is { } r ? Math.Round(r, 2) : null, run.Eta is { } eta ? Math.Round(eta.TotalSeconds) : null,
+            "/api/failed-generations" + (FailureFilterState.Empty with { RunId = run.Id }).ToQueryString());
     }
 }
+
+/// <summary>The runs list response: <c>{ "items": [...], "total": N, "page": P, "limit": L }</c>.</summary>
+public sealed record RunListResponse(
+    [property: JsonPropertyName("items")] IReadOnlyList<RunStatusResponse> Items,
+    [property: JsonPropertyName("total")] long Total,
+    [property: JsonPropertyName("page")] int Page,
+    [property: JsonPropertyName("limit")] int Limit);
 
 /// <summary>The runs HTTP API. Authorisation is the fallback policy; visibility is row-level security (others' runs: 404).</summary>
 public static class RunApiEndpoints
 {
+    public const int DefaultLimit = 50;
+    public const string StatusKey = "status";
+
     public static IEndpointRouteBuilder MapRunApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGet("/api/runs/{id:guid}", async (Guid id, RunDashboardService runs, CancellationToken ct) =>
-            await runs.GetAsync(id, ct).ConfigureAwait(false) is { } run
-                ? Results.Ok(RunStatusResponse.From(run))
-                : Results.NotFound());
+        var group = endpoints.MapGroup("/api/runs").WithTags("Runs");
+        group.MapGet("/", ListAsync)
+            .WithName("ListRuns")
+            .WithSummary("Runs you can see, newest first, optionally by status, paged.")
+            .WithQueryParameters([StatusParameter, .. ApiQueryParameters.Paging(DefaultLimit)])
+            .Produces<RunListResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapGet("/{id}", GetAsync)
+            .WithName("GetRun")
+            .WithSummary("One run's status and counts.")
+            .Produces<RunStatusResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
+    }
+
+    private static ApiQueryParameter StatusParameter { get; } =
+        new(StatusKey, "Only runs in this status: " + string.Join(", ", RunStatus.All) + ".", Values: RunStatus.All);
+
+    private static async Task<IResult> ListAsync(HttpContext context, RunDashboardService runs, CancellationToken ct)
+    {
+        var query = context.Request.Query;
+        if (query.Keys.FirstOrDefault(k => !string.Equals(k, StatusKey, StringComparison.OrdinalIgnoreCase)
+            && !PageQuery.Keys.Contains(k, StringComparer.OrdinalIgnoreCase)) is { } unknown)
+        {
+            return new ParameterProblem(FailureFilterQuery.Shorten(unknown), $"'{FailureFilterQuery.Shorten(unknown)}' is not a parameter of this endpoint.",
+                string.Join(", ", [StatusKey, .. PageQuery.Keys])).ToResult();
+        }
+
+        var statusValues = query[StatusKey];
+        var accepts = "one of " + string.Join(", ", RunStatus.All) + " (lower case)";
+        if (statusValues.Count > 1)
+        {
+            return new ParameterProblem(StatusKey, $"status is given {statusValues.Count} times; give it at most once.", accepts).ToResult();
+        }
+
+        var status = string.IsNullOrWhiteSpace(statusValues.ToString()) ? null : statusValues.ToString();
+        if (status is not null && !RunStatus.All.Contains(status, StringComparer.Ordinal))
+        {
+            return new ParameterProblem(StatusKey, $"status '{FailureFilterQuery.Shorten(status)}' is not a run status.", accepts).ToResult();
+        }
+
+        var (page, problem) = PageQuery.Parse(query, DefaultLimit);
+        if (problem is not null)
+        {
+            return problem.ToResult();
+        }
+
+        var result = await runs.PageAsync(status, page!, ct).ConfigureAwait(false);
+        return Results.Ok(new RunListResponse([.. result.Items.Select(RunStatusResponse.From)], result.TotalCount, page!.PageIndex + 1, page.PageSize));
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpContext context, RunDashboardService runs, CancellationToken ct)
+    {
+        if (ApiIds.Parse(id) is not { } runId)
+        {
+            return ApiIds.Problem("id", id, "run id").ToResult();
+        }
+
+        if (FailedGenerationEndpoints.RouteOnly(context) is { } extra)
+        {
+            return extra.ToResult();
+        }
+
+        return await runs.GetAsync(runId, ct).ConfigureAwait(false) is { } run
+            ? Results.Ok(RunStatusResponse.From(run))
+            : ApiProblems.NotFound($"No run {runId:D} that you can see.");
     }
 }

@@ -1,0 +1,47 @@
+using System.Globalization;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Web.Failures;
+
+namespace BRun.Diagnostics.Web.Api;
+
+/// <summary>
+/// A query parameter an endpoint reads itself (through <see cref="FailureFilterQuery"/> or <see cref="PageQuery"/>)
+/// rather than through model binding, which would answer a bad value with an empty 400. Attached to the endpoint as
+/// metadata, it is what the OpenAPI document lists and what the API walker test sends bad values to.
+/// </summary>
+public sealed record ApiQueryParameter(string Name, string Description, bool IsInteger = false, IReadOnlyList<string>? Values = null, int? Minimum = null, int? Maximum = null);
+
+/// <summary>The query parameters of an endpoint (metadata).</summary>
+public sealed record ApiQueryParametersMetadata(IReadOnlyList<ApiQueryParameter> Parameters);
+
+/// <summary>The API's shared parameter descriptions.</summary>
+public static class ApiQueryParameters
+{
+    public static IReadOnlyList<ApiQueryParameter> FailureFilter { get; } =
+    [
+        new(FailureFilterState.FailureTypeKey, "Failure type: " + FailureFilterQuery.FailureTypeAccepts + ".", Values: FailureFilterQuery.FailureTypes),
+        new(FailureFilterState.StopReasonKey, "Exact stop_reason: " + FailureFilterQuery.StopReasonAccepts + "."),
+        new(FailureFilterState.PatternKey, "Exact truncation pattern: " + FailureFilterQuery.PatternAccepts + "."),
+        new(FailureFilterState.ModelKey, "Exact model: " + FailureFilterQuery.ModelAccepts + "."),
+        new(FailureFilterState.RunIdKey, "Only this run's failures: " + FailureFilterQuery.RunIdAccepts + "."),
+        new(FailureFilterState.FromKey, "Earliest created_at included: " + FailureFilterQuery.TimeAccepts + " (UTC when no offset is given)."),
+        new(FailureFilterState.ToKey, "created_at before this: " + FailureFilterQuery.TimeAccepts + "; a date alone includes that whole day."),
+        new(FailureFilterState.QueryKey, "Case-insensitive text in the truncation details or the error message: " + FailureFilterQuery.QueryAccepts + "."),
+    ];
+
+    public static ApiQueryParameter ExportFormat { get; } =
+        new(FailedGenerationEndpoints.FormatKey, "csv (default) or jsonl.", Values: ["csv", "jsonl"]);
+
+    public static IReadOnlyList<ApiQueryParameter> Paging(int defaultLimit, int maxLimit = PageRequest.MaxPageSize) =>
+    [
+        new(PageQuery.PageKey, "1-based page number (default 1). A page past the end is empty.", IsInteger: true, Minimum: 1, Maximum: int.MaxValue),
+        new(PageQuery.LimitKey, string.Create(CultureInfo.InvariantCulture, $"Items per page, 1 to {maxLimit} (default {defaultLimit})."), IsInteger: true, Minimum: 1, Maximum: maxLimit),
+    ];
+
+    /// <summary>Declares the query parameters the endpoint reads (for OpenAPI and the API walker test).</summary>
+    public static RouteHandlerBuilder WithQueryParameters(this RouteHandlerBuilder builder, IReadOnlyList<ApiQueryParameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.WithMetadata(new ApiQueryParametersMetadata(parameters));
+    }
+}
