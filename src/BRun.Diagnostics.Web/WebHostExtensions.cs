@@ -1,6 +1,7 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
@@ -28,7 +29,10 @@ public static class WebHostExtensions
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
+        builder.AddServiceDefaults("brun-web");
 
+        builder.AddDiagnosticsProxySupport();
+        builder.AddDiagnosticsDataProtection();
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
@@ -42,6 +46,9 @@ public static class WebHostExtensions
     public static WebApplication UseDiagnosticsWeb(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // First: everything after it (the sign-in throttle, redirects, cookies' Secure flag) sees the client's address and scheme.
+        app.UseDiagnosticsProxySupport();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
@@ -57,9 +64,10 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
+        app.MapDatasetApi();
+        app.MapServiceDefaults(app.Configuration);
         app.MapApiDocument();
         app.MapApiNotFound();
-        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous().ExcludeFromDescription();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

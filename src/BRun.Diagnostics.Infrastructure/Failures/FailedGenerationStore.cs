@@ -44,86 +44,12 @@ public sealed class FailedGenerationStore
         ArgumentNullException.ThrowIfNull(input);
         var identity = DbIdentity.User(createdBy);
 
-        // Millisecond precision: the report's timestamp and path are rebuilt from the stored value, which must not round.
-        var now = _time.GetUtcNow();
-        var createdAt = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
-        var id = Guid.CreateVersion7(createdAt);
+        var (id, createdAt) = NewIdentity();
 
         Guid? insertedId;
         await using (var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false))
         {
-            insertedId = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
-                """
-                INSERT INTO failed_generations (
-                    id, conversation_id, run_id, task_id,
-                    prompt, prompt_length, model, max_tokens, temperature, structured_outputs_enabled,
-                    raw_response, raw_body, response_content,
-                    stop_reason, stop_sequence, stop_details_category, stop_details_explanation,
-                    input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
-                    request_id, http_status, duration_ms, streamed, stream_outcome, transport_failure, attempts, rate_limit_headers,
-                    failure_type, truncation_pattern, truncation_details, detection_confidence, error_message, error_stack,
-                    report_status, report_next_attempt_at, created_at, created_by,
-                    persona_id, emotional_arc_id, training_topic_id, template_id)
-                VALUES (
-                    @Id, @ConversationId, @RunId, @TaskId,
-                    @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
-                    @RawResponse::jsonb, @RawBody, @ResponseContent,
-                    @StopReason, @StopSequence, @StopDetailsCategory, @StopDetailsExplanation,
-                    @InputTokens, @OutputTokens, @CacheCreationInputTokens, @CacheReadInputTokens,
-                    @RequestId, @HttpStatus, @DurationMs, @Streamed, @StreamOutcome, @TransportFailure, @Attempts, @RateLimitHeaders::jsonb,
-                    @FailureType, @TruncationPattern, @TruncationDetails, @DetectionConfidence, @ErrorMessage, @ErrorStack,
-                    'pending', @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
-                    @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId)
-                ON CONFLICT (task_id) DO NOTHING
-                RETURNING id
-                """,
-                new
-                {
-                    Id = id,
-                    input.ConversationId,
-                    input.RunId,
-                    input.TaskId,
-                    input.Prompt,
-                    input.PromptLength,
-                    input.Model,
-                    input.MaxTokens,
-                    input.Temperature,
-                    input.StructuredOutputsEnabled,
-                    RawResponse = Core.Reports.RawResponseJson.ToJsonText(input.RawBody),
-                    input.RawBody,
-                    input.ResponseContent,
-                    input.StopReason,
-                    input.StopSequence,
-                    input.StopDetailsCategory,
-                    input.StopDetailsExplanation,
-                    input.InputTokens,
-                    input.OutputTokens,
-                    input.CacheCreationInputTokens,
-                    input.CacheReadInputTokens,
-                    input.RequestId,
-                    input.HttpStatus,
-                    input.DurationMs,
-                    input.Streamed,
-                    input.StreamOutcome,
-                    input.TransportFailure,
-                    input.Attempts,
-                    RateLimitHeaders = JsonSerializer.Serialize(input.RateLimitHeaders),
-                    FailureType = input.FailureType.ToWire(),
-                    input.TruncationPattern,
-                    input.TruncationDetails,
-                    DetectionConfidence = input.Confidence.ToWire(),
-                    input.ErrorMessage,
-                    input.ErrorStack,
-                    ReportNextAttemptAt = (createdAt + _options.Value.InitialGrace).UtcDateTime,
-                    CreatedAt = createdAt.UtcDateTime,
-                    CreatedBy = createdBy,
-                    input.Scaffolding.PersonaId,
-                    input.Scaffolding.EmotionalArcId,
-                    input.Scaffolding.TrainingTopicId,
-                    input.Scaffolding.TemplateId,
-                },
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
-
+            insertedId = await InsertAsync(connection, null, input, id, createdAt, createdBy, cancellationToken).ConfigureAwait(false);
             if (insertedId is null)
             {
                 // Only a task_id conflict skips the insert. The existing row may belong to another user, in which case
@@ -148,4 +74,99 @@ public sealed class FailedGenerationStore
         var (status, path) = await _uploader.UploadAsync(identity, input, id, createdAt, attemptsBefore: 0, cancellationToken).ConfigureAwait(false);
         return new StoredFailedGeneration(id, Created: true, status, path);
     }
+
+    /// <summary>A new row's id and creation time, at millisecond precision (the report's path is rebuilt from the stored value).</summary>
+    internal (Guid Id, DateTimeOffset CreatedAt) NewIdentity()
+    {
+        var now = _time.GetUtcNow();
+        var createdAt = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+        return (Guid.CreateVersion7(createdAt), createdAt);
+    }
+
+    /// <summary>
+    /// Inserts the row on the caller's connection and transaction, for writes that must commit together with the
+    /// row (a quarantine moves a conversation out in the same transaction). The caller uploads the report after
+    /// committing, with <see cref="UploadReportAsync"/>; until then the retrier would find it.
+    /// </summary>
+    /// <returns>The id, or null when the task already has a row.</returns>
+    internal async Task<Guid?> InsertAsync(
+        Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? transaction, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, Guid createdBy, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
+            """
+            INSERT INTO failed_generations (
+                id, conversation_id, run_id, task_id, source, dataset_id,
+                prompt, prompt_length, model, max_tokens, temperature, structured_outputs_enabled,
+                raw_response, raw_body, response_content,
+                stop_reason, stop_sequence, stop_details_category, stop_details_explanation,
+                input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
+                request_id, http_status, duration_ms, streamed, stream_outcome, transport_failure, attempts, rate_limit_headers,
+                failure_type, truncation_pattern, truncation_details, detection_confidence, error_message, error_stack,
+                report_status, report_next_attempt_at, created_at, created_by,
+                persona_id, emotional_arc_id, training_topic_id, template_id)
+            VALUES (
+                @Id, @ConversationId, @RunId, @TaskId, @Source, @DatasetId,
+                @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
+                @RawResponse::jsonb, @RawBody, @ResponseContent,
+                @StopReason, @StopSequence, @StopDetailsCategory, @StopDetailsExplanation,
+                @InputTokens, @OutputTokens, @CacheCreationInputTokens, @CacheReadInputTokens,
+                @RequestId, @HttpStatus, @DurationMs, @Streamed, @StreamOutcome, @TransportFailure, @Attempts, @RateLimitHeaders::jsonb,
+                @FailureType, @TruncationPattern, @TruncationDetails, @DetectionConfidence, @ErrorMessage, @ErrorStack,
+                'pending', @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
+                @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId)
+            ON CONFLICT (task_id) DO NOTHING
+            RETURNING id
+            """,
+            new
+            {
+                Id = id,
+                input.ConversationId,
+                input.RunId,
+                input.TaskId,
+                input.Source,
+                input.DatasetId,
+                input.Prompt,
+                input.PromptLength,
+                input.Model,
+                input.MaxTokens,
+                input.Temperature,
+                input.StructuredOutputsEnabled,
+                RawResponse = Core.Reports.RawResponseJson.ToJsonText(input.RawBody),
+                input.RawBody,
+                input.ResponseContent,
+                input.StopReason,
+                input.StopSequence,
+                input.StopDetailsCategory,
+                input.StopDetailsExplanation,
+                input.InputTokens,
+                input.OutputTokens,
+                input.CacheCreationInputTokens,
+                input.CacheReadInputTokens,
+                input.RequestId,
+                input.HttpStatus,
+                input.DurationMs,
+                input.Streamed,
+                input.StreamOutcome,
+                input.TransportFailure,
+                input.Attempts,
+                RateLimitHeaders = JsonSerializer.Serialize(input.RateLimitHeaders),
+                FailureType = input.FailureType.ToWire(),
+                input.TruncationPattern,
+                input.TruncationDetails,
+                DetectionConfidence = input.Confidence.ToWire(),
+                input.ErrorMessage,
+                input.ErrorStack,
+                ReportNextAttemptAt = (createdAt + _options.Value.InitialGrace).UtcDateTime,
+                CreatedAt = createdAt.UtcDateTime,
+                CreatedBy = createdBy,
+                input.Scaffolding.PersonaId,
+                input.Scaffolding.EmotionalArcId,
+                input.Scaffolding.TrainingTopicId,
+                input.Scaffolding.TemplateId,
+            },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+    /// <summary>Uploads the report of a row inserted with <see cref="InsertAsync"/> once its transaction committed.</summary>
+    internal Task<(string Status, string? Path)> UploadReportAsync(Guid owner, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, CancellationToken cancellationToken) =>
+        _uploader.UploadAsync(DbIdentity.User(owner), input, id, createdAt, attemptsBefore: 0, cancellationToken);
 }

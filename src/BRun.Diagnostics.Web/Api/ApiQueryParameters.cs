@@ -9,7 +9,9 @@ namespace BRun.Diagnostics.Web.Api;
 /// rather than through model binding, which would answer a bad value with an empty 400. Attached to the endpoint as
 /// metadata, it is what the OpenAPI document lists and what the API walker test sends bad values to.
 /// </summary>
-public sealed record ApiQueryParameter(string Name, string Description, bool IsInteger = false, IReadOnlyList<string>? Values = null, int? Minimum = null, int? Maximum = null);
+public sealed record ApiQueryParameter(
+    string Name, string Description, bool IsInteger = false, IReadOnlyList<string>? Values = null, int? Minimum = null, int? Maximum = null,
+    bool Required = false, string? Example = null);
 
 /// <summary>The query parameters of an endpoint (metadata).</summary>
 public sealed record ApiQueryParametersMetadata(IReadOnlyList<ApiQueryParameter> Parameters);
@@ -37,6 +39,32 @@ public static class ApiQueryParameters
         new(PageQuery.PageKey, "1-based page number (default 1). A page past the end is empty.", IsInteger: true, Minimum: 1, Maximum: int.MaxValue),
         new(PageQuery.LimitKey, string.Create(CultureInfo.InvariantCulture, $"Items per page, 1 to {maxLimit} (default {defaultLimit})."), IsInteger: true, Minimum: 1, Maximum: maxLimit),
     ];
+
+    /// <summary>
+    /// The first parameter of <paramref name="query"/> that is not in <paramref name="parameters"/> or is given more than
+    /// once, as a problem; null when there is none. An unknown name is refused so a misspelt filter cannot widen a result.
+    /// </summary>
+    public static ParameterProblem? RefuseUnknownOrRepeated(IQueryCollection query, IReadOnlyList<ApiQueryParameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(parameters);
+        foreach (var (key, values) in query)
+        {
+            var known = parameters.FirstOrDefault(p => string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase));
+            var shown = FailureFilterQuery.Shorten(key);
+            if (known is null)
+            {
+                return new ParameterProblem(shown, $"'{shown}' is not a parameter of this endpoint.", parameters.Count == 0 ? "no query parameters" : string.Join(", ", parameters.Select(p => p.Name)));
+            }
+
+            if (values.Count > 1)
+            {
+                return new ParameterProblem(known.Name, $"{known.Name} is given {values.Count} times; give it at most once.", known.Description);
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Declares the query parameters the endpoint reads (for OpenAPI and the API walker test).</summary>
     public static RouteHandlerBuilder WithQueryParameters(this RouteHandlerBuilder builder, IReadOnlyList<ApiQueryParameter> parameters)

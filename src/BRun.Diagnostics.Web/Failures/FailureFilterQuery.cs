@@ -191,6 +191,9 @@ public static partial class FailureFilterQuery
         _ => QueryAccepts,
     };
 
+    /// <summary>A UTC date (its midnight) or an ISO 8601 date-time, strictly; null for anything else ("yesterday", "12/02/2026").</summary>
+    public static DateTimeOffset? ParseInstant(string value) => ParseBound(value, exclusiveEnd: false);
+
     /// <summary>A date means its midnight (or, as an exclusive end, the next one); a date-time is taken exactly.</summary>
     private static DateTimeOffset? ParseBound(string value, bool exclusiveEnd)
     {
