@@ -19,11 +19,13 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly SimulatorState _state;
+    private readonly OrganizationRateLimiter _limiter;
 
-    private ClaudeSimulatorServer(WebApplication app, SimulatorState state, Uri baseUrl)
+    private ClaudeSimulatorServer(WebApplication app, SimulatorState state, OrganizationRateLimiter limiter, Uri baseUrl)
     {
         _app = app;
         _state = state;
+        _limiter = limiter;
         BaseUrl = baseUrl;
     }
 
@@ -35,6 +37,9 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
 
     /// <summary>How many requests carried this exact prompt.</summary>
     public int AttemptsFor(string prompt) => _state.AttemptsFor(prompt);
+
+    /// <summary>The organisation limits' own accounting: what was admitted (with its tokens) and what was refused.</summary>
+    public SimulatorRateLimitStats RateLimitStats => _limiter.Stats();
 
     /// <param name="options">Validated here; an invalid set throws <see cref="ValidationException"/>.</param>
     /// <param name="url">Listen address; port 0 picks a free port.</param>
@@ -67,8 +72,10 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         });
 
         var state = new SimulatorState();
+        var limiter = new OrganizationRateLimiter(options, time);
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(limiter);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<MessagesEndpoint>();
 
@@ -87,7 +94,7 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        var server = new ClaudeSimulatorServer(app, state, new Uri(address));
+        var server = new ClaudeSimulatorServer(app, state, limiter, new Uri(address));
         Log.Started(app.Services.GetRequiredService<ILogger<ClaudeSimulatorServer>>(), server.BaseUrl);
         return server;
     }

@@ -16,6 +16,7 @@ namespace BRun.Diagnostics.Simulator;
 internal sealed class MessagesEndpoint(
     IOptions<SimulatorOptions> options,
     SimulatorState state,
+    OrganizationRateLimiter limiter,
     TimeProvider time,
     ILogger<MessagesEndpoint> logger)
 {
@@ -47,20 +48,50 @@ internal sealed class MessagesEndpoint(
             return;
         }
 
+        var admission = limiter.TryAdmit(ReplyPlanner.InputTokens(request), request.MaxTokens);
+        foreach (var (name, value) in admission.Headers)
+        {
+            context.Response.Headers[name] = value;
+        }
+
+        if (admission.Exceeded is { } exceeded)
+        {
+            Log.RateLimited(logger, requestId, exceeded, admission.RetryAfterSeconds);
+            context.Response.Headers["retry-after"] = admission.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            await WriteErrorAsync(context, 429, "rate_limit_error", OrganizationRateLimiter.Message(exceeded, _options), requestId, token).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await AnswerAsync(context, request, requestId, tokens => limiter.Settle(admission, tokens), token).ConfigureAwait(false);
+        }
+        finally
+        {
+            // An answer abandoned half-way (client gone) still ends its reservation; a second settle does nothing.
+            limiter.Settle(admission, 0);
+        }
+    }
+
+    // generated(tokens) is called once generation is over, before the last bytes are sent (the message_delta, or the
+    // whole JSON body): the API corrects its output count when the answer is generated, so a client that has read the
+    // end of the answer never sees the reservation still held.
+    private async Task AnswerAsync(HttpContext context, SimulatedRequest request, string requestId, Action<int> generated, CancellationToken token)
+    {
         var scenario = SimulatorScenarioPicker.Pick(request.Prompt, _options, request.Stream);
         var attempt = state.NextAttempt(request.Prompt);
         var reply = ReplyPlanner.Plan(request, scenario, attempt, _options);
         Log.Reply(logger, requestId, reply.Scenario, attempt, reply.Status, reply.StopReason, reply.OutputTokens, request.MaxTokens, request.Stream);
 
-        WriteRateLimitHeaders(context.Response, reply.Status == 429);
         var wireRandom = new Random(reply.WireSeed);
-        var latency = Latency(wireRandom);
+        var latency = Latency(_options, wireRandom, reply.OutputTokens);
 
         if (reply.Html)
         {
             await DelayAsync(latency, token).ConfigureAwait(false);
             context.Response.StatusCode = reply.Status;
             context.Response.ContentType = "text/html";
+            generated(0);
             await context.Response.WriteAsync(BadGatewayPage, token).ConfigureAwait(false);
             return;
         }
@@ -72,6 +103,7 @@ internal sealed class MessagesEndpoint(
                 context.Response.Headers["retry-after"] = _options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             }
 
+            generated(0);
             await WriteErrorAsync(context, reply.Status, reply.ErrorType, reply.ErrorMessage ?? reply.ErrorType, requestId, token).ConfigureAwait(false);
             return;
         }
@@ -79,11 +111,11 @@ internal sealed class MessagesEndpoint(
         var messageId = "msg_01" + RandomId(wireRandom, 22);
         if (request.Stream)
         {
-            await WriteStreamAsync(context, request, reply, messageId, wireRandom, latency, token).ConfigureAwait(false);
+            await WriteStreamAsync(context, request, reply, messageId, wireRandom, latency, generated, token).ConfigureAwait(false);
         }
         else
         {
-            await WriteMessageAsync(context, request, reply, messageId, latency, token).ConfigureAwait(false);
+            await WriteMessageAsync(context, request, reply, messageId, latency, generated, token).ConfigureAwait(false);
         }
     }
 
@@ -162,9 +194,10 @@ internal sealed class MessagesEndpoint(
     }
 
     private async Task WriteMessageAsync(
-        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, TimeSpan latency, CancellationToken token)
+        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, TimeSpan latency, Action<int> generated, CancellationToken token)
     {
         await DelayAsync(latency, token).ConfigureAwait(false);
+        generated(reply.OutputTokens);
         var body = Encoding.UTF8.GetBytes(Json(writer =>
         {
             WriteMessageHead(writer, request, messageId);
@@ -188,7 +221,8 @@ internal sealed class MessagesEndpoint(
     }
 
     private async Task WriteStreamAsync(
-        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, Random random, TimeSpan latency, CancellationToken token)
+        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, Random random, TimeSpan latency,
+        Action<int> generated, CancellationToken token)
     {
         var chunks = Chunk(reply.Text, random);
         var head = new List<string>
@@ -251,6 +285,12 @@ internal sealed class MessagesEndpoint(
         response.Headers.CacheControl = "no-cache";
 
         var sentDeltas = reply.Ending == ReplyEnding.Normal ? deltas.Count : (int)(deltas.Count * reply.CutFraction);
+        if (reply.Ending != ReplyEnding.Normal)
+        {
+            // A cut or failed stream: the server stopped generating what it had planned.
+            generated(reply.OutputTokens);
+        }
+
         var events = head.Concat(deltas.Take(sentDeltas));
         switch (reply.Ending)
         {
@@ -275,8 +315,15 @@ internal sealed class MessagesEndpoint(
         }
 
         var pause = latency / (deltas.Count + tail.Count + 1);
+        var sent = 0;
+        var generatedAt = head.Count + sentDeltas;
         foreach (var item in events)
         {
+            if (sent++ == generatedAt)
+            {
+                generated(reply.OutputTokens);
+            }
+
             await DelayAsync(pause, token).ConfigureAwait(false);
             await response.WriteAsync(item, token).ConfigureAwait(false);
             await response.Body.FlushAsync(token).ConfigureAwait(false);
@@ -353,21 +400,6 @@ internal sealed class MessagesEndpoint(
         writer.WriteEndObject();
     }
 
-    private void WriteRateLimitHeaders(HttpResponse response, bool exhausted)
-    {
-        var reset = time.GetUtcNow().AddSeconds(60).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        var headers = response.Headers;
-        headers["anthropic-ratelimit-requests-limit"] = "50";
-        headers["anthropic-ratelimit-requests-remaining"] = exhausted ? "0" : "49";
-        headers["anthropic-ratelimit-requests-reset"] = reset;
-        headers["anthropic-ratelimit-input-tokens-limit"] = "30000";
-        headers["anthropic-ratelimit-input-tokens-remaining"] = exhausted ? "0" : "28000";
-        headers["anthropic-ratelimit-input-tokens-reset"] = reset;
-        headers["anthropic-ratelimit-output-tokens-limit"] = "8000";
-        headers["anthropic-ratelimit-output-tokens-remaining"] = exhausted ? "0" : "7000";
-        headers["anthropic-ratelimit-output-tokens-reset"] = reset;
-    }
-
     private static async Task WriteErrorAsync(
         HttpContext context, int status, string type, string message, string requestId, CancellationToken token)
     {
@@ -400,8 +432,11 @@ internal sealed class MessagesEndpoint(
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private TimeSpan Latency(Random random) =>
-        _options.MinLatency + ((_options.MaxLatency - _options.MinLatency) * random.NextDouble());
+    /// <summary>With a generation speed set, in proportion to the output; otherwise a draw between the two bounds.</summary>
+    internal static TimeSpan Latency(SimulatorOptions options, Random random, int outputTokens) =>
+        options.OutputTokensPerSecond > 0
+            ? options.MinLatency + TimeSpan.FromSeconds(outputTokens / options.OutputTokensPerSecond)
+            : options.MinLatency + ((options.MaxLatency - options.MinLatency) * random.NextDouble());
 
     private Task DelayAsync(TimeSpan delay, CancellationToken token) =>
         delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, time, token);

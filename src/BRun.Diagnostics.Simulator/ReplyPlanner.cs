@@ -46,7 +46,7 @@ internal static class ReplyPlanner
     {
         var contentHash = StableHash.Of(options.Seed, "content", request.Prompt);
         var random = new Random(unchecked((int)contentHash ^ (int)(contentHash >> 32)));
-        var inputTokens = 12 + Tokens((request.System?.Length ?? 0) + request.Prompt.Length);
+        var inputTokens = InputTokens(request);
         var baseReply = new SimulatedReply
         {
             Scenario = scenario,
@@ -103,6 +103,9 @@ internal static class ReplyPlanner
             _ => complete,
         };
     }
+
+    /// <summary>What the request's input counts as: a fixed overhead plus about 4 characters a token.</summary>
+    public static int InputTokens(SimulatedRequest request) => 12 + Tokens((request.System?.Length ?? 0) + request.Prompt.Length);
 
     private static SimulatedReply CutAtMaxTokens(SimulatedReply reply, ConversationSpec spec, Random random, bool indented, int maxTokens)
     {

@@ -77,6 +77,40 @@ public sealed class SimulatorOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan MaxLatency { get; set; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// The organisation's requests per minute (per <see cref="RateLimitWindow"/>), enforced as a token bucket refilled
+    /// continuously; over it the answer is 429 <c>rate_limit_error</c> with <c>retry-after</c>. Default: 0 (not enforced,
+    /// and its <c>anthropic-ratelimit-requests-*</c> headers are not sent).
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int RequestsPerMinute { get; set; }
+
+    /// <summary>Input tokens per minute, counted when the request arrives. Default: 0 (not enforced).</summary>
+    [Range(0, 1_000_000_000)]
+    public int InputTokensPerMinute { get; set; }
+
+    /// <summary>
+    /// Output tokens per minute. As the real API documents it, a request reserves its max_tokens when it arrives and the
+    /// reservation becomes the real count when the answer ends. Default: 0 (not enforced).
+    /// </summary>
+    [Range(0, 1_000_000_000)]
+    public int OutputTokensPerMinute { get; set; }
+
+    /// <summary>
+    /// The period the per-minute limits refill over. Default: 1 minute, as the real API; tests shrink it (with the
+    /// pacer's <c>RateLimits:Window</c>) so a run much larger than the limits finishes in seconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan RateLimitWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Generation speed. Above 0, an answer takes <see cref="MinLatency"/> plus its output tokens divided by this
+    /// (instead of a draw between MinLatency and MaxLatency), so big answers are slow as they are for real.
+    /// Default: 0 (off).
+    /// </summary>
+    [Range(0.0, 1_000_000.0)]
+    public double OutputTokensPerSecond { get; set; }
+
     /// <summary>Answer 401 when <c>x-api-key</c> is missing, as the real API does. Default: false (demo mode sends none).</summary>
     public bool RequireApiKey { get; set; }
 

@@ -6,6 +6,7 @@ using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 using BRun.Diagnostics.Infrastructure.Users;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -116,14 +117,18 @@ internal static class RunCommand
                 throw CliException.Usage($"No run {parse.GetValue(runId)}.");
             }
 
+            var wait = await host.Services.GetRequiredService<RateLimitStore>().GetRunWaitAsync(DbIdentity.System, run.Model, run.Status, run.Pending, ct).ConfigureAwait(false);
             if (parse.GetValue(format) == "json")
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run), JsonOptions)).ConfigureAwait(false);
+                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run, wait), JsonOptions)).ConfigureAwait(false);
             }
             else
             {
+                var waiting = wait is null
+                    ? string.Empty
+                    : string.Create(CultureInfo.InvariantCulture, $"; waiting on a rate limit ({wait.Reason}) until {wait.Until:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}");
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"{run.Id} {run.Status}: {run.Succeeded} succeeded, {run.Failed} failed, {run.Cancelled} cancelled, {run.InFlight} in flight, {run.Pending} pending of {run.Total}")).ConfigureAwait(false);
+                    $"{run.Id} {run.Status}: {run.Succeeded} succeeded, {run.Failed} failed, {run.Cancelled} cancelled, {run.InFlight} in flight, {run.Pending} pending of {run.Total}{waiting}")).ConfigureAwait(false);
             }
 
             return ExitOk;
@@ -213,7 +218,7 @@ internal static class RunCommand
         return command;
     }
 
-    private static object ToJson(RunSnapshot run) => new
+    private static object ToJson(RunSnapshot run, RateLimitWait? wait = null) => new
     {
         id = run.Id,
         status = run.Status,
@@ -225,5 +230,8 @@ internal static class RunCommand
         pending = run.Pending,
         created_at = run.CreatedAt,
         finished_at = run.FinishedAt,
+        // Null unless pending tasks are held back by the organisation's rate limits: "pacing" (the limits are used up)
+        // or "rate_limited" (paused after a 429), until the given time.
+        rate_limit = wait is null ? null : new { reason = wait.Reason, until = DateTime.SpecifyKind(wait.Until, DateTimeKind.Utc) },
     };
 }

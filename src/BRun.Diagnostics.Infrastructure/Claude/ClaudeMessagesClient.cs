@@ -24,12 +24,14 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
     private readonly ILogger<ClaudeMessagesClient> _logger;
     private readonly ResiliencePipeline<ClaudeAttempt> _pipeline;
     private readonly Uri _endpoint;
+    private readonly IClaudeResponseHeadObserver[] _observers;
 
     public ClaudeMessagesClient(
         HttpClient http,
         IOptions<ClaudeOptions> options,
         TimeProvider time,
-        ILogger<ClaudeMessagesClient> logger)
+        ILogger<ClaudeMessagesClient> logger,
+        IEnumerable<IClaudeResponseHeadObserver>? observers = null)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(options);
@@ -39,6 +41,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
         _logger = logger;
         _endpoint = new Uri(_options.BaseUrl.TrimEnd('/') + "/v1/messages", UriKind.Absolute);
         _pipeline = BuildPipeline();
+        _observers = observers?.ToArray() ?? [];
     }
 
     public async Task<CapturedResponse> SendAsync(ClaudeRequest request, CancellationToken cancellationToken)
@@ -52,7 +55,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             async token =>
             {
                 attempts++;
-                return await AttemptAsync(body, snapshot.Stream, token).ConfigureAwait(false);
+                return await AttemptAsync(body, snapshot.Model, snapshot.Stream, token).ConfigureAwait(false);
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -95,7 +98,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             .Build();
     }
 
-    private async Task<ClaudeAttempt> AttemptAsync(byte[] body, bool stream, CancellationToken callerToken)
+    private async Task<ClaudeAttempt> AttemptAsync(byte[] body, string model, bool stream, CancellationToken callerToken)
     {
         using var timeout = new CancellationTokenSource(_options.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, timeout.Token);
@@ -131,6 +134,11 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
         using (response)
         {
             var headers = CaptureHeaders(response);
+            foreach (var observer in _observers)
+            {
+                await observer.OnResponseHeadAsync(model, (int)response.StatusCode, headers.Kept, linked.Token).ConfigureAwait(false);
+            }
+
             var read = await ReadBodyAsync(response.Content, linked.Token, callerToken).ConfigureAwait(false);
             return new ClaudeAttempt
             {

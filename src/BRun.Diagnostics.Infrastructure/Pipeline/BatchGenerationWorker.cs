@@ -3,6 +3,7 @@ using BRun.Diagnostics.Core.Pipeline;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
@@ -25,6 +26,7 @@ public sealed partial class BatchGenerationWorker(
     GenerationQueue queue,
     IGenerationTaskHandler handler,
     NpgsqlDataSource dataSource,
+    RateLimitPacer pacer,
     IOptions<WorkerOptions> options,
     TimeProvider timeProvider,
     ILogger<BatchGenerationWorker> logger) : BackgroundService
@@ -52,6 +54,7 @@ public sealed partial class BatchGenerationWorker(
         var listener = ListenAsync(stoppingToken);
         var heartbeat = HeartbeatAsync(stoppingToken);
         var nextRescue = timeProvider.GetTimestamp();
+        pacer.Changed += Wake;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -63,7 +66,8 @@ public sealed partial class BatchGenerationWorker(
                     await RescueAsync(stoppingToken).ConfigureAwait(false);
                 }
 
-                var free = _options.MaxInFlight - _inFlight.Count;
+                // Claim only what the rate limits leave room for: tasks waiting on them stay claimable by any worker.
+                var free = Math.Min(_options.MaxInFlight - _inFlight.Count, pacer.ClaimAllowance(_inFlight.Count));
                 var claimed = 0;
                 if (free > 0)
                 {
@@ -82,6 +86,10 @@ public sealed partial class BatchGenerationWorker(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Shutdown requested: drain below.
+        }
+        finally
+        {
+            pacer.Changed -= Wake;
         }
 
         await DrainAsync().ConfigureAwait(false);

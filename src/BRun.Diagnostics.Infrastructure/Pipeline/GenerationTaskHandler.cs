@@ -4,6 +4,7 @@ using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 using Microsoft.Extensions.Logging;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
@@ -19,6 +20,7 @@ public sealed partial class GenerationTaskHandler(
     ResponseValidator validator,
     FailedGenerationStore failures,
     GenerationOutcomeStore outcomes,
+    RateLimitPacer pacer,
     ILogger<GenerationTaskHandler> logger) : IGenerationTaskHandler
 {
     public async Task HandleAsync(ClaimedTask task, CancellationToken ct)
@@ -40,7 +42,12 @@ public sealed partial class GenerationTaskHandler(
             MaxTokens = task.MaxTokens,
             Temperature = task.Temperature,
         };
+
+        // Pacing: wait for room under the organisation's rate limits, shared by every worker; then tell the shared
+        // state what the call really used (and about any 429). The permit lasts until the task is done.
+        await using var permit = await pacer.AcquireAsync(request, ct).ConfigureAwait(false);
         var captured = await claude.SendAsync(request, ct).ConfigureAwait(false);
+        await permit.SettleAsync(captured, ct).ConfigureAwait(false);
         var verdict = validator.Validate(captured);
 
         if (verdict is { IsOk: true, Conversation: { } conversation })

@@ -1,4 +1,6 @@
 using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -21,7 +23,15 @@ public static class PipelineServiceCollectionExtensions
             .Validate(o => o.HeartbeatInterval < o.LeaseDuration, "Worker:HeartbeatInterval must be shorter than Worker:LeaseDuration.")
             .ValidateOnStart();
 
+        services.AddOptions<RateLimitOptions>()
+            .Bind(configuration.GetSection(RateLimitOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RateLimitStore>();
+        services.TryAddSingleton<RateLimitPacer>();
+        services.AddSingleton<IClaudeResponseHeadObserver>(sp => sp.GetRequiredService<RateLimitPacer>());
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<GenerationQueue>();
         services.TryAddSingleton<RunStore>();

@@ -58,6 +58,17 @@ public static class DatasetEndpoints
             return unknown.ToResult();
         }
 
+        // Text goes to Postgres as a parameter; a control character (a NUL above all) cannot be stored or matched.
+        if (model is not null && (model.Length > 200 || model.Any(char.IsControl)))
+        {
+            return BadParameter("model", "model must be a model id of up to 200 characters without control characters.");
+        }
+
+        if (dataset is not null && (dataset.Length > 200 || dataset.Any(char.IsControl)))
+        {
+            return BadParameter("dataset", "dataset must be a dataset id or a name of up to 200 characters without control characters.");
+        }
+
         bool includeSimulated;
         switch (include_simulated)
         {

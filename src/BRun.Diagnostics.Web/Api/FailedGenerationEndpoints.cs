@@ -139,7 +139,5 @@ public static class FailedGenerationEndpoints
 
     /// <summary>A route that takes no query parameters refuses any, like the list refuses unknown ones.</summary>
     internal static ParameterProblem? RouteOnly(HttpContext context) =>
-        context.Request.Query.Keys.FirstOrDefault() is { } key
-            ? new ParameterProblem(FailureFilterQuery.Shorten(key), $"'{FailureFilterQuery.Shorten(key)}' is not a parameter of this endpoint.", "no query parameters")
-            : null;
+        ApiQueryParameters.RefuseUnknownOrRepeated(context.Request.Query, []);
 }

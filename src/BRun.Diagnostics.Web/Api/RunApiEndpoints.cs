@@ -56,7 +56,7 @@ public static class RunApiEndpoints
         group.MapGet("/", ListAsync)
             .WithName("ListRuns")
             .WithSummary("Runs you can see, newest first, optionally by status, paged.")
-            .WithQueryParameters([StatusParameter, .. ApiQueryParameters.Paging(DefaultLimit)])
+            .WithQueryParameters(ListParameters)
             .Produces<RunListResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}", GetAsync)
@@ -68,26 +68,22 @@ public static class RunApiEndpoints
         return endpoints;
     }
 
-    private static ApiQueryParameter StatusParameter { get; } =
-        new(StatusKey, "Only runs in this status: " + string.Join(", ", RunStatus.All) + ".", Values: RunStatus.All);
+    private static IReadOnlyList<ApiQueryParameter> ListParameters { get; } =
+    [
+        new(StatusKey, "Only runs in this status: " + string.Join(", ", RunStatus.All) + ".", Values: RunStatus.All),
+        .. ApiQueryParameters.Paging(DefaultLimit),
+    ];
 
     private static async Task<IResult> ListAsync(HttpContext context, RunDashboardService runs, CancellationToken ct)
     {
         var query = context.Request.Query;
-        if (query.Keys.FirstOrDefault(k => !string.Equals(k, StatusKey, StringComparison.OrdinalIgnoreCase)
-            && !PageQuery.Keys.Contains(k, StringComparer.OrdinalIgnoreCase)) is { } unknown)
+        if (ApiQueryParameters.RefuseUnknownOrRepeated(query, ListParameters) is { } unknown)
         {
-            return new ParameterProblem(FailureFilterQuery.Shorten(unknown), $"'{FailureFilterQuery.Shorten(unknown)}' is not a parameter of this endpoint.",
-                string.Join(", ", [StatusKey, .. PageQuery.Keys])).ToResult();
+            return unknown.ToResult();
         }
 
         var statusValues = query[StatusKey];
         var accepts = "one of " + string.Join(", ", RunStatus.All) + " (lower case)";
-        if (statusValues.Count > 1)
-        {
-            return new ParameterProblem(StatusKey, $"status is given {statusValues.Count} times; give it at most once.", accepts).ToResult();
-        }
-
         var status = string.IsNullOrWhiteSpace(statusValues.ToString()) ? null : statusValues.ToString();
         if (status is not null && !RunStatus.All.Contains(status, StringComparer.Ordinal))
         {

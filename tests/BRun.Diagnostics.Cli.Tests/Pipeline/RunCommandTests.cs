@@ -33,6 +33,31 @@ public sealed class RunCommandTests(IntegrationEnvironment environment) : IAsync
         Assert.Equal(0, json.RootElement.GetProperty("succeeded").GetInt32());
         Assert.Equal(0, json.RootElement.GetProperty("failed").GetInt32());
         Assert.Equal(7, json.RootElement.GetProperty("pending").GetInt32());
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("rate_limit").ValueKind);
+    }
+
+    [Fact]
+    public async Task Status_OfARunHeldBackByA429_SaysItIsWaitingOnTheRateLimitAndUntilWhen()
+    {
+        var runId = (await BrunAsync("run", "create", "--count", "3", "--user", _email, "--model", "claude-sonnet-4-5")).StandardOutput.Trim();
+        await using (var connection = await _db.DataSource.OpenConnectionAsync())
+        {
+            await using var block = connection.CreateCommand();
+            block.CommandText = """
+                INSERT INTO rate_limit_state (scope, model, blocked_until, blocked_reason)
+                VALUES ('key-test:claude-sonnet-4-5', 'claude-sonnet-4-5', now() + interval '30 seconds', '429 rate_limit_error')
+                """;
+            await block.ExecuteNonQueryAsync();
+        }
+
+        var json = await BrunAsync("run", "status", runId, "--format", "json");
+        var text = await BrunAsync("run", "status", runId);
+
+        using var parsed = JsonDocument.Parse(json.StandardOutput);
+        var rateLimit = parsed.RootElement.GetProperty("rate_limit");
+        Assert.Equal("rate_limited", rateLimit.GetProperty("reason").GetString());
+        Assert.InRange(rateLimit.GetProperty("until").GetDateTimeOffset() - TimeProvider.System.GetUtcNow(), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(31));
+        Assert.Contains("waiting on a rate limit (rate_limited) until", text.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 using BRun.Diagnostics.Web.Runs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -12,6 +13,7 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     private List<BreadcrumbItem> _breadcrumbs = [];
     private RunView? _run;
     private FailureStatistics? _breakdown;
+    private RateLimitWait? _rateLimitWait;
 
     [Parameter]
     public Guid RunId { get; set; }
@@ -38,6 +40,7 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     {
         _run = await Runs.GetAsync(RunId, cancellationToken);
         _breakdown = _run is null ? null : await Runs.GetFailureBreakdownAsync(RunId, cancellationToken);
+        _rateLimitWait = _run is null ? null : await Runs.GetRateLimitWaitAsync(_run, cancellationToken);
     }
 
     private async Task CancelAsync()

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 
 namespace BRun.Diagnostics.Web.Components.Runs;
 
@@ -17,4 +18,14 @@ internal static class RunFormat
         { TotalHours: < 1 } e => $"{e.Minutes.ToString(CultureInfo.InvariantCulture)} min {e.Seconds.ToString(CultureInfo.InvariantCulture)} s",
         { } e => $"{((int)e.TotalHours).ToString(CultureInfo.InvariantCulture)} h {e.Minutes.ToString(CultureInfo.InvariantCulture)} min",
     };
+
+    /// <summary>"Waiting on the organisation's rate limit ... until 14:03:05 UTC": why the pending tasks are not sent yet.</summary>
+    public static string RateLimitWait(RateLimitWait wait)
+    {
+        ArgumentNullException.ThrowIfNull(wait);
+        var until = DateTime.SpecifyKind(wait.Until, DateTimeKind.Utc).ToString("HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+        return wait.Reason == "rate_limited"
+            ? $"Waiting on the rate limit: Claude answered 429, so every worker pauses until {until}."
+            : $"Waiting on the rate limit: the organisation's per-minute limits are used up; the next call fits at {until}.";
+    }
 }
