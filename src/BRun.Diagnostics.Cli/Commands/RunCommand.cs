@@ -21,6 +21,8 @@ namespace BRun.Diagnostics.Cli.Commands;
 internal static class RunCommand
 {
     public const int ExitOk = CliExit.Ok;
+    public const int ExitNotDone = CliExit.Failure;
+    public const int ExitUsage = CliExit.Usage;
 
     /// <summary>The user runs are created for when <c>--user</c> is not given: the demo admin that the web host seeds.</summary>
     public const string DefaultUserEmail = "admin@brun.local";
