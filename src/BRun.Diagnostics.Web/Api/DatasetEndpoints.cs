@@ -64,7 +64,7 @@ public static class DatasetEndpoints
             return BadParameter("model", "model must be a model id of up to 200 characters without control characters.");
         }
 
-        if (dataset is not null && (dataset.Length > 200 || dataset.Any(char.IsControl)))
+        if (dataset is not null && (string.IsNullOrWhiteSpace(dataset) || dataset.Length > 200 || dataset.Any(char.IsControl)))
         {
             return BadParameter("dataset", "dataset must be a dataset id or a name of up to 200 characters without control characters.");
         }
