@@ -51,6 +51,8 @@ public static class WebHostExtensions
         builder.Services.AddScoped<DesignDashboardService>();
         builder.Services.AddSingleton<ClaudeModeStatus>();
         builder.Services.AddScoped<RunReportService>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddApiDocument();
         return builder;
     }
 
@@ -79,6 +81,8 @@ public static class WebHostExtensions
         app.MapGenerationDesignApi();
         app.MapDatasetApi();
         app.MapServiceDefaults(app.Configuration);
+        app.MapApiDocument();
+        app.MapApiNotFound();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
