@@ -87,6 +87,19 @@ public sealed class TaskTelemetryTests(IntegrationEnvironment environment) : IDi
         Assert.Equal("succeeded", limitedSpans.OrderBy(s => s.StartTimeUtc).Last().GetTagItem("brun.task.outcome"));
         Assert.All(limitedSpans.SkipLast(1), s => Assert.Equal("retry_later", s.GetTagItem("brun.task.outcome")));
 
+        // Every call of every delivery is a GenAI chat span inside its task span, matching the call that was stored.
+        var calls = await harness.QueryAsync<(string RequestId, int? OutputTokens)>("SELECT request_id, output_tokens FROM generation_calls");
+        var chats = _spans.Where(s => s.Kind == ActivityKind.Client && s.Source.Name == DiagnosticsTelemetry.SourceName
+            && taskSpans.Any(t => t.TraceId == s.TraceId && t.SpanId == s.ParentSpanId)).ToList();
+        Assert.Equal(calls.Count, chats.Count);
+        foreach (var (requestId, outputTokens) in calls)
+        {
+            var chat = Assert.Single(chats, c => (string?)c.GetTagItem("brun.request_id") == requestId);
+            Assert.Equal(("anthropic", "chat"), (chat.GetTagItem("gen_ai.provider.name"), chat.GetTagItem("gen_ai.operation.name")));
+            Assert.Equal(outputTokens, (int?)chat.GetTagItem("gen_ai.usage.output_tokens"));
+        }
+
+        Assert.Equal(calls.Sum(c => c.OutputTokens ?? 0), Measured("gen_ai.client.token.usage", "gen_ai.token.type=output"));
         var pattern = await harness.ScalarAsync<string>("SELECT truncation_pattern FROM failed_generations");
         var requeues = await harness.ScalarAsync<long>("SELECT count(*) FROM generation_calls WHERE disposition = 'transient'");
         Assert.Equal(3, Measured("brun.tasks.finished", "brun.task.outcome=succeeded"));
