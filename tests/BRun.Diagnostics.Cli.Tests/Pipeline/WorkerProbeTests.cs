@@ -28,6 +28,9 @@ public sealed partial class WorkerProbeTests(IntegrationEnvironment environment)
         var owner = await db.CreateUserAsync();
         var settings = db.Settings();
         settings["Demo:Enabled"] = "true";
+
+        // Issue 8 gives the demo simulator an organisation's rate limits; this test is about probes, not pacing.
+        settings["Demo:OrganizationLimits"] = "false";
         settings["Simulator:MinLatency"] = "00:00:00";
         settings["Simulator:MaxLatency"] = "00:00:00";
         settings["Health:ProbeUrls"] = "http://127.0.0.1:0";
