@@ -42,8 +42,8 @@ BRUN=(dotnet "$ROOT/src/BRun.Diagnostics.Cli/bin/Release/net10.0/brun.dll")
 
 "${BRUN[@]}" migrate >/dev/null
 EMAIL="bench-$(date +%s)@example.test"; PASSWORD="bench password 123"
-"${BRUN[@]}" user create --email "$EMAIL" --password "$PASSWORD" >/dev/null
-"${BRUN[@]}" user create --email "other-$EMAIL" --password "$PASSWORD" >/dev/null
+BRUN_USER_PASSWORD="$PASSWORD" "${BRUN[@]}" user create --email "$EMAIL" >/dev/null
+BRUN_USER_PASSWORD="$PASSWORD" "${BRUN[@]}" user create --email "other-$EMAIL" >/dev/null
 TOKEN="$("${BRUN[@]}" token create --email "$EMAIL" | grep -o 'brun_[A-Za-z0-9_-]*' | head -n 1)"
 OWNER="$("${PSQL[@]}" -c "SELECT id FROM app_users WHERE email = '$EMAIL'")"
 OTHER="$("${PSQL[@]}" -c "SELECT id FROM app_users WHERE email = 'other-$EMAIL'")"

@@ -18,7 +18,8 @@ const int Repeats = 3;
 using var playwright = await Playwright.CreateAsync();
 await using var browser = await playwright.Chromium.LaunchAsync(new()
 {
-    ExecutablePath = "/usr/bin/chromium",
+    // BRUN_CHROMIUM names another Chromium or Chrome build (as in the browser tests).
+    ExecutablePath = Environment.GetEnvironmentVariable("BRUN_CHROMIUM") is { Length: > 0 } chromium ? chromium : "/usr/bin/chromium",
     Headless = true,
     Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
 });

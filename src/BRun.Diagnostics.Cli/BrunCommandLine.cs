@@ -14,14 +14,15 @@ namespace BRun.Diagnostics.Cli;
 /// </summary>
 internal static class BrunCommandLine
 {
-    public static RootCommand Build()
+    /// <param name="input">Where commands read secrets piped to them (<c>--password-stdin</c>). Default: the console.</param>
+    public static RootCommand Build(TextReader? input = null)
     {
         var root = new RootCommand("BRun.Diagnostics: capture, validate and diagnose Claude batch generations.");
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(WorkerCommand.Create());
-        root.Subcommands.Add(UserCommand.Create());
+        root.Subcommands.Add(UserCommand.Create(input ?? Console.In));
         root.Subcommands.Add(TokenCommand.Create());
         root.Subcommands.Add(TemplateCommand.Create());
         root.Subcommands.Add(ScaffoldingCommand.Create("persona", ScaffoldingKind.Persona));
@@ -35,11 +36,12 @@ internal static class BrunCommandLine
     }
 
     /// <summary>Parses and runs <paramref name="args"/>; the process entry point and the tests both come through here.</summary>
-    public static async Task<int> InvokeAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
+    public static async Task<int> InvokeAsync(
+        string[] args, TextWriter? output = null, TextWriter? error = null, TextReader? input = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         error ??= Console.Error;
-        var parse = Build().Parse(args);
+        var parse = Build(input).Parse(args);
         var command = CommandPath(parse.CommandResult);
         if (parse.Errors.Count > 0)
         {

@@ -46,7 +46,9 @@ internal static class CliHost
     }
 
     /// <summary>The full worker: queue, Claude client (or the simulator when no key is set), report retries.</summary>
-    public static IHost BuildWorker(IEnumerable<KeyValuePair<string, string?>>? overrides = null)
+    /// <param name="overrides">Configuration values that win over every source.</param>
+    /// <param name="configure">Last changes to the builder (tests add a log sink here).</param>
+    public static IHost BuildWorker(IEnumerable<KeyValuePair<string, string?>>? overrides = null, Action<HostApplicationBuilder>? configure = null)
     {
         var builder = CreateBuilder(overrides, LogLevel.Information);
         builder.Configuration["Worker:Enabled"] = "true";
@@ -57,6 +59,7 @@ internal static class CliHost
         builder.Services.AddRunAlerts(builder.Configuration);
         builder.AddServiceDefaults("brun-worker");
         builder.AddHealthProbeServer();
+        configure?.Invoke(builder);
         return builder.Build();
     }
 

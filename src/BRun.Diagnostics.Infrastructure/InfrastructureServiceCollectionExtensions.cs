@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Core.Hosting;
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Blobs;
 using BRun.Diagnostics.Infrastructure.Datasets;
@@ -32,6 +33,9 @@ public static class InfrastructureServiceCollectionExtensions
             .Bind(configuration.GetSection(BlobStorageOptions.SectionName))
             .Configure(o => o.ConnectionString ??= configuration.GetConnectionString("Blobs"))
             .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<DemoOptions>()
+            .Bind(configuration.GetSection(DemoOptions.SectionName))
             .ValidateOnStart();
         services.AddOptions<ReportUploadOptions>()
             .Bind(configuration.GetSection(ReportUploadOptions.SectionName))

@@ -1,30 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
+using BRun.Diagnostics.Core.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace BRun.Diagnostics.Simulator;
-
-/// <summary>Options of demo mode (configuration section <c>Demo</c>).</summary>
-public sealed class DemoOptions
-{
-    public const string SectionName = "Demo";
-
-    /// <summary>
-    /// Run the built-in Claude simulator in this host and send every call there. Only ever on when asked
-    /// (<c>./brun.sh run</c> sets it when <c>ANTHROPIC_API_KEY</c> is unset): a production host that lost its key must
-    /// stop, not write simulated conversations into training data. Default: false.
-    /// </summary>
-    public bool Enabled { get; set; }
-
-    /// <summary>
-    /// In demo mode, the simulator plays an organisation with real limits, so the dashboard shows pacing and
-    /// rate-limit waits as a real Tier 1 key would (see <see cref="DemoModeExtensions.OrganizationLimitDefaults"/>);
-    /// any <c>Simulator:*</c> setting given explicitly wins. Default: true.
-    /// </summary>
-    public bool OrganizationLimits { get; set; } = true;
-}
 
 /// <summary>Demo mode: the simulator runs in-process, and only when <c>Demo:Enabled</c> is true.</summary>
 public static class DemoModeExtensions
@@ -37,7 +18,8 @@ public static class DemoModeExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
-        builder.Services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName).ValidateOnStart();
+        // Decided before the host is built (the client's base address is bound at start); the options themselves are
+        // bound by the infrastructure, which every host adds.
         var demo = configuration.GetSection(DemoOptions.SectionName).Get<DemoOptions>() ?? new DemoOptions();
         if (!demo.Enabled)
         {

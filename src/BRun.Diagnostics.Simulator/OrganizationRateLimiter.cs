@@ -50,7 +50,7 @@ internal sealed class Admission
 /// </summary>
 internal sealed class OrganizationRateLimiter
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly TokenBucket? _requests;
     private readonly TokenBucket? _input;

@@ -14,7 +14,7 @@ internal static class CliUsers
         var user = await host.Services.GetRequiredService<AppUserStore>().GetByEmailAsync(email, ct).ConfigureAwait(false);
         if (user is null)
         {
-            await error.WriteLineAsync($"brun {command}: no user {email} (--user); create one with: brun user create --email {email} --password ...").ConfigureAwait(false);
+            await error.WriteLineAsync($"brun {command}: no user {email} (--user); create one with: brun user create --email {email} --password-stdin").ConfigureAwait(false);
         }
 
         return user;

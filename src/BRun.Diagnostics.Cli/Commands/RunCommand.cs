@@ -147,7 +147,7 @@ internal static class RunCommand
             }
         }
 
-        throw CliException.Usage($"No user {email}. Create it with: brun user create --email {email} --password PASSWORD --admin (on a new database the web host creates admin@brun.local on its first start).");
+        throw CliException.Usage($"No user {email}. Create it with: brun user create --email {email} --admin --password-stdin (on a new database the web host creates admin@brun.local on its first start).");
     }
 
     private static Command StatusSubcommand()

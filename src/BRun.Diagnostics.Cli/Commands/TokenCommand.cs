@@ -35,7 +35,7 @@ internal static class TokenCommand
             var user = await new AppUserStore(connections).GetByEmailAsync(emailValue, cancellationToken).ConfigureAwait(false);
             if (user is null)
             {
-                throw CliException.Usage($"No user {emailValue.Trim().ToLowerInvariant()}. Create it with: brun user create --email {emailValue.Trim().ToLowerInvariant()} --password PASSWORD");
+                throw CliException.Usage($"No user {emailValue.Trim().ToLowerInvariant()}. Create it with: brun user create --email {emailValue.Trim().ToLowerInvariant()} --password-stdin");
             }
 
             var token = await new ApiTokenStore(connections, TimeProvider.System)

@@ -10,25 +10,41 @@ namespace BRun.Diagnostics.Cli.Commands;
 /// <summary><c>brun user create</c>: creates a dashboard account that signs in with a password.</summary>
 internal static class UserCommand
 {
-    public static Command Create()
+    /// <summary>The environment variable <c>brun user create</c> reads the password from when it is not piped in.</summary>
+    internal const string PasswordVariable = "BRUN_USER_PASSWORD";
+
+    /// <param name="input">Where <c>--password-stdin</c> reads the password (the console in the real program).</param>
+    public static Command Create(TextReader input)
     {
+        ArgumentNullException.ThrowIfNull(input);
         var connection = ConnectionOption();
         var email = new Option<string>("--email") { Description = "Email to sign in with.", Required = true };
-        var password = new Option<string>("--password") { Description = "Password (stored as a PasswordHasher hash).", Required = true };
+        var passwordStdin = new Option<bool>("--password-stdin")
+        {
+            Description = $"Read the password from the first line of stdin. Default: the {PasswordVariable} environment variable.",
+        };
+
+        // Kept (hidden) only to refuse it with a reason: a password in argv is readable by every user of the machine
+        // through ps and /proc, and stays in shell history.
+        var argvPassword = new Option<string?>("--password") { Hidden = true };
         var admin = new Option<bool>("--admin") { Description = "Make the user an admin (sees every user's runs and failures)." };
         var name = new Option<string?>("--name") { Description = "Display name. Default: the email." };
-        var create = new Command("create", "Create a user with a password.") { email, password, admin, name, connection };
+        var create = new Command("create", $"Create a user with a password (piped with --password-stdin, or in {PasswordVariable}).")
+        {
+            email, passwordStdin, argvPassword, admin, name, connection,
+        };
         create.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
+            if (parseResult.GetResult(argvPassword) is not null)
+            {
+                throw CliException.Usage(
+                    $"--password is not accepted: a password on the command line is visible to every user of this machine (ps, /proc) and stays in shell history. Pipe it with --password-stdin or set {PasswordVariable}.");
+            }
+
             var connectionString = RequireConnectionString(parseResult.GetValue(connection));
             var emailValue = RequireEmail("--email", parseResult.GetRequiredValue(email));
-            var passwordValue = parseResult.GetRequiredValue(password);
-
-            if (passwordValue.Length < MinPasswordLength)
-            {
-                throw CliException.Usage($"--password must have at least {MinPasswordLength} characters.");
-            }
+            var passwordValue = await ReadPasswordAsync(parseResult.GetValue(passwordStdin), input, cancellationToken).ConfigureAwait(false);
 
             if (parseResult.GetValue(name) is { } displayName && string.IsNullOrWhiteSpace(displayName))
             {
@@ -55,6 +71,34 @@ internal static class UserCommand
         });
 
         return new Command("user", "Manage dashboard users.") { create };
+    }
+
+    /// <summary>The password from stdin's first line (<c>--password-stdin</c>) or the environment, checked for length.</summary>
+    private static async Task<string> ReadPasswordAsync(bool fromStdin, TextReader input, CancellationToken cancellationToken)
+    {
+        string? password;
+        string source;
+        if (fromStdin)
+        {
+            password = await input.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            source = "the password on stdin";
+        }
+        else
+        {
+            password = Environment.GetEnvironmentVariable(PasswordVariable);
+            source = PasswordVariable;
+        }
+
+        if (string.IsNullOrEmpty(password))
+        {
+            throw CliException.Usage(fromStdin
+                ? "--password-stdin: stdin had no password line."
+                : $"no password: pipe it in with --password-stdin, or set {PasswordVariable}.");
+        }
+
+        return password.Length >= MinPasswordLength
+            ? password
+            : throw CliException.Usage($"{source} must have at least {MinPasswordLength} characters.");
     }
 
     internal const string NoDatabase = "no database: pass --connection or set ConnectionStrings__Postgres.";

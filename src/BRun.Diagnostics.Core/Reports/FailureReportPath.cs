@@ -16,5 +16,9 @@ public static class FailureReportPath
     }
 
     /// <summary>The file name part, for a download's Content-Disposition.</summary>
-    public static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];
+    public static string FileName(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return path[(path.LastIndexOf('/') + 1)..];
+    }
 }

@@ -150,7 +150,7 @@ public sealed class ResponseValidator
             return new(FailureType.ApiError, message.ErrorType ?? HttpPattern(context), $"The API returned an error ({status}{requestId}): {error}.", Confidence.High);
         }
 
-        if (context.HttpStatus is { } httpStatus and (< 200 or > 299))
+        if (context.HttpStatus is < 200 or > 299)
         {
             var body = message.Kind switch
             {

@@ -31,6 +31,8 @@ public sealed partial class LoginThrottle(
     /// <summary>Counts a failure against the account and the address; returns the lockout it caused, if any.</summary>
     public async Task<DateTime?> RecordFailureAsync(string email, string? address, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(email);
+
         // A window that has passed starts again at 1. The lockout is set once, when the limit is reached.
         const string Sql = """
             INSERT INTO login_attempts AS a (key, failures, window_started_at)
@@ -76,6 +78,7 @@ public sealed partial class LoginThrottle(
     /// <summary>A right password clears the account's failures (not the address's: one good account must not reset a spray).</summary>
     public async Task RecordSuccessAsync(string email, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(email);
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM login_attempts WHERE key = @key", new { key = AccountKey(email) }, cancellationToken: ct)).ConfigureAwait(false);

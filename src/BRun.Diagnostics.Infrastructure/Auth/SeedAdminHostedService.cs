@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Configuration;
+using BRun.Diagnostics.Core.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,13 +12,13 @@ namespace BRun.Diagnostics.Infrastructure.Auth;
 internal sealed partial class SeedAdminHostedService(
     LocalAccountService accounts,
     IOptions<AuthOptions> options,
-    IConfiguration configuration,
+    IOptions<DemoOptions> demoOptions,
     ILogger<SeedAdminHostedService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
-        var demo = configuration.GetValue<bool>("Demo:Enabled");
+        var demo = demoOptions.Value.Enabled;
         var password = o.SeedAdminPassword ?? (demo ? AuthOptions.DemoAdminPassword : null);
         if (password == string.Empty)
         {

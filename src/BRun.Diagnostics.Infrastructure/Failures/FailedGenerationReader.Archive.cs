@@ -49,6 +49,7 @@ public sealed partial class FailedGenerationReader
     public async Task<FailureArchiveResult> WriteReportArchiveAsync(
         DbIdentity identity, FailedGenerationFilter filter, Stream output, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(output);
         var (where, parameters) = BuildWhere(filter);

@@ -41,7 +41,7 @@ public sealed partial class RunEventListener(
         {
             try
             {
-                await ListenUntilLostAsync(stoppingToken, onListening: () => delay = _options.InitialReconnectDelay).ConfigureAwait(false);
+                await ListenUntilLostAsync(onListening: () => delay = _options.InitialReconnectDelay, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -65,7 +65,7 @@ public sealed partial class RunEventListener(
         }
     }
 
-    private async Task ListenUntilLostAsync(CancellationToken stoppingToken, Action onListening)
+    private async Task ListenUntilLostAsync(Action onListening, CancellationToken stoppingToken)
     {
         // Not from the pool's rotation in spirit: this connection stays open for the life of the host.
         await using var connection = await dataSource.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);

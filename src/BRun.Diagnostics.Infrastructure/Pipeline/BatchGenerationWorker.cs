@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -124,15 +125,24 @@ public sealed partial class BatchGenerationWorker(
     private async Task<int> ClaimAndStartAsync(int free, CancellationToken stoppingToken)
     {
         IReadOnlyList<ClaimedTask> tasks;
-        try
+        ClaimTiming claim;
+        using (var claimSpan = TaskTracing.StartClaim(WorkerId, free))
         {
-            tasks = await queue.ClaimAsync(WorkerId, free, _options.LeaseDuration, stoppingToken).ConfigureAwait(false);
-        }
-        catch (NpgsqlException ex)
-        {
-            // The database is away (restart, network): keep the loop alive and try again after the poll interval.
-            Log.ClaimFailed(logger, ex, WorkerId);
-            return 0;
+            var started = timeProvider.GetUtcNow();
+            try
+            {
+                tasks = await queue.ClaimAsync(WorkerId, free, _options.LeaseDuration, stoppingToken).ConfigureAwait(false);
+            }
+            catch (NpgsqlException ex)
+            {
+                // The database is away (restart, network): keep the loop alive and try again after the poll interval.
+                TaskTracing.SetError(claimSpan, ex);
+                Log.ClaimFailed(logger, ex, WorkerId);
+                return 0;
+            }
+
+            claimSpan?.SetTag("brun.claim.count", tasks.Count);
+            claim = new ClaimTiming(started, timeProvider.GetUtcNow(), claimSpan?.Context ?? default);
         }
 
         foreach (var task in tasks)
@@ -140,16 +150,19 @@ public sealed partial class BatchGenerationWorker(
             // Checkpoint: the task is leased to us; from here it is either finished, released, or rescued on expiry.
             // The gate holds the task until it is registered, so a fast finish cannot unregister it first.
             var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _inFlight[task.Id] = (task, RunTaskAsync(task, registered.Task));
+            _inFlight[task.Id] = (task, RunTaskAsync(task, claim, registered.Task));
             registered.SetResult();
         }
 
         return tasks.Count;
     }
 
-    private async Task RunTaskAsync(ClaimedTask task, Task registered)
+    private async Task RunTaskAsync(ClaimedTask task, ClaimTiming claim, Task registered)
     {
         await registered.ConfigureAwait(false);
+
+        // The delivery's trace: claim, call, capture, validate and store are children of this span.
+        using var span = TaskTracing.StartTask(task, WorkerId, claim);
         try
         {
             await handler.HandleAsync(task, _workCancellation.Token).ConfigureAwait(false);
@@ -157,10 +170,12 @@ public sealed partial class BatchGenerationWorker(
         catch (OperationCanceledException) when (_workCancellation.IsCancellationRequested)
         {
             // Shutdown deadline passed: DrainAsync releases the task for another worker.
+            TaskTracing.SetOutcome("released");
             return;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            TaskTracing.SetError(span, ex);
             await HandleTaskErrorAsync(task, ex).ConfigureAwait(false);
         }
         finally

@@ -5,6 +5,8 @@ using BRun.Diagnostics.Core.Messages;
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Telemetry;
+using BRun.Diagnostics.Core.Validation;
 using Dapper;
 using Npgsql;
 
@@ -17,7 +19,8 @@ namespace BRun.Diagnostics.Infrastructure.Pipeline;
 /// therefore writes nothing, and a task ends with at most one outcome across <c>conversations</c> and
 /// <c>failed_generations</c>.
 /// </summary>
-public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connections, GenerationQueue queue, FailedGenerationStore failures)
+public sealed class GenerationOutcomeStore(
+    IUserScopedConnectionFactory connections, GenerationQueue queue, FailedGenerationStore failures, DiagnosticsMetrics? metrics = null)
 {
     /// <summary>Stores a validated conversation and finishes the task as succeeded. Null when the delivery was stale.</summary>
     public async Task<RunEvent?> StoreConversationAsync(
@@ -68,6 +71,8 @@ public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connecti
 
         var runEvent = await AnnounceAsync(connection, transaction, task.Id, TaskState.Succeeded, null, counters, ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
+        metrics?.TaskSucceeded();
+        TaskTracing.SetOutcome(DiagnosticsMetrics.Outcomes.Succeeded);
         return runEvent;
     }
 
@@ -96,6 +101,10 @@ public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connecti
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
 
+        var failureType = input.FailureType.ToWire();
+        metrics?.TaskFailed(failureType, input.TruncationPattern, input.StopReason);
+        TaskTracing.SetOutcome(DiagnosticsMetrics.Outcomes.Failed, failureType);
+
         // Checkpoint: row and task state are committed together; the report upload may now fail without losing anything.
         await failures.UploadReportAsync(task.CreatedBy, input, failureId, createdAt, ct).ConfigureAwait(false);
         return runEvent;
@@ -114,8 +123,13 @@ public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connecti
 
         var runEvent = await AnnounceAsync(connection, transaction, task.Id, TaskState.Failed, null, counters, ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
+        metrics?.TaskFailed(GaveUp);
+        TaskTracing.SetOutcome(DiagnosticsMetrics.Outcomes.Failed, GaveUp);
         return runEvent;
     }
+
+    /// <summary>The failure type metrics and spans give a task ended with no failed generation stored.</summary>
+    public const string GaveUp = "gave_up";
 
     /// <summary>
     /// Checkpoint (fence): finishes the task for this delivery, or rolls back and returns null when the delivery no
@@ -128,6 +142,8 @@ public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connecti
         if (counters is null)
         {
             await transaction.RollbackAsync(ct).ConfigureAwait(false);
+            metrics?.TaskFencedOut();
+            TaskTracing.SetOutcome(DiagnosticsMetrics.Outcomes.FencedOut);
         }
 
         return counters;

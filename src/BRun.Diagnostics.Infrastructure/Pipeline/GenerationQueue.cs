@@ -2,6 +2,7 @@ using System.Data.Common;
 using BRun.Diagnostics.Core.Pipeline;
 using Dapper;
 using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Telemetry;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
 
@@ -11,7 +12,7 @@ namespace BRun.Diagnostics.Infrastructure.Pipeline;
 /// at-least-once; the state transitions below only count a task once, however often it is delivered.
 /// Queue maintenance acts as <see cref="DbIdentity.System"/>: workers serve every user's runs.
 /// </summary>
-public sealed class GenerationQueue(IUserScopedConnectionFactory connections)
+public sealed class GenerationQueue(IUserScopedConnectionFactory connections, DiagnosticsMetrics? metrics = null)
 {
     /// <summary>The channel every worker listens on for new work.</summary>
     public const string TasksChannel = "brun_tasks";
@@ -132,8 +133,18 @@ public sealed class GenerationQueue(IUserScopedConnectionFactory connections)
             WHERE id = @id AND attempts = @attempt AND state = 'running'
             """;
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(
+        var requeued = await connection.ExecuteAsync(new CommandDefinition(
             Sql, new { id = task.Id, attempt = task.Attempts, delay, reason }, cancellationToken: ct)).ConfigureAwait(false) == 1;
+        if (requeued)
+        {
+            metrics?.TaskRequeued();
+        }
+        else
+        {
+            metrics?.TaskFencedOut();
+        }
+
+        return requeued;
     }
 
     /// <summary>Sends tasks whose lease expired (their worker died) back to the queue.</summary>
@@ -147,6 +158,7 @@ public sealed class GenerationQueue(IUserScopedConnectionFactory connections)
             """;
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         var rescued = await connection.ExecuteAsync(new CommandDefinition(Sql, cancellationToken: ct)).ConfigureAwait(false);
+        metrics?.LeasesRescued(rescued);
         if (rescued > 0)
         {
             await NotifyWorkAsync(connection, ct).ConfigureAwait(false);

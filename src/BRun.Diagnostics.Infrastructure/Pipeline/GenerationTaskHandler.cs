@@ -7,6 +7,7 @@ using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.RateLimits;
+using BRun.Diagnostics.Infrastructure.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -58,7 +59,11 @@ public sealed partial class GenerationTaskHandler(
 
             // Checkpoint: the capture is durable before it is judged. From here a crash, a lost lease or a storage
             // outage costs a redelivery, not another Claude call.
-            last = await calls.RecordAsync(task, captured, verdict, cost, ct).ConfigureAwait(false);
+            using (TaskTracing.StartStep(TaskTracing.CaptureSpan))
+            {
+                last = await calls.RecordAsync(task, captured, verdict, cost, ct).ConfigureAwait(false);
+            }
+
             history = history.Append(last);
 
             if (verdict.Disposition == CallDisposition.Transient && !IsBudgetSpent(history))
@@ -66,10 +71,12 @@ public sealed partial class GenerationTaskHandler(
                 var delay = NextDelay(history, captured.RateLimitHeaders);
                 if (await queue.RetryLaterAsync(task, delay, $"{verdict.Reason}; retrying in {delay:c}", ct).ConfigureAwait(false))
                 {
+                    TaskTracing.SetOutcome("retry_later");
                     Log.RetryScheduled(logger, task.Id, verdict.Reason, captured.HttpStatus, captured.RequestId, delay, history.Calls.Count);
                 }
                 else
                 {
+                    TaskTracing.SetOutcome(DiagnosticsMetrics.Outcomes.FencedOut);
                     Log.StaleDelivery(logger, task.Id, task.Attempts);
                 }
 
@@ -114,8 +121,14 @@ public sealed partial class GenerationTaskHandler(
     {
         ArgumentNullException.ThrowIfNull(last);
         var captured = last.ToCaptured(task.Prompt);
-        var verdict = validator.Validate(captured);
+        ValidationResult verdict;
+        using (TaskTracing.StartStep(TaskTracing.ValidateSpan))
+        {
+            verdict = validator.Validate(captured);
+        }
+
         var taskCost = history.TotalCost;
+        using var storeStep = TaskTracing.StartStep(TaskTracing.StoreSpan);
         if (last.DispositionValue == CallDisposition.Response && verdict is { IsOk: true, Conversation: { } conversation })
         {
             if (await outcomes.StoreConversationAsync(task, captured, conversation, taskCost, ct).ConfigureAwait(false) is null)

@@ -30,6 +30,10 @@ public static class PipelineServiceCollectionExtensions
             .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
+
+        // Task outcomes, truncations, requeues and lease rescues are counted where they are stored.
+        services.AddMetrics();
+        services.TryAddSingleton<Telemetry.DiagnosticsMetrics>();
         services.TryAddSingleton<RateLimitStore>();
         services.TryAddSingleton<RateLimitPacer>();
         services.AddSingleton<IClaudeResponseHeadObserver>(sp => sp.GetRequiredService<RateLimitPacer>());

@@ -26,11 +26,17 @@ public sealed record RunEvent(
 
     public static RunEvent RunCreated(Guid runId, int total) => new("run_created", runId, Status: RunStatus.Running, Total: total, Succeeded: 0, Failed: 0, Cancelled: 0);
 
-    public static RunEvent FromSnapshot(string kind, RunSnapshot run) =>
-        new(kind, run.Id, Status: run.Status, Total: run.Total, Succeeded: run.Succeeded, Failed: run.Failed, Cancelled: run.Cancelled);
+    public static RunEvent FromSnapshot(string kind, RunSnapshot run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return new(kind, run.Id, Status: run.Status, Total: run.Total, Succeeded: run.Succeeded, Failed: run.Failed, Cancelled: run.Cancelled);
+    }
 
-    public static RunEvent FromCounters(string kind, Guid taskId, Guid? failureId, RunCounters counters) =>
-        new(kind, counters.RunId, taskId, failureId, counters.Status, counters.Total, counters.Succeeded, counters.Failed, counters.Cancelled);
+    public static RunEvent FromCounters(string kind, Guid taskId, Guid? failureId, RunCounters counters)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        return new(kind, counters.RunId, taskId, failureId, counters.Status, counters.Total, counters.Succeeded, counters.Failed, counters.Cancelled);
+    }
 }
 
 /// <summary>Publishes and decodes <see cref="RunEvent"/>s.</summary>

@@ -3,11 +3,12 @@ using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Design;
 using Dapper;
 using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Telemetry;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
 
 /// <summary>Creates, reads and cancels generation runs. Every call acts for a user, so row-level security decides what they see.</summary>
-public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvider timeProvider)
+public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvider timeProvider, DiagnosticsMetrics? metrics = null)
 {
     /// <summary>
     /// Creates a run and its tasks in one transaction. The template's current version and the persona, arc and topic
@@ -188,13 +189,14 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
             return false;
         }
 
-        await connection.ExecuteAsync(new CommandDefinition("""
+        var dropped = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
             WITH dropped AS (
                 UPDATE generation_tasks SET state = 'cancelled', finished_at = @now, updated_at = @now
                 WHERE run_id = @runId AND state = 'available'
                 RETURNING 1
             )
             UPDATE generation_runs SET cancelled = cancelled + (SELECT count(*) FROM dropped) WHERE id = @runId
+            RETURNING (SELECT count(*) FROM dropped)
             """, new { runId, now }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition("""
             UPDATE generation_runs r SET finished_at = @now
@@ -204,6 +206,7 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
             SnapshotSql + " WHERE r.id = @runId", new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         await RunEvents.PublishAsync(connection, transaction, RunEvent.FromSnapshot("run_cancelled", snapshot), ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
+        metrics?.TasksCancelled(dropped);
         return true;
     }
 

@@ -6,15 +6,18 @@ namespace BRun.Diagnostics.Infrastructure.Telemetry;
 
 /// <summary>
 /// The product's metrics: the GenAI client metrics of the OpenTelemetry conventions, plus what a team watches during a
-/// run (429s, in-client retries, queue depth and age, reports waiting, cost). Gauges
+/// run (task outcomes, truncations, 429s and retries, queue depth and age, lease rescues, reports waiting, cost). Gauges
 /// that need a query read values a sampler refreshes (<see cref="QueueSampler"/>); nothing queries on collection.
 /// </summary>
 public sealed class DiagnosticsMetrics
 {
     private readonly Histogram<long> _tokenUsage;
     private readonly Histogram<double> _operationDuration;
+    private readonly Counter<long> _tasksFinished;
+    private readonly Counter<long> _truncations;
     private readonly Counter<long> _rateLimited;
     private readonly Counter<long> _retries;
+    private readonly Counter<long> _leaseRescues;
     private readonly Counter<double> _cost;
     private long _queueDepth;
     private double _oldestAvailableAgeSeconds;
@@ -30,8 +33,13 @@ public sealed class DiagnosticsMetrics
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
         _operationDuration = meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "Duration of Claude calls.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
+        _tasksFinished = meter.CreateCounter<long>("brun.tasks.finished", "{delivery}",
+            "Task deliveries that ended, by brun.task.outcome (succeeded, failed with brun.failure_type, cancelled, fenced_out: the delivery had lost the task and stored nothing).");
+        _truncations = meter.CreateCounter<long>("brun.truncations", "{response}", "Truncated responses stored as failures, by brun.truncation.pattern (the detecting strategy) and brun.stop_reason.");
         _rateLimited = meter.CreateCounter<long>("brun.claude.rate_limited", "{response}", "Claude answers with HTTP 429.");
-        _retries = meter.CreateCounter<long>("brun.claude.retries", "{attempt}", "Extra attempts made inside one Claude call (in-client retries).");
+        _retries = meter.CreateCounter<long>("brun.claude.retries", "{attempt}",
+            "Extra attempts, by brun.retry.kind: client (inside one Claude call) or queue (the task sent back to the queue after a transient failure).");
+        _leaseRescues = meter.CreateCounter<long>("brun.queue.lease_rescues", "{task}", "Tasks whose lease expired (their worker stopped renewing it), taken back for another delivery.");
         _cost = meter.CreateCounter<double>("brun.cost", "USD", "Spend on Claude calls, by model.");
         meter.CreateObservableGauge("brun.queue.depth", () => Interlocked.Read(ref _queueDepth), "{task}", "Tasks available to claim (sampled).");
         meter.CreateObservableGauge("brun.queue.oldest_available_age", () => Volatile.Read(ref _oldestAvailableAgeSeconds), "s", "Age of the oldest task available to claim (sampled).");
@@ -81,7 +89,7 @@ public sealed class DiagnosticsMetrics
 
         if (extraAttempts > 0)
         {
-            _retries.Add(extraAttempts, new KeyValuePair<string, object?>("brun.retry.kind", "client"));
+            _retries.Add(extraAttempts, new KeyValuePair<string, object?>(Tags.RetryKind, "client"));
         }
 
         if (costUsd is { } cost && cost > 0)
@@ -90,10 +98,71 @@ public sealed class DiagnosticsMetrics
         }
     }
 
+    /// <summary>A delivery stored a validated conversation and finished its task.</summary>
+    public void TaskSucceeded() => _tasksFinished.Add(1, new KeyValuePair<string, object?>(Tags.Outcome, Outcomes.Succeeded));
+
+    /// <summary>
+    /// A delivery finished its task as failed: <paramref name="failureType"/> is the wire name of the failure type
+    /// (<c>gave_up</c> when no failed generation was stored). A truncation is also counted by pattern and stop reason.
+    /// </summary>
+    public void TaskFailed(string failureType, string? truncationPattern = null, string? stopReason = null)
+    {
+        _tasksFinished.Add(1, new KeyValuePair<string, object?>(Tags.Outcome, Outcomes.Failed), new KeyValuePair<string, object?>(Tags.FailureType, failureType));
+        if (failureType == "truncation")
+        {
+            _truncations.Add(
+                1,
+                new KeyValuePair<string, object?>(Tags.TruncationPattern, truncationPattern ?? "unknown"),
+                new KeyValuePair<string, object?>(Tags.StopReason, stopReason ?? "none"));
+        }
+    }
+
+    /// <summary>Tasks of a cancelled run dropped before any delivery.</summary>
+    public void TasksCancelled(long count)
+    {
+        if (count > 0)
+        {
+            _tasksFinished.Add(count, new KeyValuePair<string, object?>(Tags.Outcome, Outcomes.Cancelled));
+        }
+    }
+
+    /// <summary>A delivery that no longer owned its task (its lease lapsed and it was delivered again): nothing stored.</summary>
+    public void TaskFencedOut() => _tasksFinished.Add(1, new KeyValuePair<string, object?>(Tags.Outcome, Outcomes.FencedOut));
+
+    /// <summary>A task sent back to the queue after a transient API failure, to be called again later.</summary>
+    public void TaskRequeued() => _retries.Add(1, new KeyValuePair<string, object?>(Tags.RetryKind, "queue"));
+
+    public void LeasesRescued(int count)
+    {
+        if (count > 0)
+        {
+            _leaseRescues.Add(count);
+        }
+    }
+
     internal void SetQueue(long depth, double oldestAvailableAgeSeconds, long reportsPending)
     {
         Interlocked.Exchange(ref _queueDepth, depth);
         Volatile.Write(ref _oldestAvailableAgeSeconds, oldestAvailableAgeSeconds);
         Interlocked.Exchange(ref _reportsPending, reportsPending);
+    }
+
+    /// <summary>Tag names of the product's own instruments (the GenAI ones use <see cref="DiagnosticsTelemetry.GenAi"/>).</summary>
+    public static class Tags
+    {
+        public const string Outcome = "brun.task.outcome";
+        public const string FailureType = "brun.failure_type";
+        public const string TruncationPattern = "brun.truncation.pattern";
+        public const string StopReason = "brun.stop_reason";
+        public const string RetryKind = "brun.retry.kind";
+    }
+
+    /// <summary>Values of <see cref="Tags.Outcome"/>.</summary>
+    public static class Outcomes
+    {
+        public const string Succeeded = "succeeded";
+        public const string Failed = "failed";
+        public const string Cancelled = "cancelled";
+        public const string FencedOut = "fenced_out";
     }
 }

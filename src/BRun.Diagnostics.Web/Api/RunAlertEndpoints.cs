@@ -16,8 +16,12 @@ public sealed record AlertRulesBody(
     [property: JsonPropertyName("webhook_url")] string? WebhookUrl,
     [property: JsonPropertyName("webhook_format")] string? WebhookFormat)
 {
-    public static AlertRulesBody From(RunAlertRules r) => new(r.MinTasks, r.FailureRateAbove, r.PauseOnFailureRate,
-        r.ApiErrorShareAbove, r.PauseOnApiErrorShare, r.NewPattern, r.PauseOnNewPattern, r.WebhookUrl, r.WebhookFormat);
+    public static AlertRulesBody From(RunAlertRules r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new(r.MinTasks, r.FailureRateAbove, r.PauseOnFailureRate,
+            r.ApiErrorShareAbove, r.PauseOnApiErrorShare, r.NewPattern, r.PauseOnNewPattern, r.WebhookUrl, r.WebhookFormat);
+    }
 
     public RunAlertRules ToRules() => new()
     {
@@ -42,8 +46,12 @@ public sealed record RunAlertResponse(
     [property: JsonPropertyName("webhook_attempts")] int WebhookAttempts,
     [property: JsonPropertyName("webhook_last_error")] string? WebhookLastError)
 {
-    public static RunAlertResponse From(RunAlert a) => new(a.Id, a.RunId, a.Kind, a.Pattern, a.Message, a.PausedRun,
-        a.CreatedAt, a.DismissedAt, a.WebhookStatus, a.WebhookAttempts, a.WebhookLastError);
+    public static RunAlertResponse From(RunAlert a)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        return new(a.Id, a.RunId, a.Kind, a.Pattern, a.Message, a.PausedRun,
+            a.CreatedAt, a.DismissedAt, a.WebhookStatus, a.WebhookAttempts, a.WebhookLastError);
+    }
 }
 
 /// <summary>

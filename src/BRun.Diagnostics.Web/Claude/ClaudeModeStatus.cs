@@ -1,6 +1,6 @@
+using BRun.Diagnostics.Core.Hosting;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Pipeline;
-using BRun.Diagnostics.Simulator;
 using Microsoft.Extensions.Options;
 
 namespace BRun.Diagnostics.Web.Claude;

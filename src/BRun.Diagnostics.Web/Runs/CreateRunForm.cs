@@ -36,7 +36,7 @@ public sealed class CreateRunForm
     [Range(1, 10_000)]
     public int? PerCombination { get; set; }
 
-    public bool UsesMatrix => PerCombination is not null || Personas.Any() || EmotionalArcs.Any() || TrainingTopics.Any();
+    public bool UsesMatrix => PerCombination is not null || Personas.Count > 0 || EmotionalArcs.Count > 0 || TrainingTopics.Count > 0;
 
     /// <summary>The run's task count: combinations x N with a per-combination matrix, else Count.</summary>
     /// <param name="available">How many usable personas, arcs and topics there are (an empty axis means all of them).</param>

@@ -15,7 +15,7 @@ public sealed class RunEventListenerTests(IntegrationEnvironment env)
     private sealed class Harness : IAsyncDisposable
     {
         private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private TaskCompletionSource _relistening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _relistening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Harness(TestDatabase db)
         {

@@ -19,8 +19,6 @@ namespace BRun.Diagnostics.Web.Tests.Browser;
 [Collection(IntegrationEnvironment.Collection)]
 public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : IAsyncLifetime
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
-
     // Bounds each wait on a shared 2-core machine; nothing asserts speed.
     private const float WaitMs = 30_000;
 
@@ -32,20 +30,11 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(ChromiumPath))
-        {
-            throw new InvalidOperationException(
-                $"Chromium is not installed at {ChromiumPath}. Run the tests with `./brun.sh test` (it installs it) or `apt-get install -y chromium`.");
-        }
-
+        // Before anything starts: a missing browser fails here, with a message saying how to provide one.
+        var chromium = HeadlessChromium.FindExecutable();
         _host = await BrowserHost.StartAsync(env);
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        _browser = await HeadlessChromium.LaunchAsync(_playwright, chromium);
     }
 
     public async Task DisposeAsync()

@@ -65,12 +65,16 @@ public sealed class AlertRulesForm
     public string? WebhookUrl { get; set; }
     public string WebhookFormat { get; set; } = Infrastructure.Alerts.WebhookFormat.Generic;
 
-    public static AlertRulesForm From(RunAlertRules r) => new()
+    public static AlertRulesForm From(RunAlertRules r)
     {
-        MinTasks = r.MinTasks, FailureRatePercent = r.FailureRateAbove * 100, PauseOnFailureRate = r.PauseOnFailureRate,
-        ApiErrorPercent = r.ApiErrorShareAbove * 100, PauseOnApiErrorShare = r.PauseOnApiErrorShare, NewPattern = r.NewPattern,
-        PauseOnNewPattern = r.PauseOnNewPattern, WebhookUrl = r.WebhookUrl, WebhookFormat = r.WebhookFormat,
-    };
+        ArgumentNullException.ThrowIfNull(r);
+        return new()
+        {
+            MinTasks = r.MinTasks, FailureRatePercent = r.FailureRateAbove * 100, PauseOnFailureRate = r.PauseOnFailureRate,
+            ApiErrorPercent = r.ApiErrorShareAbove * 100, PauseOnApiErrorShare = r.PauseOnApiErrorShare, NewPattern = r.NewPattern,
+            PauseOnNewPattern = r.PauseOnNewPattern, WebhookUrl = r.WebhookUrl, WebhookFormat = r.WebhookFormat,
+        };
+    }
 
     public RunAlertRules ToRules() => new()
     {
