@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
@@ -21,6 +22,7 @@ internal static class CliHost
         builder.Configuration["Worker:Enabled"] = "false";
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddBatchMode(builder.Configuration);
         return builder.Build();
     }
 
@@ -33,6 +35,7 @@ internal static class CliHost
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddBatchMode(builder.Configuration);
         return builder.Build();
     }
 

@@ -20,10 +20,13 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly SimulatorState _state;
 
-    private ClaudeSimulatorServer(WebApplication app, SimulatorState state, Uri baseUrl)
+    private readonly SimulatedBatchStore _batches;
+
+    private ClaudeSimulatorServer(WebApplication app, SimulatorState state, SimulatedBatchStore batches, Uri baseUrl)
     {
         _app = app;
         _state = state;
+        _batches = batches;
         BaseUrl = baseUrl;
     }
 
@@ -32,6 +35,9 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
 
     /// <summary>Requests to /v1/messages that reached the scenario logic.</summary>
     public int RequestCount => _state.RequestCount;
+
+    /// <summary>Message batches created (POST /v1/messages/batches that were accepted).</summary>
+    public int BatchCount => _batches.Count;
 
     /// <summary>How many requests carried this exact prompt.</summary>
     public int AttemptsFor(string prompt) => _state.AttemptsFor(prompt);
@@ -67,14 +73,23 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         });
 
         var state = new SimulatorState();
+        var batches = new SimulatedBatchStore();
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<MessagesEndpoint>();
+        builder.Services.AddSingleton(batches);
+        builder.Services.AddSingleton<BatchesEndpoint>();
 
         var app = builder.Build();
         app.UseRouting();
         app.MapPost("/v1/messages", (HttpContext context, MessagesEndpoint endpoint) => endpoint.HandleAsync(context));
+        app.MapPost("/v1/messages/batches", (HttpContext context, BatchesEndpoint endpoint) => endpoint.CreateAsync(context));
+        app.MapGet("/v1/messages/batches", (HttpContext context, BatchesEndpoint endpoint) => endpoint.ListAsync(context));
+        app.MapGet("/v1/messages/batches/{id}", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.RetrieveAsync(context, id));
+        app.MapPost("/v1/messages/batches/{id}/cancel", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.CancelAsync(context, id));
+        app.MapDelete("/v1/messages/batches/{id}", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.DeleteAsync(context, id));
+        app.MapGet("/v1/messages/batches/{id}/results", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.ResultsAsync(context, id));
 
         try
         {
@@ -87,7 +102,7 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        var server = new ClaudeSimulatorServer(app, state, new Uri(address));
+        var server = new ClaudeSimulatorServer(app, state, batches, new Uri(address));
         Log.Started(app.Services.GetRequiredService<ILogger<ClaudeSimulatorServer>>(), server.BaseUrl);
         return server;
     }

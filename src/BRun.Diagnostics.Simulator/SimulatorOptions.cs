@@ -77,6 +77,33 @@ public sealed class SimulatorOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan MaxLatency { get; set; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// How long a message batch takes from creation to <c>ended</c>; its requests finish evenly over that time, so
+    /// request_counts move while it runs. Default: 20 s (use 0 in tests; the real API takes minutes to 24 h).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan BatchProcessingTime { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// A pause after each line of a results download, so a test can kill its reader half-way through. Default: 0.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan BatchResultsLineDelay { get; set; }
+
+    /// <summary>
+    /// Batch requests that come back <c>expired</c> for the first <see cref="TransientFailures"/> submissions of their
+    /// prompt (then answered as usual). Default: 0.02 (<c>[simulate:batch_expired]</c> forces it).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double BatchExpiredRate { get; set; } = 0.02;
+
+    /// <summary>
+    /// Batch requests that come back <c>errored</c> with a permanent <c>invalid_request_error</c>, every time.
+    /// Default: 0.01 (<c>[simulate:batch_invalid_request]</c> forces it).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double BatchInvalidRequestRate { get; set; } = 0.01;
+
     /// <summary>Answer 401 when <c>x-api-key</c> is missing, as the real API does. Default: false (demo mode sends none).</summary>
     public bool RequireApiKey { get; set; }
 

@@ -10,6 +10,18 @@ public static class RunStatus
     public static bool IsFinished(string status) => status is Completed or Cancelled;
 }
 
+/// <summary>How a run's tasks reach Claude (<c>generation_runs.mode</c>).</summary>
+public static class RunMode
+{
+    /// <summary>One POST /v1/messages per task, answers in seconds.</summary>
+    public const string Online = "online";
+
+    /// <summary>Message Batches: half price, answers within 24 hours.</summary>
+    public const string Batch = "batch";
+
+    public static bool IsValid(string? mode) => mode is Online or Batch;
+}
+
 /// <summary>Task states as stored (<c>generation_tasks.state</c>).</summary>
 public static class TaskState
 {
@@ -20,13 +32,14 @@ public static class TaskState
     public const string Cancelled = "cancelled";
 }
 
-/// <summary>What a user asks for when creating a run.</summary>
+/// <summary>What a user asks for when creating a run; <c>Mode</c> is one of <see cref="RunMode"/> (default online).</summary>
 public sealed record CreateRunRequest(
     int Count,
     string TemplateName,
     string Model,
     int MaxTokens,
-    decimal? Temperature);
+    decimal? Temperature,
+    string Mode = RunMode.Online);
 
 /// <summary>A run with its counters. Pending and in-flight are counted from the queue when read. Times are UTC.</summary>
 public sealed record RunSnapshot(
@@ -45,7 +58,8 @@ public sealed record RunSnapshot(
     int Failed,
     int Cancelled,
     int InFlight,
-    int Pending)
+    int Pending,
+    string Mode)
 {
     public int Done => Succeeded + Failed + Cancelled;
     public bool IsFinished => RunStatus.IsFinished(Status);

@@ -93,8 +93,18 @@ public static class ErrorReportBuilder
                 // Sorted so the bytes do not depend on where the headers came from (capture or jsonb).
                 new SortedDictionary<string, string>(input.RateLimitHeaders.ToDictionary(), StringComparer.Ordinal),
                 input.ErrorMessage,
-                input.ErrorStack));
+                input.ErrorStack))
+        {
+            Batch = input.Batch is { } batch ? new ReportBatch(batch.BatchId, batch.CustomId, batch.ResultType, BatchNote(batch, input.FailureType)) : null,
+        };
     }
+
+    private static string BatchNote(BatchProvenance batch, FailureType failureType) => batch.ResultType switch
+    {
+        "succeeded" => $"The Message Batches API reported this result as \"succeeded\"; validation rejected it as {failureType.ToWire()}.",
+        "errored" => "The Message Batches API reported this request as \"errored\"; the error body is in raw_response.",
+        _ => $"The Message Batches API reported this request as \"{batch.ResultType}\".",
+    };
 
     // The column is numeric(3,2): it rounds to 2 places and reads 0.7 back as 0.70. Both are undone here so the
     // report rebuilt from the row has the same bytes as the one built at store time.

@@ -39,6 +39,7 @@ public static class ClaudeServiceCollectionExtensions
 
         // Polly owns retries and each attempt has its own timeout, so the HttpClient must not cut in first.
         services.AddHttpClient<IClaudeMessagesClient, ClaudeMessagesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddHttpClient<IClaudeBatchesClient, ClaudeBatchesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
         return services;
     }
 }

@@ -63,7 +63,8 @@ public sealed class FailedGenerationStore
                     request_id, http_status, duration_ms, streamed, stream_outcome, transport_failure, attempts, rate_limit_headers,
                     failure_type, truncation_pattern, truncation_details, detection_confidence, error_message, error_stack,
                     report_status, report_next_attempt_at, created_at, created_by,
-                    persona_id, emotional_arc_id, training_topic_id, template_id)
+                    persona_id, emotional_arc_id, training_topic_id, template_id,
+                    batch_id, batch_custom_id, batch_result_type)
                 VALUES (
                     @Id, @ConversationId, @RunId, @TaskId,
                     @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
@@ -73,7 +74,8 @@ public sealed class FailedGenerationStore
                     @RequestId, @HttpStatus, @DurationMs, @Streamed, @StreamOutcome, @TransportFailure, @Attempts, @RateLimitHeaders::jsonb,
                     @FailureType, @TruncationPattern, @TruncationDetails, @DetectionConfidence, @ErrorMessage, @ErrorStack,
                     'pending', @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
-                    @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId)
+                    @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId,
+                    @BatchId, @BatchCustomId, @BatchResultType)
                 ON CONFLICT (task_id) DO NOTHING
                 RETURNING id
                 """,
@@ -121,6 +123,9 @@ public sealed class FailedGenerationStore
                     input.Scaffolding.EmotionalArcId,
                     input.Scaffolding.TrainingTopicId,
                     input.Scaffolding.TemplateId,
+                    BatchId = input.Batch?.BatchId,
+                    BatchCustomId = input.Batch?.CustomId,
+                    BatchResultType = input.Batch?.ResultType,
                 },
                 cancellationToken: cancellationToken)).ConfigureAwait(false);
 

@@ -27,13 +27,14 @@ public sealed class GenerationQueue(IUserScopedConnectionFactory connections, Ti
         }
 
         // The CTE is evaluated exactly once (a sub-select in WHERE may be re-evaluated and over-claim: PG bug #15715).
-        // Runs that are not 'running' (cancelled) never hand out work.
+        // Runs that are not 'running' (cancelled) never hand out work; batch-mode tasks go to the batch coordinator
+        // unless one was explicitly sent back online.
         const string Sql = """
             WITH next AS (
                 SELECT t.id
                 FROM generation_tasks t
                 JOIN generation_runs r ON r.id = t.run_id
-                WHERE t.state = 'available' AND r.status = 'running'
+                WHERE t.state = 'available' AND r.status = 'running' AND (r.mode = 'online' OR t.force_online)
                 ORDER BY t.created_at, t.seq
                 LIMIT @limit
                 FOR UPDATE OF t SKIP LOCKED

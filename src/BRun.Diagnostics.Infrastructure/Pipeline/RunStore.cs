@@ -17,6 +17,10 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
         ArgumentNullException.ThrowIfNull(request);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.Count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.MaxTokens);
+        if (!RunMode.IsValid(request.Mode))
+        {
+            throw new ArgumentException($"Unknown run mode '{request.Mode}'; use '{RunMode.Online}' or '{RunMode.Batch}'.", nameof(request));
+        }
 
         await using var connection = await connections.OpenAsync(DbIdentity.User(userId), ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
@@ -38,11 +42,11 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
 
         var now = timeProvider.GetUtcNow();
         var runId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition("""
-            INSERT INTO generation_runs (created_by, created_at, model, max_tokens, temperature, template_id, total)
-            VALUES (@userId, @now, @model, @maxTokens, @temperature, @templateId, @total)
+            INSERT INTO generation_runs (created_by, created_at, model, max_tokens, temperature, template_id, total, mode)
+            VALUES (@userId, @now, @model, @maxTokens, @temperature, @templateId, @total, @mode)
             RETURNING id
             """,
-            new { userId, now, model = request.Model, maxTokens = request.MaxTokens, temperature = request.Temperature, templateId = template.Id, total = request.Count },
+            new { userId, now, model = request.Model, maxTokens = request.MaxTokens, temperature = request.Temperature, templateId = template.Id, total = request.Count, mode = request.Mode },
             transaction, cancellationToken: ct)).ConfigureAwait(false);
 
         // COPY FROM is refused on tables with row-level security, so the tasks go in as one INSERT over arrays.
@@ -165,7 +169,8 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
                p.name AS TemplateName, r.status AS Status, r.total AS Total, r.succeeded AS Succeeded, r.failed AS Failed,
                r.cancelled AS Cancelled,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'running') AS InFlight,
-               (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS Pending
+               (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS Pending,
+               r.mode AS Mode
         FROM generation_runs r JOIN prompt_templates p ON p.id = r.template_id
         """;
 
