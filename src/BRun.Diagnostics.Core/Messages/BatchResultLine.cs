@@ -108,7 +108,7 @@ public sealed record BatchResultLine
     {
         taskId = Guid.Empty;
         attempt = 0;
-        return customId is { Length: > 35 } && customId[0] == 't' && customId[33] == '-'
+        return customId is { Length: >= 35 } && customId[0] == 't' && customId[33] == '-'
             && Guid.TryParseExact(customId.AsSpan(1, 32), "N", out taskId)
             && int.TryParse(customId.AsSpan(34), NumberStyles.None, CultureInfo.InvariantCulture, out attempt);
     }
