@@ -54,12 +54,12 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     public async Task FirstSubmission_IsSplitByTheRequestLimit()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
-        var runId = await harness.CreateRunAsync(60, mode: RunMode.Batch);
+        var runId = await harness.CreateRunAsync(12, mode: RunMode.Batch);
 
-        await harness.TickUntilFinishedAsync(harness.Coordinator(s => s["Batch:MaxRequestsPerBatch"] = "25"), runId);
+        await harness.TickUntilFinishedAsync(harness.Coordinator(s => s["Batch:MaxRequestsPerBatch"] = "5"), runId);
 
         var sizes = await harness.QueryAsync<int>("SELECT request_count FROM message_batches WHERE run_id = @runId ORDER BY seq", new { runId });
-        Assert.Equal([25, 25, 10], sizes);
+        Assert.Equal([5, 5, 2], sizes);
     }
 
     [Fact]
