@@ -47,6 +47,22 @@ public sealed class ValidateCommandTests : IDisposable
     });
 
     [Fact]
+    public async Task A_transcript_trimmed_of_its_final_blank_line_is_ok_with_a_note()
+    {
+        // Saved transcripts (the Python SDK's recorded fixtures among them) often end right after message_stop's data.
+        var trimmed = File.ReadAllText(Path.Combine(FixtureDirectory, "stream-complete-00.sse")).TrimEnd();
+        var path = Path.Combine(_temp, "trimmed.sse");
+        await File.WriteAllTextAsync(path, trimmed);
+
+        var (exitCode, output, _) = await RunAsync("validate", "--format", "jsonl", path);
+
+        Assert.Equal(0, exitCode);
+        var line = Assert.Single(Lines(output));
+        Assert.True(line["ok"]!.GetValue<bool>());
+        Assert.Contains("lacks the blank line", line["note"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Validate_FixtureDirectory_ExitsOneAndPrintsAVerdictPerFile()
     {
         var (exitCode, output, _) = await RunAsync("validate", "--format", "jsonl", FixtureDirectory);

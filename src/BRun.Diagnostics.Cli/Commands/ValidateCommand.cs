@@ -120,7 +120,7 @@ internal static class ValidateCommand
             var saved = SavedResponseReader.Read(file, content);
             var result = validator.Validate(saved.Parsed, ResponseContext.SavedFile(saved.Streamed));
             summary.Add(result);
-            var line = jsonl ? JsonLine(file, saved, result) : TextLine(file, result);
+            var line = jsonl ? JsonLine(file, saved, result) : TextLine(file, saved, result);
             await output.WriteLineAsync(line).ConfigureAwait(false);
         }
 
@@ -152,11 +152,17 @@ internal static class ValidateCommand
                 saved.Streamed,
                 result.Conversation?.Turns.Count,
                 result.Failure?.TurnIndex,
-                result.Failure?.ContentOffset),
+                result.Failure?.ContentOffset,
+                Note(saved)),
             LineOptions);
 
-    private static string TextLine(string file, ValidationResult result) => result.IsOk
-        ? string.Create(CultureInfo.InvariantCulture, $"ok    {file}  {result.StopReason}, {result.Conversation.Turns.Count} turns")
+    /// <summary>What was seen that does not change the verdict: saved transcripts often lose their final blank line.</summary>
+    private static string? Note(SavedResponse saved) => saved.Parsed.EndedWithoutBlankLine
+        ? "the transcript lacks the blank line after its last event; the event itself is complete"
+        : null;
+
+    private static string TextLine(string file, SavedResponse saved, ValidationResult result) => result.IsOk
+        ? string.Create(CultureInfo.InvariantCulture, $"ok    {file}  {result.StopReason}, {result.Conversation.Turns.Count} turns{(Note(saved) is { } note ? $" (note: {note})" : string.Empty)}")
         : $"FAIL  {file}  {result.Failure.Type.ToWire()}/{result.Failure.Pattern} ({result.Failure.Confidence.ToWire()}): {result.Failure.Details}";
 
     private sealed record ValidateLine(
@@ -171,7 +177,8 @@ internal static class ValidateCommand
         bool Streamed,
         int? Turns,
         int? TurnIndex,
-        int? ContentOffset);
+        int? ContentOffset,
+        string? Note);
 
     private sealed class Summary
     {

@@ -27,7 +27,7 @@ public enum StreamOutcome
     /// <summary><c>message_stop</c> arrived.</summary>
     Completed,
 
-    /// <summary>The transcript ended without <c>message_stop</c>: the connection or the server cut it.</summary>
+    /// <summary>The transcript ended without <c>message_stop</c>.</summary>
     CutBeforeMessageStop,
 
     /// <summary>An <c>event: error</c> arrived inside a 200 stream.</summary>
@@ -82,11 +82,23 @@ public sealed record ParsedMessage
 
     public StreamOutcome StreamOutcome { get; init; } = StreamOutcome.NotStreamed;
 
-    /// <summary>Number of SSE events read (streams only).</summary>
+    /// <summary>Number of complete SSE events read (streams only), including ignored ones.</summary>
     public int EventCount { get; init; }
+
+    /// <summary>Complete events with a type the Messages API does not define; ignored, as the event-stream rules ask.</summary>
+    public int IgnoredEventCount { get; init; }
+
+    /// <summary>The type of the last complete event (streams only).</summary>
+    public string? LastEventName { get; init; }
 
     /// <summary>True when the last SSE event was torn mid-way and was dropped rather than half-parsed.</summary>
     public bool DroppedTornEvent { get; init; }
+
+    /// <summary>The <c>event:</c> name of the torn event, when its name had arrived.</summary>
+    public string? TornEventName { get; init; }
+
+    /// <summary>The last event was complete JSON but the transcript lacks its final blank line (trimmed when saved).</summary>
+    public bool EndedWithoutBlankLine { get; init; }
 
     /// <summary>Why the body could not be read as expected (NotJson, UnexpectedShape), with a position where known.</summary>
     public string? ParseProblem { get; init; }

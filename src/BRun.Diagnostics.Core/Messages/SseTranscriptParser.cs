@@ -4,24 +4,36 @@ using System.Text.Json;
 namespace BRun.Diagnostics.Core.Messages;
 
 /// <summary>
-/// Reassembles a Messages API SSE transcript into a <see cref="ParsedMessage"/>. Deltas are accumulated as raw
-/// text and never parsed on their own (a delta may end in the middle of an escape). A stream without
-/// <c>message_stop</c> is reported as cut; a torn last event is dropped, not half-parsed.
+/// Reassembles a Messages API SSE transcript into a <see cref="ParsedMessage"/>. Events are framed by the event-stream
+/// rules (<see cref="EventStreamFramer"/>), the same for live capture and saved transcripts. Deltas are accumulated as
+/// raw text and never parsed on their own (a delta may end in the middle of an escape). The end is judged on content:
+/// a last event whose data is complete JSON counts even without its final blank line; one whose data stops mid-JSON
+/// is torn and dropped, not half-parsed; a stream without <c>message_stop</c> is cut.
 /// </summary>
 public static class SseTranscriptParser
 {
+    /// <summary>The event types of the Messages API stream. Others are ignored, as the event-stream rules ask.</summary>
+    private static readonly HashSet<string> KnownEvents = new(StringComparer.Ordinal)
+    {
+        "message_start", "content_block_start", "content_block_delta", "content_block_stop",
+        "message_delta", "message_stop", "ping", "error",
+    };
+
     /// <summary>True when the text looks like an SSE transcript rather than a JSON body.</summary>
     public static bool LooksLikeSse(string body)
     {
-        var span = body.AsSpan().TrimStart();
+        ArgumentNullException.ThrowIfNull(body);
+        var span = body.AsSpan().TrimStart('\uFEFF').TrimStart();
         return span.StartsWith("event:", StringComparison.Ordinal)
             || span.StartsWith("data:", StringComparison.Ordinal)
+            || span.StartsWith("id:", StringComparison.Ordinal)
+            || span.StartsWith("retry:", StringComparison.Ordinal)
             || span.StartsWith(':');
     }
 
     public static ParsedMessage Parse(string? transcript)
     {
-        if (string.IsNullOrWhiteSpace(transcript))
+        if (string.IsNullOrWhiteSpace(transcript) || transcript.AsSpan().Trim('\uFEFF').IsWhiteSpace())
         {
             return new ParsedMessage
             {
@@ -31,83 +43,24 @@ public static class SseTranscriptParser
             };
         }
 
+        var framed = EventStreamFramer.Frame(transcript);
         var state = new StreamState();
-        var (events, torn) = SplitEvents(transcript);
-        foreach (var (name, data) in events)
+        var finished = false;
+        foreach (var sse in framed.Events)
         {
-            state.EventCount++;
-            if (!state.Apply(name, data))
+            if (!state.Dispatch(sse.Name, sse.Data))
             {
+                finished = true;
                 break;
             }
         }
 
-        state.DroppedTorn = torn;
-        return state.Build();
-    }
-
-    /// <summary>Splits on blank lines. The last event counts only when the transcript ends with its blank line.</summary>
-    private static (List<(string? Name, string Data)> Events, bool Torn) SplitEvents(string transcript)
-    {
-        var events = new List<(string?, string)>();
-        string? name = null;
-        var data = new StringBuilder();
-        var hasFields = false;
-        var position = 0;
-        while (position < transcript.Length)
+        if (!finished && framed.Unterminated is { } last)
         {
-            var end = transcript.IndexOf('\n', position);
-            if (end < 0)
-            {
-                // A final line with no newline: the event it belongs to is torn.
-                return (events, true);
-            }
-
-            var line = transcript.AsSpan(position, end - position).TrimEnd('\r');
-            position = end + 1;
-            if (line.IsEmpty)
-            {
-                if (hasFields)
-                {
-                    events.Add((name, data.ToString()));
-                }
-
-                name = null;
-                data.Clear();
-                hasFields = false;
-                continue;
-            }
-
-            if (line[0] == ':')
-            {
-                continue;
-            }
-
-            var colon = line.IndexOf(':');
-            var field = colon < 0 ? line : line[..colon];
-            var value = colon < 0 ? [] : line[(colon + 1)..];
-            if (!value.IsEmpty && value[0] == ' ')
-            {
-                value = value[1..];
-            }
-
-            hasFields = true;
-            if (field.SequenceEqual("event"))
-            {
-                name = value.ToString();
-            }
-            else if (field.SequenceEqual("data"))
-            {
-                if (data.Length > 0)
-                {
-                    data.Append('\n');
-                }
-
-                data.Append(value);
-            }
+            state.Finish(last);
         }
 
-        return (events, hasFields);
+        return state.Build();
     }
 
     private sealed class StreamState
@@ -123,13 +76,25 @@ public static class SseTranscriptParser
         private bool _stopped;
         private ParsedMessage? _error;
         private string? _problem;
+        private int _eventCount;
+        private int _ignoredCount;
+        private string? _lastEventName;
+        private string? _tornEventName;
+        private bool _torn;
+        private bool _noFinalBlankLine;
 
-        public int EventCount { get; set; }
-        public bool DroppedTorn { get; set; }
-
+        /// <summary>Applies one complete event.</summary>
         /// <returns>False when nothing after this event can matter (error or message_stop).</returns>
-        public bool Apply(string? name, string data)
+        public bool Dispatch(string name, string data)
         {
+            _eventCount++;
+            _lastEventName = name;
+            if (name != EventStreamFramer.DefaultEventName && !KnownEvents.Contains(name))
+            {
+                _ignoredCount++;
+                return true;
+            }
+
             JsonDocument document;
             try
             {
@@ -137,14 +102,69 @@ public static class SseTranscriptParser
             }
             catch (JsonException ex)
             {
-                _problem ??= $"Event {EventCount} ({name ?? "unnamed"}) has data that is not JSON ({MessageBodyParser.Describe(ex)}).";
+                _problem ??= $"Event {_eventCount} ({name}) has data that is not JSON ({MessageBodyParser.Describe(ex)}).";
                 return true;
             }
 
+            return Apply(name, document);
+        }
+
+        /// <summary>
+        /// Judges the block the transcript ended inside: complete JSON data is a whole event that only lacks its
+        /// blank line (editors and tools trim trailing whitespace); anything else was torn mid-way and is dropped.
+        /// </summary>
+        public void Finish(UnterminatedEvent last)
+        {
+            if (last.Data is { } data && TryParseObject(data) is { } document)
+            {
+                _eventCount++;
+                _lastEventName = last.Name ?? EventStreamFramer.DefaultEventName;
+                _noFinalBlankLine = true;
+                if (_lastEventName == EventStreamFramer.DefaultEventName || KnownEvents.Contains(_lastEventName))
+                {
+                    Apply(_lastEventName, document);
+                }
+                else
+                {
+                    _ignoredCount++;
+                    document.Dispose();
+                }
+
+                return;
+            }
+
+            _torn = true;
+            _tornEventName = last.Name;
+        }
+
+        private static JsonDocument? TryParseObject(string data)
+        {
+            try
+            {
+                var document = JsonDocument.Parse(data);
+                if (document.RootElement.ValueKind == JsonValueKind.Object)
+                {
+                    return document;
+                }
+
+                document.Dispose();
+            }
+            catch (JsonException)
+            {
+                // Data that stops mid-JSON: the caller reports the event as torn.
+            }
+
+            return null;
+        }
+
+        private bool Apply(string name, JsonDocument document)
+        {
             using (document)
             {
                 var root = document.RootElement;
-                var type = MessageBodyParser.GetString(root, "type") ?? name;
+
+                // The event name decides; a transcript saved without event lines falls back on the data's type.
+                var type = name == EventStreamFramer.DefaultEventName ? MessageBodyParser.GetString(root, "type") : name;
                 switch (type)
                 {
                     case "message_start" when root.TryGetProperty("message", out var message):
@@ -243,8 +263,12 @@ public static class SseTranscriptParser
                 ErrorType = _error?.ErrorType,
                 ErrorMessage = _error?.ErrorMessage,
                 StreamOutcome = outcome,
-                EventCount = EventCount,
-                DroppedTornEvent = DroppedTorn,
+                EventCount = _eventCount,
+                IgnoredEventCount = _ignoredCount,
+                LastEventName = _lastEventName,
+                DroppedTornEvent = _torn,
+                TornEventName = _tornEventName,
+                EndedWithoutBlankLine = _noFinalBlankLine,
                 ParseProblem = _problem ?? (_start is null && _error is null ? "The stream has no message_start event." : null),
             };
         }

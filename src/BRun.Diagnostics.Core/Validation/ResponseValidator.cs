@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using BRun.Diagnostics.Core.Conversations;
 using BRun.Diagnostics.Core.Detection;
@@ -239,18 +240,25 @@ public sealed class ResponseValidator
         };
     }
 
+    /// <summary>Says what the transcript showed, no more: saved files cannot tell who cut a stream.</summary>
     private static string DescribeStreamCut(ParsedMessage message)
     {
-        var torn = message.DroppedTornEvent ? ", the last one torn mid-way and dropped" : string.Empty;
-        var stop = message.StopReason is { } reason ? $"stop_reason {reason} had arrived" : "no stop_reason arrived";
+        var events = message.EventCount == 1 ? "1 complete event" : $"{message.EventCount} complete events";
+        var last = message.LastEventName is { } name ? $" (the last a {name})" : string.Empty;
+        var torn = message.DroppedTornEvent
+            ? $"; after them {(message.TornEventName is { } tornName ? "a " + tornName : "an")} event was torn mid-way (its data stops before the JSON ends) and was dropped"
+            : "; it stopped at an event boundary, nothing torn";
+        var missing = message.StopReason is { } reason
+            ? $"Missing: message_stop (message_delta with stop_reason {reason} had arrived)"
+            : "Missing: message_delta with a stop_reason, and message_stop";
         var scan = JsonCompletenessScanner.Scan(message.Text);
         var content = scan.Status switch
         {
             JsonScanStatus.Empty => "no text had arrived",
-            JsonScanStatus.Complete => $"{message.Text.Length} chars of text had arrived and form complete JSON",
-            _ => $"{message.Text.Length} chars of text had arrived, the JSON stopping {scan.Describe()}, ending with {TextEndings.Tail(message.Text)}",
+            JsonScanStatus.Complete => $"{message.Text.Length.ToString("N0", CultureInfo.InvariantCulture)} chars of text had arrived and form complete JSON",
+            _ => $"{message.Text.Length.ToString("N0", CultureInfo.InvariantCulture)} chars of text had arrived, the JSON stopping {scan.Describe()}, ending with {TextEndings.Tail(message.Text)}",
         };
-        return $"The stream ended without message_stop after {message.EventCount} events{torn}: the connection or the server cut it. {char.ToUpperInvariant(stop[0])}{stop[1..]}; {content}.";
+        return $"The stream ended without message_stop after {events}{last}{torn}. {missing}; {content}.";
     }
 
     private static string HttpPattern(ResponseContext context) =>

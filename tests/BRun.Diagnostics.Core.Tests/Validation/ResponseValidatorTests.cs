@@ -304,7 +304,7 @@ public class ResponseValidatorTests
 
         Assert.Equal("stream_cut", failure?.Pattern);
         Assert.Contains("without message_stop", failure?.Details, StringComparison.Ordinal);
-        Assert.Contains("No stop_reason arrived", failure?.Details, StringComparison.Ordinal);
+        Assert.Contains("Missing: message_delta with a stop_reason, and message_stop", failure?.Details, StringComparison.Ordinal);
         Assert.Contains("turns[1].content", failure?.Details, StringComparison.Ordinal);
     }
 
