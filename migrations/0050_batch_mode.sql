@@ -2,7 +2,10 @@
 -- one POST /v1/messages each. Every result is still validated; a "succeeded" result cut by max_tokens is a failure.
 
 ALTER TABLE generation_runs
-    ADD COLUMN mode text NOT NULL DEFAULT 'online' CHECK (mode IN ('online', 'batch'));
+    ADD COLUMN mode text NOT NULL DEFAULT 'online' CHECK (mode IN ('online', 'batch')),
+    -- What the run's batch results would have cost at online prices (cost_usd holds what they did cost, at the
+    -- batch discount), so the run page can show the saving.
+    ADD COLUMN online_equivalent_cost_usd numeric(14,6) NOT NULL DEFAULT 0;
 
 -- One row per batch we create (or are about to create). The row is written before the POST (submission intent), so a
 -- crash between the POST and recording its id is reconciled by listing the API's batches, never by posting again.

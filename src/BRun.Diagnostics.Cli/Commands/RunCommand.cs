@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Users;
@@ -44,13 +45,20 @@ internal static class RunCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "max_tokens per request.", DefaultValueFactory = _ => 4096 };
         var temperature = new Option<decimal?>("--temperature") { Description = "Sampling temperature, 0 to 1.", DefaultValueFactory = _ => 0.7m };
         var user = new Option<string>("--user") { Description = "Email of the user the run belongs to.", DefaultValueFactory = _ => DefaultUserEmail };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "online (one call per task, answers in seconds) or batch (Message Batches API, half price, answers within 24 h).",
+            DefaultValueFactory = _ => RunMode.Online,
+        };
+        mode.AcceptOnlyFromAmong(RunMode.Online, RunMode.Batch);
         var command = new Command("create", "Create a run and its tasks; prints the run id alone on stdout.")
         {
-            count, template, model, maxTokens, temperature, user,
+            count, template, model, maxTokens, temperature, user, mode,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var request = new CreateRunRequest(parse.GetValue(count), parse.GetValue(template)!, parse.GetValue(model)!, parse.GetValue(maxTokens), parse.GetValue(temperature));
+            var request = new CreateRunRequest(
+                parse.GetValue(count), parse.GetValue(template)!, parse.GetValue(model)!, parse.GetValue(maxTokens), parse.GetValue(temperature), parse.GetValue(mode)!);
             if (request.Count <= 0 || request.MaxTokens <= 0 || request.Temperature is < 0 or > 1)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync("--count and --max-tokens must be positive and --temperature between 0 and 1.").ConfigureAwait(false);
@@ -97,14 +105,22 @@ internal static class RunCommand
                 return ExitUsage;
             }
 
+            var batches = run.Mode == RunMode.Batch
+                ? await host.Services.GetRequiredService<MessageBatchStore>().ListForRunAsync(DbIdentity.System, run.Id, ct).ConfigureAwait(false)
+                : [];
             if (string.Equals(parse.GetValue(format), "json", StringComparison.OrdinalIgnoreCase))
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run), JsonOptions)).ConfigureAwait(false);
+                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run, batches), JsonOptions)).ConfigureAwait(false);
             }
             else
             {
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"{run.Id} {run.Status}: {run.Succeeded} succeeded, {run.Failed} failed, {run.Cancelled} cancelled, {run.InFlight} in flight, {run.Pending} pending of {run.Total}")).ConfigureAwait(false);
+                foreach (var batch in batches)
+                {
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"  batch {batch.Seq} {batch.AnthropicBatchId ?? "(not confirmed)"} {batch.SubmissionState}/{batch.ProcessingStatus ?? "-"}: {batch.RequestCount} requests, {batch.CountSucceeded} succeeded, {batch.CountErrored} errored, {batch.CountCanceled} canceled, {batch.CountExpired} expired, {batch.CountProcessing} processing")).ConfigureAwait(false);
+                }
             }
 
             return ExitOk;
@@ -135,7 +151,7 @@ internal static class RunCommand
 
                 if (run.IsFinished && run.FinishedAt is not null)
                 {
-                    await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run), JsonOptions)).ConfigureAwait(false);
+                    await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run, []), JsonOptions)).ConfigureAwait(false);
                     return ExitOk;
                 }
 
@@ -186,10 +202,11 @@ internal static class RunCommand
         return command;
     }
 
-    private static object ToJson(RunSnapshot run) => new
+    private static object ToJson(RunSnapshot run, IReadOnlyList<MessageBatchRow> batches) => new
     {
         id = run.Id,
         status = run.Status,
+        mode = run.Mode,
         total = run.Total,
         succeeded = run.Succeeded,
         failed = run.Failed,
@@ -198,5 +215,19 @@ internal static class RunCommand
         pending = run.Pending,
         created_at = run.CreatedAt,
         finished_at = run.FinishedAt,
+        batches = batches.Select(b => new
+        {
+            seq = b.Seq,
+            batch_id = b.AnthropicBatchId,
+            submission = b.SubmissionState,
+            processing_status = b.ProcessingStatus,
+            requests = b.RequestCount,
+            processing = b.CountProcessing,
+            succeeded = b.CountSucceeded,
+            errored = b.CountErrored,
+            canceled = b.CountCanceled,
+            expired = b.CountExpired,
+            results_ingested = b.ResultsLinesDone,
+        }),
     };
 }

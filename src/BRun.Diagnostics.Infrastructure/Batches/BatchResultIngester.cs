@@ -3,6 +3,7 @@ using System.Text.Json;
 using BRun.Diagnostics.Core.Conversations;
 using BRun.Diagnostics.Core.Failures;
 using BRun.Diagnostics.Core.Messages;
+using BRun.Diagnostics.Core.Pricing;
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Database;
@@ -46,6 +47,7 @@ public sealed partial class BatchResultIngester(
     IUserScopedConnectionFactory connections,
     ResponseValidator validator,
     FailedGenerationStore failures,
+    PriceTable prices,
     IOptions<BatchOptions> options,
     IOptions<ClaudeOptions> claude,
     ILogger<BatchResultIngester> logger)
@@ -138,6 +140,10 @@ public sealed partial class BatchResultIngester(
         public CapturedResponse? Captured { get; set; }
         public FailedGenerationInput? Failure { get; set; }
         public Guid? FailureId { get; set; }
+
+        /// <summary>What the result cost at the batch discount, and what it would have cost online; null without a price or usage.</summary>
+        public decimal? Cost { get; set; }
+        public decimal? OnlineCost { get; set; }
     }
 
     private async Task ProcessChunkAsync(MessageBatchRow batch, List<BatchResultLine> lines, long lastLine, Totals totals, CancellationToken ct)
@@ -145,7 +151,16 @@ public sealed partial class BatchResultIngester(
         var items = lines.Count == 0 ? [] : await MatchAsync(batch, lines, totals, ct).ConfigureAwait(false);
 
         // Validation is pure CPU and thread-safe: spread it over the cores while the database waits.
-        Parallel.ForEach(items, new ParallelOptions { CancellationToken = ct }, item => Decide(batch, item));
+        Parallel.ForEach(items, new ParallelOptions { CancellationToken = ct }, item =>
+        {
+            Decide(batch, item);
+            if (item.Line.ResultType == BatchResultType.Succeeded && item.Line.Parsed is { } message)
+            {
+                // Only processed results are billed; errored, canceled and expired requests cost nothing.
+                item.Cost = prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: true)?.Total;
+                item.OnlineCost = prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: false)?.Total;
+            }
+        });
 
         // Checkpoint: failure rows (and their reports) are durable before their tasks are finished; a crash in between
         // re-reads the line, finds the row by task_id (the store is idempotent per task) and finishes the task.
@@ -166,11 +181,27 @@ public sealed partial class BatchResultIngester(
         var cancelled = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Cancel).ToList(), "cancelled", ct).ConfigureAwait(false);
         var resubmitted = await ResubmitAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Resubmit).ToList(), ct).ConfigureAwait(false);
 
+        await RecordFailureCostsAsync(connection, transaction, failed, ct).ConfigureAwait(false);
+
+        // Every billed line counts toward the run's cost once: lines of tasks this chunk did not move (already handled
+        // by an earlier pass) were counted then. Resubmitted lines were billed too when they carried usage.
+        var billed = stored.Concat(failed).Concat(cancelled).Concat(items.Where(i => i.Decision == Decision.Resubmit)).ToList();
         var counters = await connection.QuerySingleAsync<(int Total, int Succeeded, int Failed, int Cancelled, string Status)>(new CommandDefinition("""
-            UPDATE generation_runs SET succeeded = succeeded + @stored, failed = failed + @failed, cancelled = cancelled + @cancelled
+            UPDATE generation_runs SET succeeded = succeeded + @stored, failed = failed + @failed, cancelled = cancelled + @cancelled,
+                   cost_usd = cost_usd + @cost, failed_cost_usd = failed_cost_usd + @failedCost,
+                   online_equivalent_cost_usd = online_equivalent_cost_usd + @onlineCost
             WHERE id = @runId
             RETURNING total, succeeded, failed, cancelled, status
-            """, new { runId = batch.RunId, stored = stored.Count, failed = failed.Count, cancelled = cancelled.Count }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+            """, new
+        {
+            runId = batch.RunId,
+            stored = stored.Count,
+            failed = failed.Count,
+            cancelled = cancelled.Count,
+            cost = billed.Sum(i => i.Cost ?? 0),
+            failedCost = failed.Sum(i => i.Cost ?? 0),
+            onlineCost = billed.Sum(i => i.OnlineCost ?? 0),
+        }, transaction, cancellationToken: ct)).ConfigureAwait(false);
 
         // Checkpoint: the chunk's outcomes and the line count commit together, so a restart resumes after this chunk.
         await connection.ExecuteAsync(new CommandDefinition(
@@ -368,6 +399,18 @@ public sealed partial class BatchResultIngester(
         return items.Where(i => moved.Contains(i.Task.Id)).ToList();
     }
 
+    private static Task RecordFailureCostsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Item> failed, CancellationToken ct)
+    {
+        var priced = failed.Where(i => i.Cost is not null).ToList();
+        return priced.Count == 0
+            ? Task.CompletedTask
+            : connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE failed_generations f SET cost_usd = c.cost
+                FROM unnest(@taskIds, @costs) AS c(task_id, cost)
+                WHERE f.task_id = c.task_id
+                """, new { taskIds = priced.Select(i => i.Task.Id).ToArray(), costs = priced.Select(i => i.Cost!.Value).ToArray() }, transaction, cancellationToken: ct));
+    }
+
     private async Task<int> ResubmitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, CancellationToken ct)
     {
         if (items.Count == 0)
@@ -402,11 +445,11 @@ public sealed partial class BatchResultIngester(
 
         return connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO conversations (run_id, task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata,
-                                       persona_id, emotional_arc_id, training_topic_id, template_id, created_by, created_at)
+                                       persona_id, emotional_arc_id, training_topic_id, template_id, created_by, created_at, cost_usd)
             SELECT @runId, c.task_id, c.model, c.stop_reason, c.input_tokens, c.output_tokens, c.turns::jsonb, c.metadata::jsonb,
-                   c.persona_id, c.arc_id, c.topic_id, c.template_id, @createdBy, now()
-            FROM unnest(@taskIds, @models, @stopReasons, @inputTokens, @outputTokens, @turns, @metadata, @personaIds, @arcIds, @topicIds, @templateIds)
-                 AS c(task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata, persona_id, arc_id, topic_id, template_id)
+                   c.persona_id, c.arc_id, c.topic_id, c.template_id, @createdBy, now(), c.cost
+            FROM unnest(@taskIds, @models, @stopReasons, @inputTokens, @outputTokens, @turns, @metadata, @personaIds, @arcIds, @topicIds, @templateIds, @costs)
+                 AS c(task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata, persona_id, arc_id, topic_id, template_id, cost)
             ON CONFLICT (task_id) DO NOTHING
             """, new
         {
@@ -431,6 +474,7 @@ public sealed partial class BatchResultIngester(
             arcIds = items.Select(i => i.Task.EmotionalArcId).ToArray(),
             topicIds = items.Select(i => i.Task.TrainingTopicId).ToArray(),
             templateIds = items.Select(i => (Guid?)i.Task.TemplateId).ToArray(),
+            costs = items.Select(i => i.Cost).ToArray(),
         }, transaction, cancellationToken: ct));
     }
 

@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Core.Pricing;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +20,8 @@ public static class BatchServiceCollectionExtensions
             .ValidateDataAnnotations()
             .Validate(o => o.MinPollInterval <= o.MaxPollInterval, "Batch:MinPollInterval must not exceed Batch:MaxPollInterval.")
             .ValidateOnStart();
+        // Issue 8 binds the price table to options; until then (or without it) the defaults apply.
+        services.TryAddSingleton(_ => PriceTable.CreateDefault());
         services.TryAddSingleton<MessageBatchStore>();
         services.TryAddSingleton<BatchResultIngester>();
 

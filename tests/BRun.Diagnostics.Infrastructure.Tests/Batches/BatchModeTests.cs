@@ -51,6 +51,23 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task BatchRunCost_IsAtTheBatchDiscount_AndTheOnlineEquivalentIsTwiceThat()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
+        var runId = await harness.CreateRunAsync(4, mode: RunMode.Batch);
+
+        await harness.TickUntilFinishedAsync(harness.Coordinator(), runId);
+
+        var (cost, online, conversations) = (await harness.QueryAsync<(decimal Cost, decimal Online, decimal Conversations)>("""
+            SELECT r.cost_usd, r.online_equivalent_cost_usd, (SELECT sum(cost_usd) FROM conversations c WHERE c.run_id = r.id)
+            FROM generation_runs r WHERE r.id = @runId
+            """, new { runId }))[0];
+        Assert.True(cost > 0, "a priced model's results cost something");
+        Assert.Equal(cost * 2, online, 5);
+        Assert.Equal(cost, conversations, 5);
+    }
+
+    [Fact]
     public async Task FirstSubmission_IsSplitByTheRequestLimit()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
