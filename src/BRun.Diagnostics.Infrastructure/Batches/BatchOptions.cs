@@ -55,8 +55,4 @@ public sealed class BatchOptions
     /// <summary>Results lines per transaction while ingesting; also the checkpoint granularity. Default: 500.</summary>
     [Range(1, 100_000)]
     public int IngestChunkSize { get; set; } = 500;
-
-    /// <summary>Failure rows (and their blob reports) stored at once while ingesting. Default: 8.</summary>
-    [Range(1, 256)]
-    public int FailureStoreParallelism { get; set; } = 8;
 }

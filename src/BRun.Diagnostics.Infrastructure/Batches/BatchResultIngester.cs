@@ -162,22 +162,21 @@ public sealed partial class BatchResultIngester(
             }
         });
 
-        // Checkpoint: failure rows (and their reports) are durable before their tasks are finished; a crash in between
-        // re-reads the line, finds the row by task_id (the store is idempotent per task) and finishes the task.
         var failing = items.Where(i => i.Decision == Decision.Fail).ToList();
-        await Parallel.ForEachAsync(failing, new ParallelOptions { MaxDegreeOfParallelism = _options.FailureStoreParallelism, CancellationToken = ct }, async (item, token) =>
-        {
-            var stored = await failures.StoreAsync(item.Failure!, item.Task.CreatedBy, token).ConfigureAwait(false);
-            item.FailureId = stored.Id;
-            Log.Rejected(logger, item.Task.Id, batch.AnthropicBatchId, item.Line.CustomId, item.Line.ResultType, item.Failure!.FailureType.ToWire(), item.Failure.TruncationPattern);
-        }).ConfigureAwait(false);
-
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
         var stored = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Store).ToList(), "succeeded", ct).ConfigureAwait(false);
         await InsertConversationsAsync(connection, transaction, batch, stored, ct).ConfigureAwait(false);
         var failed = await FinishAsync(connection, transaction, batch, failing, "failed", ct).ConfigureAwait(false);
+
+        // The failure rows commit with their tasks' finish, so a kill leaves both or neither. Their reports are uploaded
+        // by the report retrier (due at once): ingestion does not wait on blob storage a report at a time.
+        foreach (var item in failed)
+        {
+            item.FailureId = await failures.StoreForRetrierAsync(connection, transaction, item.Failure!, item.Task.CreatedBy, ct).ConfigureAwait(false);
+            Log.Rejected(logger, item.Task.Id, batch.AnthropicBatchId, item.Line.CustomId, item.Line.ResultType, item.Failure!.FailureType.ToWire(), item.Failure.TruncationPattern);
+        }
         var cancelled = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Cancel).ToList(), "cancelled", ct).ConfigureAwait(false);
         var resubmitted = await ResubmitAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Resubmit).ToList(), ct).ConfigureAwait(false);
 
