@@ -172,10 +172,14 @@ public sealed partial class BatchResultIngester(
 
         // The failure rows commit with their tasks' finish, so a kill leaves both or neither. Their reports are uploaded
         // by the report retrier (due at once): ingestion does not wait on blob storage a report at a time.
-        foreach (var item in failed)
+        if (failed.Count > 0)
         {
-            item.FailureId = await failures.StoreForRetrierAsync(connection, transaction, item.Failure!, item.Task.CreatedBy, ct).ConfigureAwait(false);
-            Log.Rejected(logger, item.Task.Id, batch.AnthropicBatchId, item.Line.CustomId, item.Line.ResultType, item.Failure!.FailureType.ToWire(), item.Failure.TruncationPattern);
+            var ids = await failures.StoreManyForRetrierAsync(connection, transaction, failed.Select(i => (i.Failure!, i.Task.CreatedBy)).ToList(), ct).ConfigureAwait(false);
+            foreach (var item in failed)
+            {
+                item.FailureId = ids[item.Task.Id];
+                Log.Rejected(logger, item.Task.Id, batch.AnthropicBatchId, item.Line.CustomId, item.Line.ResultType, item.Failure!.FailureType.ToWire(), item.Failure.TruncationPattern);
+            }
         }
         var cancelled = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Cancel).ToList(), "cancelled", ct).ConfigureAwait(false);
         var resubmitted = await ResubmitAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Resubmit).ToList(), ct).ConfigureAwait(false);
