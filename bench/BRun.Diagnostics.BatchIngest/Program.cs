@@ -30,6 +30,9 @@ try
     await using var db = await environment.CreateDatabaseAsync();
     await using var simulator = await ClaudeSimulatorServer.StartAsync(new SimulatorOptions { BatchProcessingTime = TimeSpan.Zero });
     var settings = db.Settings();
+
+    // 100,000 tasks go in with one INSERT and one batch row: no command timeout on a shared, loaded machine.
+    settings["ConnectionStrings:Postgres"] += ";Command Timeout=0";
     settings["Worker:Enabled"] = "false";
     settings["Batch:IngestChunkSize"] = chunk.ToString(CultureInfo.InvariantCulture);
     var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();

@@ -39,6 +39,9 @@ public sealed record MessageBatchRow
     public Guid CreatedBy { get; init; }
 }
 
+/// <summary>A run's cost in USD: what it cost, and for batch mode what the same results would have cost online.</summary>
+public sealed record RunCost(string Mode, decimal CostUsd, decimal OnlineEquivalentUsd);
+
 /// <summary>What a batch request's params are built from.</summary>
 public sealed record BatchTaskParams(string Prompt, string Model, int MaxTokens, decimal? Temperature);
 
@@ -283,11 +286,17 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections)
     {
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         await UpdateStatusAsync(connection, batchRowId, info, ct).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition("""
+        var runId = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition("""
             UPDATE message_batches SET poll_count = poll_count + 1, last_polled_at = now(), next_poll_at = now() + @nextPoll,
                    poll_owner = NULL, poll_lease_until = NULL
             WHERE id = @batchRowId AND poll_owner = @owner
+            RETURNING run_id
             """, new { batchRowId, owner, nextPoll }, cancellationToken: ct)).ConfigureAwait(false);
+        if (runId is { } run)
+        {
+            // The run page shows each batch's counts live.
+            await RunEvents.PublishAsync(connection, null, new RunEvent("batch_status", run), ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A poll that failed (API or network): try again after <paramref name="nextPoll"/>, lease released.</summary>
@@ -334,6 +343,15 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections)
         return (await connection.QueryAsync<MessageBatchRow>(new CommandDefinition(
             $"SELECT {Columns} FROM message_batches b JOIN generation_runs r ON r.id = b.run_id WHERE b.run_id = @runId ORDER BY b.seq",
             new { runId }, cancellationToken: ct)).ConfigureAwait(false)).AsList();
+    }
+
+    /// <summary>The run's cost and its online equivalent; null when the identity may not see the run.</summary>
+    public async Task<RunCost?> GetRunCostAsync(DbIdentity identity, Guid runId, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<RunCost>(new CommandDefinition(
+            "SELECT mode AS Mode, cost_usd AS CostUsd, online_equivalent_cost_usd AS OnlineEquivalentUsd FROM generation_runs WHERE id = @runId",
+            new { runId }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
     private static Task UpdateStatusAsync(NpgsqlConnection connection, Guid batchRowId, MessageBatchInfo info, CancellationToken ct) =>

@@ -24,5 +24,9 @@ public sealed class CreateRunForm
     [Range(0.0, 1.0)]
     public decimal? Temperature { get; set; } = 0.7m;
 
-    public CreateRunRequest ToRequest() => new(Count, TemplateName, Model.Trim(), MaxTokens, Temperature);
+    /// <summary><see cref="RunMode.Online"/> or <see cref="RunMode.Batch"/> (Message Batches: half price, within 24 h).</summary>
+    [Required]
+    public string Mode { get; set; } = RunMode.Online;
+
+    public CreateRunRequest ToRequest() => new(Count, TemplateName, Model.Trim(), MaxTokens, Temperature, Mode);
 }

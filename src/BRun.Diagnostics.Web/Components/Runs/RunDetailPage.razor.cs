@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Web.Runs;
@@ -12,6 +13,8 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     private List<BreadcrumbItem> _breadcrumbs = [];
     private RunView? _run;
     private FailureStatistics? _breakdown;
+    private IReadOnlyList<MessageBatchRow> _batches = [];
+    private RunCost? _cost;
 
     [Parameter]
     public Guid RunId { get; set; }
@@ -38,6 +41,8 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     {
         _run = await Runs.GetAsync(RunId, cancellationToken);
         _breakdown = _run is null ? null : await Runs.GetFailureBreakdownAsync(RunId, cancellationToken);
+        _batches = _run is null ? [] : await Runs.GetBatchesAsync(RunId, cancellationToken);
+        _cost = _batches.Count == 0 ? null : await Runs.GetCostAsync(RunId, cancellationToken);
     }
 
     private async Task CancelAsync()
