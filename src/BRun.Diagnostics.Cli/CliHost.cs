@@ -2,6 +2,7 @@ using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Simulator;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -36,6 +37,8 @@ internal static class CliHost
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddBatchMode(builder.Configuration);
+        builder.AddServiceDefaults("brun-worker");
+        builder.AddHealthProbeServer();
         return builder.Build();
     }
 

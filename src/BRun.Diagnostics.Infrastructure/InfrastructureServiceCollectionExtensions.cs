@@ -1,4 +1,6 @@
+using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Blobs;
+using BRun.Diagnostics.Infrastructure.Datasets;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Database.Migrations;
 using BRun.Diagnostics.Infrastructure.Failures;
@@ -69,6 +71,10 @@ public static class InfrastructureServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ReportUploadRetrier>>()));
         services.TryAddSingleton<AppUserStore>();
+        services.TryAddSingleton<ResponseValidator>();
+        services.TryAddSingleton<DatasetImporter>();
+        services.TryAddSingleton<QuarantineScanner>();
+        services.TryAddSingleton<TrainingExporter>();
 
         // Migration first: hosted services start in registration order, and the retrier needs the schema.
         services.AddHostedService<MigrateOnStartHostedService>();

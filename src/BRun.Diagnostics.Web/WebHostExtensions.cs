@@ -2,6 +2,7 @@ using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
@@ -30,7 +31,10 @@ public static class WebHostExtensions
         builder.Services.AddBatchMode(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
+        builder.AddServiceDefaults("brun-web");
 
+        builder.AddDiagnosticsProxySupport();
+        builder.AddDiagnosticsDataProtection();
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
@@ -42,6 +46,9 @@ public static class WebHostExtensions
     public static WebApplication UseDiagnosticsWeb(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // First: everything after it (the sign-in throttle, redirects, cookies' Secure flag) sees the client's address and scheme.
+        app.UseDiagnosticsProxySupport();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
@@ -57,7 +64,8 @@ public static class WebHostExtensions
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapFailedGenerationApi();
-        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
+        app.MapDatasetApi();
+        app.MapServiceDefaults(app.Configuration);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

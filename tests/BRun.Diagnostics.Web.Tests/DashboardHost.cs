@@ -21,11 +21,13 @@ internal sealed partial class DashboardHost : WebApplicationFactory<Program>
 
     private readonly TestDatabase _db;
     private readonly IReadOnlyDictionary<string, string?> _extraSettings;
+    private readonly bool _ownsDatabase;
 
-    private DashboardHost(TestDatabase db, IReadOnlyDictionary<string, string?>? extraSettings)
+    private DashboardHost(TestDatabase db, IReadOnlyDictionary<string, string?>? extraSettings, bool ownsDatabase = true)
     {
         _db = db;
         _extraSettings = extraSettings ?? new Dictionary<string, string?>();
+        _ownsDatabase = ownsDatabase;
     }
 
     public TestDatabase Db => _db;
@@ -36,6 +38,9 @@ internal sealed partial class DashboardHost : WebApplicationFactory<Program>
         return new DashboardHost(db, settings);
     }
 
+    /// <summary>Another host on a database the caller owns (a restart, or a second instance).</summary>
+    public static DashboardHost StartOn(TestDatabase db, IReadOnlyDictionary<string, string?>? settings = null) => new(db, settings, ownsDatabase: false);
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in _db.Settings())
@@ -43,12 +48,19 @@ internal sealed partial class DashboardHost : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        // No demo admin: tests create exactly the users they need.
-        builder.UseSetting("Auth:SeedAdminPassword", string.Empty);
+        // No demo admin: tests create exactly the users they need (unless a test is about seeding).
+        if (!_extraSettings.ContainsKey("Auth:SeedAdminPassword"))
+        {
+            builder.UseSetting("Auth:SeedAdminPassword", string.Empty);
+        }
+
         builder.UseSetting("Live:ListenerEnabled", "false");
         // Runs stay as created: these tests look at counts, not at generation.
         builder.UseSetting("Worker:Enabled", "false");
-        foreach (var (key, value) in _extraSettings)
+        // The key ring of this test's hosts only.
+        builder.UseSetting("DataProtection:ContainerName", "dp-" + _db.ContainerName.Replace("reports-", string.Empty, StringComparison.Ordinal));
+        // A null value leaves the key unset (UseSetting would turn null into an empty string).
+        foreach (var (key, value) in _extraSettings.Where(s => s.Value is not null))
         {
             builder.UseSetting(key, value);
         }
@@ -87,7 +99,10 @@ internal sealed partial class DashboardHost : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await _db.DisposeAsync();
+        if (_ownsDatabase)
+        {
+            await _db.DisposeAsync();
+        }
     }
 
     [GeneratedRegex("name=\"__RequestVerificationToken\"[^>]*?value=\"([^\"]+)\"")]

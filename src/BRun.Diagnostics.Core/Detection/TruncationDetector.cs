@@ -28,6 +28,7 @@ public sealed class TruncationDetector
     [
         new EscapedQuoteStrategy(),
         new LoneBackslashStrategy(),
+        new TrailingBackslashStrategy(),
         new PartialUnicodeEscapeStrategy(),
         TrailingCharacterStrategy.Colon(),
         TrailingCharacterStrategy.Comma(),

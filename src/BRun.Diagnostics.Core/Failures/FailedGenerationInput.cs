@@ -11,6 +11,13 @@ namespace BRun.Diagnostics.Core.Failures;
 public sealed record FailedGenerationInput
 {
     // Provenance
+    /// <summary>Where the failure was found: <see cref="FailureSources"/>. Pipeline failures are <c>generation</c>.</summary>
+    public string Source { get; init; } = FailureSources.Generation;
+
+    /// <summary>The dataset an imported or scanned conversation belongs to.</summary>
+    public Guid? DatasetId { get; init; }
+
+    /// <summary>For a quarantined conversation, its original <c>conversations.id</c>.</summary>
     public Guid? ConversationId { get; init; }
     public Guid? RunId { get; init; }
 
@@ -95,4 +102,17 @@ public sealed record FailureContext
     public Guid? RunId { get; init; }
     public Guid? TaskId { get; init; }
     public ScaffoldingIds Scaffolding { get; init; } = ScaffoldingIds.None;
+}
+
+/// <summary>The values of <c>failed_generations.source</c>.</summary>
+public static class FailureSources
+{
+    /// <summary>A Claude call of the pipeline whose response failed validation.</summary>
+    public const string Generation = "generation";
+
+    /// <summary>A record of an imported dataset that failed validation on the way in.</summary>
+    public const string Import = "import";
+
+    /// <summary>A stored conversation that a quarantine scan found bad and moved out of production.</summary>
+    public const string Scan = "scan";
 }

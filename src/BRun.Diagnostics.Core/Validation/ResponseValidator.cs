@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using BRun.Diagnostics.Core.Conversations;
 using BRun.Diagnostics.Core.Detection;
 using BRun.Diagnostics.Core.Detection.Json;
@@ -15,7 +14,12 @@ namespace BRun.Diagnostics.Core.Validation;
 /// </summary>
 public sealed class ResponseValidator
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = JsonCompletenessScanner.MaxDepth };
+    /// <summary>
+    /// Recorded with every scan and export, so a manifest says which rules judged the data. Raise it whenever a rule
+    /// changes what is accepted. 2: one-pass conversation reader; a literal trailing backslash in decoded text is
+    /// <c>trailing_backslash</c> (low), not a cut escape.
+    /// </summary>
+    public const string Version = "2";
 
     private readonly TruncationDetector _detector;
 
@@ -59,41 +63,34 @@ public sealed class ResponseValidator
             return Fail(new(FailureType.ValidationError, "no_text_content", $"The response has no text content ({blocks}).", Confidence.High));
         }
 
-        var scan = JsonCompletenessScanner.Scan(text);
-        switch (scan.Status)
+        // The reader checks the whole grammar in one pass, so a complete conversation costs one pass. Only text it
+        // refuses goes through the completeness scanner, which says where and how the JSON stops.
+        var parsed = ConversationReader.Read(text);
+        switch (parsed.Status)
         {
-            case JsonScanStatus.Incomplete:
-                return Fail(DescribeCut(text, scan));
-            case JsonScanStatus.Invalid:
-                return Fail(new(
-                    FailureType.ParseError,
-                    "invalid_json",
-                    $"The content is not valid JSON: {scan.Problem} at char offset {scan.Offset} (near {TextEndings.Tail(text[..Math.Min(text.Length, scan.Offset + 1)])}).",
-                    Confidence.High) { ContentOffset = scan.Offset });
+            case ConversationParseStatus.InvalidJson:
+                var scan = JsonCompletenessScanner.Scan(text);
+                return scan.Status switch
+                {
+                    JsonScanStatus.Incomplete => Fail(DescribeCut(text, scan)),
+                    JsonScanStatus.Invalid => Fail(new(
+                        FailureType.ParseError,
+                        "invalid_json",
+                        $"The content is not valid JSON: {scan.Problem} at char offset {scan.Offset} (near {TextEndings.Tail(text[..Math.Min(text.Length, scan.Offset + 1)])}).",
+                        Confidence.High) { ContentOffset = scan.Offset }),
+
+                    // The scanner checks structure only; bad numbers or raw control characters surface in the reader.
+                    _ => Fail(new(
+                        FailureType.ParseError,
+                        "invalid_json",
+                        $"The content is complete but does not parse: {parsed.SyntaxError} at char offset {parsed.SyntaxOffset}.",
+                        Confidence.High) { ContentOffset = parsed.SyntaxOffset }),
+                };
+            case ConversationParseStatus.NotAConversation:
+                return Fail(new(FailureType.ValidationError, parsed.Problem!.Pattern, parsed.Problem.Details, Confidence.High));
         }
 
-        Conversation? conversation;
-        ConversationShapeProblem? problem;
-        try
-        {
-            using var document = JsonDocument.Parse(text, DocumentOptions);
-            conversation = ConversationReader.Read(document.RootElement, out problem);
-        }
-        catch (JsonException ex)
-        {
-            // The scanner checks structure only; bad numbers or raw control characters surface here.
-            return Fail(new(
-                FailureType.ParseError,
-                "invalid_json",
-                $"The content is complete but does not parse: {MessageBodyParser.Describe(ex)}.",
-                Confidence.High));
-        }
-
-        if (conversation is null)
-        {
-            return Fail(new(FailureType.ValidationError, problem!.Pattern, problem.Details, Confidence.High));
-        }
-
+        var conversation = parsed.Conversation!;
         if (_detector.DetectInTurns(conversation.Turns) is { } cut)
         {
             var others = cut.FlaggedTurnCount > 1 ? $" ({cut.FlaggedTurnCount} assistant turns look cut in all)" : string.Empty;

@@ -16,10 +16,12 @@ public sealed class AuthOptions
     public string SeedAdminEmail { get; set; } = "admin@brun.local";
 
     /// <summary>
-    /// Password of that admin. Default: <c>brun-demo-admin</c> (<see cref="DemoAdminPassword"/>), so a newcomer
-    /// can sign in after <c>./brun.sh run</c>. Set it to an empty string to create no admin on start.
+    /// Password of that admin, read once on the first start (set it with the environment variable
+    /// <c>Auth__SeedAdminPassword</c>). Default: none. In demo mode (<c>Demo:Enabled</c>) an unset password means
+    /// <see cref="DemoAdminPassword"/>, so a newcomer can sign in after <c>./brun.sh run</c>; outside demo mode the demo
+    /// password is refused and no account with a known password is ever created. Empty: create no admin.
     /// </summary>
-    public string? SeedAdminPassword { get; set; } = DemoAdminPassword;
+    public string? SeedAdminPassword { get; set; }
 
     /// <summary>Display name of the seeded admin. Default: <c>Admin</c>.</summary>
     [Required]

@@ -22,6 +22,11 @@ public static class AuthServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LocalAccountService>();
         services.TryAddSingleton<ApiTokenStore>();
+        services.AddOptions<LoginThrottleOptions>()
+            .Bind(configuration.GetSection(LoginThrottleOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton<LoginThrottle>();
         services.AddHostedService<SeedAdminHostedService>();
 
         return services;

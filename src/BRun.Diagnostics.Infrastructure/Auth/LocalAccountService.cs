@@ -90,11 +90,18 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
 
     /// <summary>
     /// The user with this email, created as a member without a password on first sign-in (OpenID Connect).
+    /// Only an email the provider asserts as verified (<c>email_verified=true</c>) may sign in: otherwise anyone who
+    /// can set an unverified address at the provider could take over the local account that owns it. Returns null then.
     /// Safe under concurrent first sign-ins: the unique email decides.
     /// </summary>
-    public async Task<AppUser> FindOrCreateExternalAsync(string email, string displayName, CancellationToken cancellationToken)
+    public async Task<AppUser?> FindOrCreateExternalAsync(string email, string displayName, bool emailVerified, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(email);
+        if (!emailVerified)
+        {
+            return null;
+        }
+
         var name = string.IsNullOrWhiteSpace(displayName) ? email.Trim() : displayName.Trim();
         await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
@@ -105,6 +112,14 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
             $"SELECT {Columns} FROM app_users WHERE email = @email",
             new { email = Normalize(email) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>True once any account exists.</summary>
+    public async Task<bool> AnyUserAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM app_users)", cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>Creates an admin with a password only when no user exists at all. Returns it when it was created.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,21 +12,41 @@ namespace BRun.Diagnostics.Infrastructure.Auth;
 internal sealed partial class SeedAdminHostedService(
     LocalAccountService accounts,
     IOptions<AuthOptions> options,
+    IConfiguration configuration,
     ILogger<SeedAdminHostedService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
-        if (string.IsNullOrEmpty(o.SeedAdminPassword))
+        var demo = configuration.GetValue<bool>("Demo:Enabled");
+        var password = o.SeedAdminPassword ?? (demo ? AuthOptions.DemoAdminPassword : null);
+        if (password == string.Empty)
         {
             return;
         }
 
-        var created = await accounts.CreateFirstAdminAsync(o.SeedAdminEmail, o.SeedAdminName, o.SeedAdminPassword, cancellationToken).ConfigureAwait(false);
+        if (!demo && password == AuthOptions.DemoAdminPassword)
+        {
+            Log.DemoPasswordRefused(logger, o.SeedAdminEmail);
+            return;
+        }
+
+        if (password is null)
+        {
+            if (!await accounts.AnyUserAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Log.NoFirstAdmin(logger);
+            }
+
+            return;
+        }
+
+        var created = await accounts.CreateFirstAdminAsync(o.SeedAdminEmail, o.SeedAdminName, password, cancellationToken).ConfigureAwait(false);
         if (created is not null)
         {
-            var isDemoPassword = o.SeedAdminPassword == AuthOptions.DemoAdminPassword;
-            Log.SeededAdmin(logger, created.Email, isDemoPassword ? $"the demo password '{AuthOptions.DemoAdminPassword}'" : "the password from Auth:SeedAdminPassword");
+            Log.SeededAdmin(logger, created.Email, password == AuthOptions.DemoAdminPassword
+                ? $"the demo password '{AuthOptions.DemoAdminPassword}' (demo mode)"
+                : "the password from Auth:SeedAdminPassword");
         }
     }
 
@@ -35,5 +56,11 @@ internal sealed partial class SeedAdminHostedService(
     {
         [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "No user existed: created admin {Email}; sign in with {PasswordSource} and change it outside a demo")]
         public static partial void SeededAdmin(ILogger logger, string email, string passwordSource);
+
+        [LoggerMessage(EventId = 7402, Level = LogLevel.Error, Message = "Not creating {Email} with the published demo password outside demo mode; set Auth__SeedAdminPassword to a password of your own, or create the first admin with `brun user create --admin`")]
+        public static partial void DemoPasswordRefused(ILogger logger, string email);
+
+        [LoggerMessage(EventId = 7403, Level = LogLevel.Warning, Message = "No user exists yet. Create the first admin with `brun user create --email E --admin --password-stdin`, or start once with Auth__SeedAdminPassword set")]
+        public static partial void NoFirstAdmin(ILogger logger);
     }
 }

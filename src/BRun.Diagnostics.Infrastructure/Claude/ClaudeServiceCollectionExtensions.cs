@@ -38,8 +38,14 @@ public static class ClaudeServiceCollectionExtensions
         options.ValidateDataAnnotations().ValidateOnStart();
 
         // Polly owns retries and each attempt has its own timeout, so the HttpClient must not cut in first.
-        services.AddHttpClient<IClaudeMessagesClient, ClaudeMessagesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddHttpClient<ClaudeMessagesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
         services.AddHttpClient<IClaudeBatchesClient, ClaudeBatchesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
+
+        // Callers get the traced and measured client; the transport underneath knows nothing of telemetry.
+        services.AddMetrics();
+        services.TryAddSingleton<Telemetry.DiagnosticsMetrics>();
+        services.AddOptions<Telemetry.TelemetryOptions>().BindConfiguration(Telemetry.TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddTransient<IClaudeMessagesClient, Telemetry.InstrumentedClaudeMessagesClient>();
         return services;
     }
 }

@@ -26,6 +26,11 @@ public sealed partial class RunEventListener(
     /// <summary>How many times the LISTEN connection has been established (tests and diagnostics).</summary>
     public int ConnectedCount => Volatile.Read(ref _connectedCount);
 
+    private volatile bool _listening;
+
+    /// <summary>True while the LISTEN connection is up (readiness reports it).</summary>
+    public bool IsListening => _listening;
+
     /// <summary>Raised each time the listener is (re)connected and listening.</summary>
     public event EventHandler? Listening;
 
@@ -44,6 +49,7 @@ public sealed partial class RunEventListener(
             }
             catch (Exception ex) when (ex is NpgsqlException or SocketException or IOException or TimeoutException)
             {
+                _listening = false;
                 Log.ConnectionLost(logger, ex, delay);
                 try
                 {
@@ -70,6 +76,7 @@ public sealed partial class RunEventListener(
         }
 
         onListening();
+        _listening = true;
         if (Interlocked.Increment(ref _connectedCount) > 1)
         {
             // Events published while we were away are lost: everyone reloads what they show.

@@ -38,8 +38,13 @@ public sealed partial class BatchGenerationWorker(
     public string WorkerId { get; } = options.Value.WorkerId
         ?? $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
 
+    private long _lastLoopTimestamp;
+
     /// <summary>Tasks currently in flight in this process.</summary>
     public int InFlightCount => _inFlight.Count;
+
+    /// <summary>When the claim loop last turned (a <see cref="TimeProvider"/> timestamp; 0 before it starts). Readiness reads it.</summary>
+    public long LastLoopTimestamp => Volatile.Read(ref _lastLoopTimestamp);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -51,6 +56,7 @@ public sealed partial class BatchGenerationWorker(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                Volatile.Write(ref _lastLoopTimestamp, timeProvider.GetTimestamp());
                 if (timeProvider.GetTimestamp() >= nextRescue)
                 {
                     nextRescue = timeProvider.GetTimestamp() + (long)(_options.LeaseDuration.TotalSeconds / 2 * timeProvider.TimestampFrequency);

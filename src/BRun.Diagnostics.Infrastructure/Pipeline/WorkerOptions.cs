@@ -37,6 +37,13 @@ public sealed class WorkerOptions
     [Range(1, 100)]
     public int MaxDeliveryAttempts { get; set; } = 5;
 
+    /// <summary>
+    /// Readiness turns unhealthy when the claim loop has not turned for this long (it waits at most one poll interval
+    /// between turns, plus a query). Default: 60 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan StuckAfter { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>A name for this worker in leases and logs. Default: machine name + process id + a random suffix.</summary>
     public string? WorkerId { get; set; }
 }

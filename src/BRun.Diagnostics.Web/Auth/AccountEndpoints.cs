@@ -1,6 +1,7 @@
 using BRun.Diagnostics.Infrastructure.Auth;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
@@ -35,14 +36,28 @@ public static class AccountEndpoints
     private static async Task<IResult> SignInAsync(
         [FromForm] LoginForm form,
         HttpContext context,
-        LocalAccountService accounts)
+        LocalAccountService accounts,
+        LoginThrottle throttle)
     {
-        var user = await accounts.VerifyPasswordAsync(form.Email ?? string.Empty, form.Password ?? string.Empty, context.RequestAborted).ConfigureAwait(false);
+        var email = form.Email ?? string.Empty;
+        var address = context.Connection.RemoteIpAddress?.ToString();
         var returnUrl = SafeReturnUrl(form.ReturnUrl);
+        var ct = context.RequestAborted;
+
+        // A locked account or address is refused before the password is looked at: guessing stops during the lockout.
+        if (await throttle.LockedUntilAsync(email, address, ct).ConfigureAwait(false) is not null)
+        {
+            return Results.Redirect($"{AuthenticationSetup.LoginPath}?error=locked&returnUrl={Uri.EscapeDataString(returnUrl)}");
+        }
+
+        var user = await accounts.VerifyPasswordAsync(email, form.Password ?? string.Empty, ct).ConfigureAwait(false);
         if (user is null)
         {
-            return Results.Redirect($"{AuthenticationSetup.LoginPath}?error=1&returnUrl={Uri.EscapeDataString(returnUrl)}");
+            var locked = await throttle.RecordFailureAsync(email, address, ct).ConfigureAwait(false);
+            return Results.Redirect($"{AuthenticationSetup.LoginPath}?error={(locked is null ? "1" : "locked")}&returnUrl={Uri.EscapeDataString(returnUrl)}");
         }
+
+        await throttle.RecordSuccessAsync(email, ct).ConfigureAwait(false);
 
         await context.SignInAsync(
             CookieAuthenticationDefaults.AuthenticationScheme,
@@ -51,10 +66,16 @@ public static class AccountEndpoints
         return Results.LocalRedirect(returnUrl);
     }
 
-    private static async Task SignOutAsync(HttpContext context)
+    private static async Task<IResult> SignOutAsync(HttpContext context, IAntiforgery antiforgery)
     {
+        // No form field binds here, so the framework would not check the token: without this, any site could sign people out.
+        if (!await antiforgery.IsRequestValidAsync(context).ConfigureAwait(false))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The sign-out form's antiforgery token is missing or invalid.");
+        }
+
         await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme).ConfigureAwait(false);
-        context.Response.Redirect(AuthenticationSetup.LoginPath);
+        return Results.Redirect(AuthenticationSetup.LoginPath);
     }
 
     /// <summary>The sign-in form's fields.</summary>

@@ -95,15 +95,16 @@ public static class AuthenticationSetup
             return;
         }
 
-        if (string.Equals(context.Principal!.FindFirst("email_verified")?.Value, "false", StringComparison.OrdinalIgnoreCase))
+        var verified = string.Equals(context.Principal!.FindFirst("email_verified")?.Value, "true", StringComparison.OrdinalIgnoreCase);
+        var name = context.Principal.FindFirst("name")?.Value ?? email;
+        var accounts = context.HttpContext.RequestServices.GetRequiredService<LocalAccountService>();
+        var user = await accounts.FindOrCreateExternalAsync(email, name, verified, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (user is null)
         {
-            context.Fail("The identity provider says this email is not verified.");
+            context.Fail("The identity provider does not assert email_verified=true for this email, so it cannot sign in as the account that owns it.");
             return;
         }
 
-        var name = context.Principal.FindFirst("name")?.Value ?? email;
-        var accounts = context.HttpContext.RequestServices.GetRequiredService<LocalAccountService>();
-        var user = await accounts.FindOrCreateExternalAsync(email, name, context.HttpContext.RequestAborted).ConfigureAwait(false);
         context.Principal = UserClaims.CreatePrincipal(user, CookieAuthenticationDefaults.AuthenticationScheme);
     }
 

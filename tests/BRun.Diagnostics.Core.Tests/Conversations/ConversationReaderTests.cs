@@ -7,8 +7,9 @@ public class ConversationReaderTests
 {
     private static Conversation? Read(string json, out ConversationShapeProblem? problem)
     {
-        using var document = JsonDocument.Parse(json);
-        return ConversationReader.Read(document.RootElement, out problem);
+        var result = ConversationReader.Read(json);
+        problem = result.Problem;
+        return result.Conversation;
     }
 
     [Fact]
@@ -37,5 +38,87 @@ public class ConversationReaderTests
 
         Assert.Equal(ConversationReader.InvalidTurn, problem?.Pattern);
         Assert.Contains("turns[1].role is \"bot\"", problem?.Details, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_ResolvesEveryEscapeInContent()
+    {
+        var conversation = Read("{\"turns\": [{\"role\": \"assistant\", \"content\": \"C:\\\\Temp\\\\ \\\"q\\\" \\u00e9\\ud83d\\ude42\\n\\t\\/ end.\"}]}", out _);
+
+        Assert.Equal("C:\\Temp\\ \"q\" é🙂\n\t/ end.", conversation?.Turns[0].Content);
+    }
+
+    [Fact]
+    public void Read_MatchesEscapedKeysAndLetTheLastDuplicateWin()
+    {
+        var conversation = Read(
+            "{\"turns\": 5, \"tu\\u0072ns\": [{\"role\": \"user\", \"content\": \"a\", \"content\": \"b.\"}, {\"role\": \"assistant\", \"content\": \"c.\"}]}",
+            out var problem);
+
+        Assert.Null(problem);
+        Assert.Equal("b.", conversation?.Turns[0].Content);
+    }
+
+    [Fact]
+    public void Read_ReportsBrokenJsonBeforeAShapeProblem()
+    {
+        // Not a conversation (no "turns"), and broken further on: the broken JSON is what is reported.
+        var result = ConversationReader.Read("{\"x\": 1, \"y\": 01}");
+
+        Assert.Equal(ConversationParseStatus.InvalidJson, result.Status);
+        Assert.Equal(15, result.SyntaxOffset);
+    }
+
+    // The reader must accept exactly what System.Text.Json accepts (with default options): each case is checked
+    // against JsonDocument, so a difference in either direction fails.
+    [Theory]
+    [InlineData("{\"turns\": [], \"n\": 0}")]
+    [InlineData("{\"n\": -0.5e+10}")]
+    [InlineData("{\"n\": 1E3}")]
+    [InlineData("{\"n\": 01}")]
+    [InlineData("{\"n\": 1.}")]
+    [InlineData("{\"n\": .5}")]
+    [InlineData("{\"n\": -}")]
+    [InlineData("{\"n\": 1e}")]
+    [InlineData("{\"n\": +1}")]
+    [InlineData("{\"b\": tru}")]
+    [InlineData("{\"b\": [true, false, null]}")]
+    [InlineData("{\"s\": \"tab\there\"}")]
+    [InlineData("{\"s\": \"\\ud800\"}")]
+    [InlineData("{\"s\": \"\\udc00x\"}")]
+    [InlineData("{\"s\": \"\\ud83d\\ude42\"}")]
+    [InlineData("{\"s\": \"\\x\"}")]
+    [InlineData("{\"s\": \"\\u12G4\"}")]
+    [InlineData("{\"a\": 1,}")]
+    [InlineData("{\"a\": 1} x")]
+    [InlineData("{\"a\" 1}")]
+    [InlineData("{a: 1}")]
+    [InlineData("[1, 2]")]
+    [InlineData("\"just a string\"")]
+    [InlineData("  {\"a\": {\"b\": [[], {}, [{}]]}}  ")]
+    public void Read_AgreesWithSystemTextJsonOnWhatIsValid(string json)
+    {
+        bool expected;
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+
+            // JsonDocument accepts a lone surrogate escape but cannot turn it into a string; neither can we store it.
+            expected = !json.Contains("\\ud800", StringComparison.Ordinal) && !json.Contains("\\udc00", StringComparison.Ordinal);
+        }
+        catch (JsonException)
+        {
+            expected = false;
+        }
+
+        Assert.Equal(expected, ConversationReader.Read(json).Status != ConversationParseStatus.InvalidJson);
+    }
+
+    [Fact]
+    public void Read_RefusesNestingDeeperThanTheLimit()
+    {
+        var deep = "{\"a\": " + new string('[', ConversationReader.MaxDepth + 1) + new string(']', ConversationReader.MaxDepth + 1) + "}";
+
+        Assert.Equal(ConversationParseStatus.InvalidJson, ConversationReader.Read(deep).Status);
     }
 }

@@ -9,10 +9,18 @@ public class TruncationDetectorTests
 {
     private readonly TruncationDetector _detector = TruncationDetector.CreateDefault();
 
-    // The execution plan's manual test table (Manual Test 3), with its JavaScript escapes resolved.
+    // The execution plan's manual test table (Manual Test 3), with its JavaScript escapes resolved. Its two
+    // escape rows are about JSON text (the raw content), so they run on a JSON string cut at that point.
     [Theory]
-    [InlineData("This ends with a backslash \\", "lone_backslash")]
-    [InlineData("This ends with \\\"", "escaped_quote")]
+    [InlineData("{\"c\": \"This ends with a backslash \\", "lone_backslash")]
+    [InlineData("{\"c\": \"This ends with \\\"", "escaped_quote")]
+    public void Detect_MatchesThePlansTable_ForJsonText(string json, string pattern)
+    {
+        Assert.Equal(pattern, _detector.Detect(new TruncationInput(json, JsonCompletenessScanner.Scan(json)))?.Pattern);
+    }
+
+    [Theory]
+    [InlineData("This ends with a backslash \\", "trailing_backslash")]
     [InlineData("This is a complete sentence.", null)]
     [InlineData("This ends mid-w", "mid_word")]
     [InlineData("List item,", "trailing_comma")]
@@ -74,15 +82,27 @@ public class TruncationDetectorTests
     {
         ConversationTurn[] turns =
         [
-            new(ConversationRole.Assistant, "You mentioned feeling \\"),
             new(ConversationRole.Assistant, "Let's look at it togeth"),
+            new(ConversationRole.Assistant, "Save the sheet under C:\\Budget\\"),
         ];
 
         var cut = _detector.DetectInTurns(turns);
 
         Assert.Equal(0, cut?.TurnIndex);
-        Assert.Equal(Confidence.High, cut?.Finding.Confidence);
+        Assert.Equal(Confidence.Medium, cut?.Finding.Confidence);
         Assert.Equal(2, cut?.FlaggedTurnCount);
+    }
+
+    [Theory]
+    [InlineData("Save the sheet under C:\\Budget\\")]
+    [InlineData("He wrote \\\"")]
+    public void DetectInTurns_NeverCallsALiteralBackslashInDecodedTextACutEscape(string content)
+    {
+        var cut = _detector.DetectInTurns([new(ConversationRole.Assistant, content)]);
+
+        Assert.NotEqual("lone_backslash", cut?.Finding.Pattern);
+        Assert.NotEqual("escaped_quote", cut?.Finding.Pattern);
+        Assert.NotEqual(Confidence.High, cut?.Finding.Confidence);
     }
 
     [Fact]

@@ -28,10 +28,10 @@ public sealed class LocalAccountServiceTests(IntegrationEnvironment env)
     public async Task Verify_rejects_an_unknown_email_and_a_user_without_a_password()
     {
         await using var db = await env.CreateDatabaseAsync();
-        var external = await Accounts(db).FindOrCreateExternalAsync("sso@example.test", "Sso", None);
+        var external = await Accounts(db).FindOrCreateExternalAsync("sso@example.test", "Sso", emailVerified: true, None);
 
         Assert.Null(await Accounts(db).VerifyPasswordAsync("nobody@example.test", "anything", None));
-        Assert.Null(await Accounts(db).VerifyPasswordAsync(external.Email, string.Empty, None));
+        Assert.Null(await Accounts(db).VerifyPasswordAsync(external!.Email, string.Empty, None));
     }
 
     [Fact]
@@ -39,10 +39,23 @@ public sealed class LocalAccountServiceTests(IntegrationEnvironment env)
     {
         await using var db = await env.CreateDatabaseAsync();
 
-        var first = await Accounts(db).FindOrCreateExternalAsync("New@Example.test", "New Person", None);
-        var second = await Accounts(db).FindOrCreateExternalAsync("new@example.test", "Renamed", None);
+        var first = await Accounts(db).FindOrCreateExternalAsync("New@Example.test", "New Person", emailVerified: true, None);
+        var second = await Accounts(db).FindOrCreateExternalAsync("new@example.test", "Renamed", emailVerified: true, None);
 
-        Assert.Equal((first.Id, AppUserRoles.Member, "new@example.test"), (second.Id, second.Role, second.Email));
+        Assert.Equal((first!.Id, AppUserRoles.Member, "new@example.test"), (second!.Id, second.Role, second.Email));
+    }
+
+    [Fact]
+    public async Task External_sign_in_without_a_verified_email_does_not_take_over_a_local_account()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var local = await Accounts(db).CreateAsync("owner@example.test", "Owner", "owner's password", AppUserRoles.Admin, None);
+
+        var unverified = await Accounts(db).FindOrCreateExternalAsync("owner@example.test", "Impostor", emailVerified: false, None);
+        var verified = await Accounts(db).FindOrCreateExternalAsync("owner@example.test", "Owner", emailVerified: true, None);
+
+        Assert.Null(unverified);
+        Assert.Equal(local.Id, verified?.Id);
     }
 
     [Fact]

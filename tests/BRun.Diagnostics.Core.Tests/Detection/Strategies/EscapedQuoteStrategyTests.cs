@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Core.Detection;
+using BRun.Diagnostics.Core.Detection.Json;
 using BRun.Diagnostics.Core.Detection.Strategies;
 using BRun.Diagnostics.Core.Validation;
 
@@ -8,13 +9,15 @@ public class EscapedQuoteStrategyTests
 {
     private readonly EscapedQuoteStrategy _strategy = new();
 
+    private static TruncationInput Json(string text) => new(text, JsonCompletenessScanner.Scan(text));
+
     [Theory]
-    [InlineData("This ends with \\\"")]
-    [InlineData("You mentioned feeling \\\"  ")]
-    [InlineData("odd run \\\\\\\"")]
+    [InlineData("[\"This ends with \\\"")]
+    [InlineData("[\"You mentioned feeling \\\"  ")]
+    [InlineData("[\"odd run \\\\\\\"")]
     public void Inspect_FlagsQuoteEscapedByAnOddBackslashRun(string text)
     {
-        var finding = _strategy.Inspect(new TruncationInput(text));
+        var finding = _strategy.Inspect(Json(text));
 
         Assert.NotNull(finding);
         Assert.Equal("escaped_quote", finding.Pattern);
@@ -22,20 +25,25 @@ public class EscapedQuoteStrategyTests
     }
 
     [Theory]
-    [InlineData("A closed \"quote\"")]
-    [InlineData("path C:\\\\\"")]
-    [InlineData("\"")]
-    [InlineData("no quote at all.")]
+    [InlineData("[\"A closed \\\"quote\\\"\"")]
+    [InlineData("[\"path C:\\\\\"")]
+    [InlineData("[\"no quote at all.")]
     public void Inspect_IgnoresQuotesThatAreNotEscaped(string text)
     {
-        Assert.Null(_strategy.Inspect(new TruncationInput(text)));
+        Assert.Null(_strategy.Inspect(Json(text)));
     }
 
     [Fact]
     public void Inspect_DetailsShowTheEscapedEnding()
     {
-        var finding = _strategy.Inspect(new TruncationInput("You mentioned feeling \\\""));
+        var finding = _strategy.Inspect(Json("[\"You mentioned feeling \\\""));
 
         Assert.EndsWith("feeling \\\\\\\"\".", finding!.Details, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Inspect_LeavesDecodedProseAlone_WhereTheBackslashIsALiteralBeforeAClosingQuote()
+    {
+        Assert.Null(_strategy.Inspect(new TruncationInput("He typed \\\"")));
     }
 }

@@ -1,0 +1,288 @@
+using BRun.Diagnostics.Core.Datasets;
+using BRun.Diagnostics.Core.Failures;
+using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
+using Dapper;
+using Npgsql;
+
+namespace BRun.Diagnostics.Infrastructure.Datasets;
+
+/// <summary>Which stored conversations a scan covers: one dataset, one run, or everything the user may see.</summary>
+public sealed record ScanScope(string Kind, Guid? DatasetId = null, Guid? RunId = null)
+{
+    public static ScanScope All { get; } = new("all");
+
+    public static ScanScope Dataset(Guid id) => new("dataset", DatasetId: id);
+
+    public static ScanScope Run(Guid id) => new("run", RunId: id);
+}
+
+/// <summary>A scan's counts so far. <see cref="Total"/> is the number of rows in scope when the scan started.</summary>
+public sealed record ScanProgress(Guid ScanId, bool DryRun, string Status, long Total, long Scanned, long Flagged, long Quarantined, long KeptReleased);
+
+/// <summary>A scan that is already running in another process (it holds the scan's lock).</summary>
+public sealed class ScanBusyException(Guid scanId) : InvalidOperationException($"Scan {scanId} is running in another process.");
+
+/// <summary>
+/// Re-validates stored conversations with the current validator and moves each bad one to quarantine: in one
+/// transaction the conversation leaves <c>conversations</c> and becomes a failed generation with source <c>scan</c>,
+/// its finding, its original row id (<c>conversation_id</c>) and the whole row as it was (<c>quarantined_row</c>), so
+/// nothing is lost and a person can release it back. Rows are visited in id order in batches; each batch commits
+/// together with the scan's checkpoint (the last id done), so a scan killed at any point resumes where the last
+/// commit left it and never moves a row twice. A dry run records what it would move and moves nothing.
+/// Everything runs as the given user: row-level security decides which rows the scan sees and may move.
+/// </summary>
+public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, ResponseValidator validator, FailedGenerationStore failures)
+{
+    /// <summary>Rows read and committed per transaction.</summary>
+    public const int DefaultBatchSize = 500;
+
+    private sealed record Row(Guid Id, string Model, string Turns, string Metadata, Guid? ReleasedFrom, Guid CreatedBy, Guid? DatasetId, Guid? RunId);
+
+    private sealed record Moved(Guid FailureId, DateTimeOffset CreatedAt, Guid Owner, FailedGenerationInput Input);
+
+    /// <summary>Records a new scan of the scope and counts the rows in it.</summary>
+    public async Task<Guid> StartAsync(Guid user, ScanScope scope, bool dryRun, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        var scanId = Guid.CreateVersion7();
+        await using var connection = await connections.OpenAsync(DbIdentity.User(user), ct).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            INSERT INTO scans (id, scope, dataset_id, run_id, dry_run, validator_version, total, created_by)
+            SELECT @scanId, @Kind, @DatasetId, @RunId, @dryRun, @version, count(*), @user
+            FROM conversations WHERE {ScopeFilter}
+            """,
+            new { scanId, scope.Kind, scope.DatasetId, scope.RunId, dryRun, version = ResponseValidator.Version, user },
+            cancellationToken: ct)).ConfigureAwait(false);
+        return scanId;
+    }
+
+    /// <summary>The newest unfinished scan of the same scope and kind by this user, to resume rather than start over.</summary>
+    public async Task<Guid?> FindUnfinishedAsync(Guid user, ScanScope scope, bool dryRun, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        await using var connection = await connections.OpenAsync(DbIdentity.User(user), ct).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
+            """
+            SELECT id FROM scans
+            WHERE created_by = @user AND status = 'running' AND scope = @Kind AND dry_run = @dryRun
+              AND dataset_id IS NOT DISTINCT FROM @DatasetId AND run_id IS NOT DISTINCT FROM @RunId
+            ORDER BY started_at DESC LIMIT 1
+            """,
+            new { user, scope.Kind, scope.DatasetId, scope.RunId, dryRun },
+            cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    public async Task<ScanProgress?> GetAsync(Guid user, Guid scanId, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(DbIdentity.User(user), ct).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<ScanProgress>(new CommandDefinition(
+            """
+            SELECT id AS scanid, dry_run AS dryrun, status, total, scanned, flagged, quarantined, kept_released AS keptreleased
+            FROM scans WHERE id = @scanId
+            """,
+            new { scanId },
+            cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs (or resumes) the scan from its checkpoint to the end. Cancelling stops after the batch in flight is rolled
+    /// back; the scan stays <c>running</c> and resumes from its last committed batch.
+    /// </summary>
+    /// <exception cref="ScanBusyException">Another process is running this scan.</exception>
+    public async Task<ScanProgress> RunAsync(Guid user, Guid scanId, IProgress<ScanProgress>? progress, CancellationToken ct, int batchSize = DefaultBatchSize)
+    {
+        var identity = DbIdentity.User(user);
+
+        // The lock lives as long as this connection; a killed process loses it with its connection.
+        await using var lockConnection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
+        if (!await lockConnection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT pg_try_advisory_lock(hashtextextended('brun-scan:' || @scanId::text, 0))", new { scanId }, cancellationToken: ct)).ConfigureAwait(false))
+        {
+            throw new ScanBusyException(scanId);
+        }
+
+        var scan = await lockConnection.QuerySingleOrDefaultAsync<(string Kind, Guid? DatasetId, Guid? RunId, bool DryRun, Guid? Checkpoint, string Status)>(new CommandDefinition(
+            "SELECT scope, dataset_id, run_id, dry_run, checkpoint, status FROM scans WHERE id = @scanId", new { scanId }, cancellationToken: ct)).ConfigureAwait(false);
+        if (scan.Kind is null)
+        {
+            throw new InvalidOperationException($"No scan {scanId}.");
+        }
+
+        var checkpoint = scan.Checkpoint;
+        while (scan.Status == "running")
+        {
+            ct.ThrowIfCancellationRequested();
+            var (last, done) = await RunBatchAsync(identity, scanId, new ScanScope(scan.Kind, scan.DatasetId, scan.RunId), scan.DryRun, checkpoint, batchSize, ct).ConfigureAwait(false);
+            checkpoint = last;
+            var current = await GetAsync(user, scanId, ct).ConfigureAwait(false);
+            progress?.Report(current!);
+            if (done)
+            {
+                break;
+            }
+        }
+
+        await lockConnection.ExecuteAsync(new CommandDefinition(
+            "UPDATE scans SET status = 'completed', finished_at = now(), updated_at = now() WHERE id = @scanId AND status = 'running'",
+            new { scanId }, cancellationToken: ct)).ConfigureAwait(false);
+        return (await GetAsync(user, scanId, ct).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
+    /// Puts a quarantined conversation back into production, exactly as it was, and records who released it and why on
+    /// the failed generation (which stays, as the record of the decision). Later scans keep a released row.
+    /// </summary>
+    /// <returns>The conversation id, or null when there is no unreleased quarantined row with that id for this user.</returns>
+    public async Task<Guid?> ReleaseAsync(Guid user, Guid failureId, string reason, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        await using var connection = await connections.OpenAsync(DbIdentity.User(user), ct).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var row = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            """
+            UPDATE failed_generations SET released_at = now(), released_by = @user, release_reason = @reason
+            WHERE id = @failureId AND source = 'scan' AND released_at IS NULL AND quarantined_row IS NOT NULL
+            RETURNING quarantined_row::text
+            """,
+            new { user, reason, failureId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var conversationId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition(
+            """
+            INSERT INTO conversations
+            SELECT * FROM jsonb_populate_record(NULL::conversations, @row::jsonb || jsonb_build_object('released_from', @failureId))
+            RETURNING id
+            """,
+            new { row, failureId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return conversationId;
+    }
+
+    private const string ScopeFilter = """
+        (@Kind = 'all' OR (@Kind = 'dataset' AND dataset_id = @DatasetId) OR (@Kind = 'run' AND run_id = @RunId))
+        """;
+
+    private async Task<(Guid? Last, bool Done)> RunBatchAsync(
+        DbIdentity identity, Guid scanId, ScanScope scope, bool dryRun, Guid? checkpoint, int batchSize, CancellationToken ct)
+    {
+        var moved = new List<Moved>();
+        Guid? last;
+        bool done;
+        await using (var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            var rows = (await connection.QueryAsync<Row>(new CommandDefinition(
+                $"""
+                SELECT id, model, turns::text AS turns, metadata::text AS metadata, released_from AS releasedfrom,
+                       created_by AS createdby, dataset_id AS datasetid, run_id AS runid
+                FROM conversations
+                WHERE (@checkpoint::uuid IS NULL OR id > @checkpoint) AND {ScopeFilter}
+                ORDER BY id
+                LIMIT @batchSize
+                FOR UPDATE
+                """,
+                new { checkpoint, scope.Kind, scope.DatasetId, scope.RunId, batchSize },
+                transaction, cancellationToken: ct)).ConfigureAwait(false)).AsList();
+
+            long flagged = 0, quarantined = 0, keptReleased = 0;
+            foreach (var row in rows)
+            {
+                var text = StoredConversation.ContentJson(row.Metadata, row.Turns);
+                var result = validator.ValidateContent(text);
+                if (result.IsOk)
+                {
+                    continue;
+                }
+
+                flagged++;
+                var failure = result.Failure;
+                string action;
+                Guid? failureId = null;
+                if (row.ReleasedFrom is not null)
+                {
+                    action = "kept_released";
+                    keptReleased++;
+                }
+                else if (dryRun)
+                {
+                    action = "would_quarantine";
+                }
+                else
+                {
+                    var input = new FailedGenerationInput
+                    {
+                        Source = FailureSources.Scan,
+                        ConversationId = row.Id,
+                        DatasetId = row.DatasetId,
+                        RunId = row.RunId,
+                        Prompt = string.Empty,
+                        Model = row.Model,
+                        MaxTokens = 0,
+                        RawBody = text,
+                        ResponseContent = text,
+                        HttpStatus = 0,
+                        Streamed = false,
+                        FailureType = failure.Type,
+                        TruncationPattern = failure.Pattern,
+                        TruncationDetails = failure.Details,
+                        Confidence = failure.Confidence,
+                        ErrorMessage = $"Quarantined by scan {scanId} (validator {ResponseValidator.Version}); was conversation {row.Id}.",
+                    };
+                    var (id, createdAt) = failures.NewIdentity();
+                    var quarantinedRow = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+                        "DELETE FROM conversations c WHERE c.id = @Id RETURNING to_jsonb(c.*)::text",
+                        new { row.Id }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+                    await failures.InsertAsync(connection, transaction, input, id, createdAt, row.CreatedBy, ct).ConfigureAwait(false);
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        "UPDATE failed_generations SET scan_id = @scanId, quarantined_row = @quarantinedRow::jsonb WHERE id = @id",
+                        new { scanId, quarantinedRow, id }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+                    moved.Add(new Moved(id, createdAt, row.CreatedBy, input));
+                    failureId = id;
+                    action = "quarantined";
+                    quarantined++;
+                }
+
+                await connection.ExecuteAsync(new CommandDefinition(
+                    """
+                    INSERT INTO scan_findings (scan_id, conversation_id, failure_id, failure_type, pattern, confidence, details, action, created_by)
+                    VALUES (@scanId, @conversationId, @failureId, @type, @Pattern, @confidence, @Details, @action, @owner)
+                    ON CONFLICT (scan_id, conversation_id) DO NOTHING
+                    """,
+                    new
+                    {
+                        scanId, conversationId = row.Id, failureId, type = failure.Type.ToWire(), failure.Pattern,
+                        confidence = failure.Confidence.ToWire(), failure.Details, action, owner = row.CreatedBy,
+                    },
+                    transaction, cancellationToken: ct)).ConfigureAwait(false);
+            }
+
+            last = rows.Count > 0 ? rows[^1].Id : checkpoint;
+            done = rows.Count < batchSize;
+
+            // Checkpoint: the moves of this batch and the position after it commit together.
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE scans SET checkpoint = @last, scanned = scanned + @scanned, flagged = flagged + @flagged,
+                    quarantined = quarantined + @quarantined, kept_released = kept_released + @keptReleased, updated_at = now()
+                WHERE id = @scanId
+                """,
+                new { last, scanned = (long)rows.Count, flagged, quarantined, keptReleased, scanId },
+                transaction, cancellationToken: ct)).ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+        }
+
+        // The rows are committed; a report that cannot be uploaded now is left to the retrier.
+        foreach (var m in moved)
+        {
+            await failures.UploadReportAsync(m.Owner, m.Input, m.FailureId, m.CreatedAt, ct).ConfigureAwait(false);
+        }
+
+        return (last, done);
+    }
+}
