@@ -113,8 +113,11 @@ case "$cmd" in
   run)
     deps; start_postgres; start_azurite; export_local_config
     export Database__MigrateOnStart="${Database__MigrateOnStart:-true}"
-    # Demo mode (the simulator plays Claude, the demo admin is seeded) only when no API key is given.
-    if [ -z "${ANTHROPIC_API_KEY:-}" ] && [ -z "${Claude__ApiKey:-}" ]; then export Demo__Enabled="${Demo__Enabled:-true}"; fi
+    # Demo mode (the simulator plays Claude, rows are marked simulated, the demo admin is seeded) only when no key is given.
+    if [ -z "${ANTHROPIC_API_KEY:-}" ] && [ -z "${Claude__ApiKey:-}" ]; then
+      export Demo__Enabled="${Demo__Enabled:-true}"
+      log "no ANTHROPIC_API_KEY: demo mode, the built-in simulator answers every call"
+    fi
     log "building and starting the dashboard on $WEB_URL"
     dotnet build "$ROOT/src/BRun.Diagnostics.Web" -c Release -nologo -v q
     exec dotnet run --no-build --project "$ROOT/src/BRun.Diagnostics.Web" -c Release --urls "$WEB_URL" -- "$@" ;;

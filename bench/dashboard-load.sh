@@ -80,7 +80,9 @@ FROM generate_series(1, 200000) AS g;
 VACUUM ANALYZE failed_generations;
 VACUUM ANALYZE conversations;
 SQL
-log "insert + vacuum analyze took $(echo "$(date +%s.%N) - $start" | bc) s"
+log "insert + vacuum analyze took $(echo "$(date +%s.%N) - $start" | bc) s (the rollup triggers run inside the INSERT)"
+log "rollup rows: $("${PSQL[@]}" -c "SELECT count(*) FROM failed_generation_counts"), rollup sum = count(*): $("${PSQL[@]}" -c "SELECT (SELECT sum(n) FROM failed_generation_counts) = (SELECT count(*) FROM failed_generations)")"
+"${PSQL[@]}" -c "VACUUM ANALYZE failed_generation_counts"
 
 log "SQL timings as brun_app acting for the member (EXPLAIN ANALYZE execution time, warm cache)"
 sql_time() {
@@ -97,6 +99,12 @@ sql_time "page 20,000 (offset 499,975)" "SELECT $COLS FROM failed_generations OR
 sql_time "count(*) all visible" "SELECT count(*) FROM failed_generations"
 sql_time "chip counts (grouping sets, no filter)" "SELECT failure_type, stop_reason, truncation_pattern, model, run_id, count(*) FROM failed_generations GROUP BY GROUPING SETS ((failure_type),(stop_reason),(truncation_pattern),(model),(run_id),())"
 sql_time "chip counts, filter failure_type=api_error" "SELECT failure_type, stop_reason, truncation_pattern, model, run_id, count(*) FROM failed_generations WHERE failure_type = 'api_error' GROUP BY GROUPING SETS ((failure_type),(stop_reason),(truncation_pattern),(model),(run_id),())"
+sql_time "rollup: total (sum n)" "SELECT sum(n) FROM failed_generation_counts"
+sql_time "rollup: total, failure_type=api_error" "SELECT sum(n) FROM failed_generation_counts WHERE failure_type = 'api_error'"
+sql_time "rollup: chip counts (grouping sets, no filter)" "SELECT failure_type, stop_reason, truncation_pattern, model, run_id, sum(n) FROM failed_generation_counts GROUP BY GROUPING SETS ((failure_type),(stop_reason),(truncation_pattern),(model),(run_id),())"
+sql_time "rollup: chip counts, failure_type=api_error" "SELECT failure_type, stop_reason, truncation_pattern, model, run_id, sum(n) FROM failed_generation_counts WHERE failure_type = 'api_error' GROUP BY GROUPING SETS ((failure_type),(stop_reason),(truncation_pattern),(model),(run_id),())"
+sql_time "rollup: chip counts, model + 7 days" "SELECT failure_type, stop_reason, truncation_pattern, model, run_id, sum(n) FROM failed_generation_counts WHERE model = 'claude-haiku-4-5' AND day >= date '2026-11-01' AND day < date '2026-11-08' GROUP BY GROUPING SETS ((failure_type),(stop_reason),(truncation_pattern),(model),(run_id),())"
+sql_time "rollup: failures per day by type" "SELECT day, failure_type, sum(n) FROM failed_generation_counts GROUP BY 1, 2"
 sql_time "text search q='#123457' (trigram)" "SELECT count(*) FROM failed_generations WHERE (truncation_details ILIKE '%#123457%' OR error_message ILIKE '%#123457%')"
 sql_time "text search q='backslash' (matches 80%)" "SELECT $COLS FROM failed_generations WHERE (truncation_details ILIKE '%backslash%' OR error_message ILIKE '%backslash%') ORDER BY created_at DESC, id DESC LIMIT 25"
 sql_time "histogram failures (width_bucket)" "SELECT width_bucket(output_tokens, 0, 5000, 50), count(*) FROM failed_generations WHERE output_tokens IS NOT NULL GROUP BY 1"

@@ -110,7 +110,7 @@ try
 
     await using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
     {
-        var summary = await ingester.IngestAsync(row, stream, _ => Task.FromResult(true), CancellationToken.None);
+        var summary = await ingester.IngestAsync(row, stream, simulated: true, _ => Task.FromResult(true), CancellationToken.None);
         clock.Stop();
         await sampling.CancelAsync();
         await sampler;

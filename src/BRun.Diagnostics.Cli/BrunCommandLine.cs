@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BRun.Diagnostics.Cli.Commands;
+using BRun.Diagnostics.Infrastructure.Design;
 
 namespace BRun.Diagnostics.Cli;
 
@@ -15,9 +16,14 @@ internal static class BrunCommandLine
         root.Subcommands.Add(WorkerCommand.Create());
         root.Subcommands.Add(UserCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
+        root.Subcommands.Add(TemplateCommand.Create());
+        root.Subcommands.Add(ScaffoldingCommand.Create("persona", ScaffoldingKind.Persona));
+        root.Subcommands.Add(ScaffoldingCommand.Create("arc", ScaffoldingKind.EmotionalArc));
+        root.Subcommands.Add(ScaffoldingCommand.Create("topic", ScaffoldingKind.TrainingTopic));
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(ScanCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(ExportReportsCommand.Create());
         return root;
     }
 

@@ -1,7 +1,10 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Batches;
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Reports;
 using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Simulator;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +27,23 @@ internal static class CliHost
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddBatchMode(builder.Configuration);
+        builder.Services.AddRunReports(builder.Configuration);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Data access plus the Claude client (or the in-process simulator when no key is set) for previews that call
+    /// count_tokens. Start the host before use, so the simulator is listening.
+    /// </summary>
+    public static IHost BuildForPreview()
+    {
+        var builder = CreateBuilder(null, LogLevel.Warning);
+        builder.Configuration["Worker:Enabled"] = "false";
+        builder.UseClaudeSimulatorInDemoMode();
+        builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
+        builder.Services.AddClaudeMessagesClient();
+        builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddPromptPreview();
         return builder.Build();
     }
 
@@ -32,11 +52,12 @@ internal static class CliHost
     {
         var builder = CreateBuilder(overrides, LogLevel.Information);
         builder.Configuration["Worker:Enabled"] = "true";
-        builder.UseClaudeSimulatorWhenNoApiKey();
+        builder.UseClaudeSimulatorInDemoMode();
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddBatchMode(builder.Configuration);
+        builder.Services.AddRunAlerts(builder.Configuration);
         builder.AddServiceDefaults("brun-worker");
         builder.AddHealthProbeServer();
         return builder.Build();

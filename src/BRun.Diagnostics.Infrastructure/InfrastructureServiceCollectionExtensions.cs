@@ -4,6 +4,7 @@ using BRun.Diagnostics.Infrastructure.Datasets;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Database.Migrations;
 using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Pricing;
 using BRun.Diagnostics.Infrastructure.Users;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,6 +37,13 @@ public static class InfrastructureServiceCollectionExtensions
             .Bind(configuration.GetSection(ReportUploadOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+
+        services.AddOptions<PricingOptions>()
+            .Bind(configuration.GetSection(PricingOptions.SectionName))
+            .Validate(o => o.Models.Values.All(m => m.InputPerMTok >= 0 && m.OutputPerMTok >= 0 && m.CacheWritePerMTok >= 0 && m.CacheReadPerMTok >= 0),
+                "Pricing:Models prices must not be negative.")
+            .ValidateOnStart();
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<PricingOptions>>().Value.ToPriceTable());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>

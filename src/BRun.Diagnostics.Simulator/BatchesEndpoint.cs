@@ -29,7 +29,11 @@ internal sealed partial class BatchesEndpoint(
     public async Task CreateAsync(HttpContext context)
     {
         var token = context.RequestAborted;
-        var requestId = NewRequestId(context);
+        if (await BeginAsync(context).ConfigureAwait(false) is not { } requestId)
+        {
+            return;
+        }
+
         if (context.Request.ContentLength > MaxBytes)
         {
             await MessagesEndpoint.WriteErrorAsync(context, 413, "request_too_large", "Request exceeds the maximum size of 256 MB.", requestId, token).ConfigureAwait(false);
@@ -81,7 +85,11 @@ internal sealed partial class BatchesEndpoint(
 
     public async Task RetrieveAsync(HttpContext context, string id)
     {
-        var requestId = NewRequestId(context);
+        if (await BeginAsync(context).ConfigureAwait(false) is not { } requestId)
+        {
+            return;
+        }
+
         if (batches.Find(id) is not { } batch)
         {
             await NotFoundAsync(context, id, requestId).ConfigureAwait(false);
@@ -93,7 +101,11 @@ internal sealed partial class BatchesEndpoint(
 
     public async Task ListAsync(HttpContext context)
     {
-        var requestId = NewRequestId(context);
+        if (await BeginAsync(context).ConfigureAwait(false) is not { } requestId)
+        {
+            return;
+        }
+
         var query = context.Request.Query;
         var limit = int.TryParse(query["limit"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, 1000) : 20;
         IEnumerable<SimulatedBatch> all = batches.NewestFirst();
@@ -138,7 +150,11 @@ internal sealed partial class BatchesEndpoint(
 
     public async Task CancelAsync(HttpContext context, string id)
     {
-        var requestId = NewRequestId(context);
+        if (await BeginAsync(context).ConfigureAwait(false) is not { } requestId)
+        {
+            return;
+        }
+
         if (batches.Find(id) is not { } batch)
         {
             await NotFoundAsync(context, id, requestId).ConfigureAwait(false);
@@ -159,7 +175,11 @@ internal sealed partial class BatchesEndpoint(
 
     public async Task DeleteAsync(HttpContext context, string id)
     {
-        var requestId = NewRequestId(context);
+        if (await BeginAsync(context).ConfigureAwait(false) is not { } requestId)
+        {
+            return;
+        }
+
         if (batches.Find(id) is not { } batch)
         {
             await NotFoundAsync(context, id, requestId).ConfigureAwait(false);
@@ -185,7 +205,11 @@ internal sealed partial class BatchesEndpoint(
     public async Task ResultsAsync(HttpContext context, string id)
     {
         var token = context.RequestAborted;
-        var requestId = NewRequestId(context);
+        if (await BeginAsync(context).ConfigureAwait(false) is not { } requestId)
+        {
+            return;
+        }
+
         if (batches.Find(id) is not { } batch)
         {
             await NotFoundAsync(context, id, requestId).ConfigureAwait(false);
@@ -452,10 +476,22 @@ internal sealed partial class BatchesEndpoint(
         await context.Response.WriteAsync(MessagesEndpoint.Json(write), token).ConfigureAwait(false);
     }
 
-    private static string NewRequestId(HttpContext context)
+    /// <summary>
+    /// Sets the headers every answer carries (request-id, and <c>x-brun-simulated</c> so rows built from a results file
+    /// are marked simulated) and refuses a call without a key when <see cref="SimulatorOptions.RequireApiKey"/> is on.
+    /// Returns the request id, or null when the call was answered with 401.
+    /// </summary>
+    private async Task<string?> BeginAsync(HttpContext context)
     {
         var id = "req_011" + MessagesEndpoint.RandomId(new Random(Random.Shared.Next()), 21);
         context.Response.Headers["request-id"] = id;
+        context.Response.Headers["x-brun-simulated"] = "true";
+        if (_options.RequireApiKey && string.IsNullOrEmpty(context.Request.Headers["x-api-key"]))
+        {
+            await MessagesEndpoint.WriteErrorAsync(context, 401, "authentication_error", "x-api-key header is required", id, context.RequestAborted).ConfigureAwait(false);
+            return null;
+        }
+
         return id;
     }
 

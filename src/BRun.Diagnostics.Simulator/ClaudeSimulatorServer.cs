@@ -19,14 +19,16 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly SimulatorState _state;
+    private readonly OrganizationRateLimiter _limiter;
 
     private readonly SimulatedBatchStore _batches;
 
-    private ClaudeSimulatorServer(WebApplication app, SimulatorState state, SimulatedBatchStore batches, Uri baseUrl)
+    private ClaudeSimulatorServer(WebApplication app, SimulatorState state, OrganizationRateLimiter limiter, SimulatedBatchStore batches, Uri baseUrl)
     {
         _app = app;
         _state = state;
         _batches = batches;
+        _limiter = limiter;
         BaseUrl = baseUrl;
     }
 
@@ -39,8 +41,14 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
     /// <summary>Message batches created (POST /v1/messages/batches that were accepted).</summary>
     public int BatchCount => _batches.Count;
 
+    /// <summary>Every body received, in arrival order; empty unless <see cref="SimulatorOptions.RecordRequestBodies"/> is on.</summary>
+    public IReadOnlyList<ReceivedRequest> ReceivedRequests => _state.Received;
+
     /// <summary>How many requests carried this exact prompt.</summary>
     public int AttemptsFor(string prompt) => _state.AttemptsFor(prompt);
+
+    /// <summary>The organisation limits' own accounting: what was admitted (with its tokens) and what was refused.</summary>
+    public SimulatorRateLimitStats RateLimitStats => _limiter.Stats();
 
     /// <param name="options">Validated here; an invalid set throws <see cref="ValidationException"/>.</param>
     /// <param name="url">Listen address; port 0 picks a free port.</param>
@@ -74,12 +82,15 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
 
         var state = new SimulatorState();
         var batches = new SimulatedBatchStore();
+        var limiter = new OrganizationRateLimiter(options, time);
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(limiter);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<MessagesEndpoint>();
         builder.Services.AddSingleton(batches);
         builder.Services.AddSingleton<BatchesEndpoint>();
+        builder.Services.AddSingleton<CountTokensEndpoint>();
 
         var app = builder.Build();
         app.UseRouting();
@@ -90,6 +101,7 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         app.MapPost("/v1/messages/batches/{id}/cancel", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.CancelAsync(context, id));
         app.MapDelete("/v1/messages/batches/{id}", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.DeleteAsync(context, id));
         app.MapGet("/v1/messages/batches/{id}/results", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.ResultsAsync(context, id));
+        app.MapPost("/v1/messages/count_tokens", (HttpContext context, CountTokensEndpoint endpoint) => endpoint.HandleAsync(context));
 
         try
         {
@@ -102,7 +114,7 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        var server = new ClaudeSimulatorServer(app, state, batches, new Uri(address));
+        var server = new ClaudeSimulatorServer(app, state, limiter, batches, new Uri(address));
         Log.Started(app.Services.GetRequiredService<ILogger<ClaudeSimulatorServer>>(), server.BaseUrl);
         return server;
     }

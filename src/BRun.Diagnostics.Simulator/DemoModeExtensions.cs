@@ -1,25 +1,38 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace BRun.Diagnostics.Simulator;
 
-/// <summary>Demo mode: with no Claude credentials and no Claude address configured, run the simulator in-process.</summary>
+/// <summary>Options of demo mode (configuration section <c>Demo</c>).</summary>
+public sealed class DemoOptions
+{
+    public const string SectionName = "Demo";
+
+    /// <summary>
+    /// Run the built-in Claude simulator in this host and send every call there. Only ever on when asked
+    /// (<c>./brun.sh run</c> sets it when <c>ANTHROPIC_API_KEY</c> is unset): a production host that lost its key must
+    /// stop, not write simulated conversations into training data. Default: false.
+    /// </summary>
+    public bool Enabled { get; set; }
+}
+
+/// <summary>Demo mode: the simulator runs in-process, and only when <c>Demo:Enabled</c> is true.</summary>
 public static class DemoModeExtensions
 {
     /// <summary>
-    /// Starts the simulator inside this host and points <c>Claude:BaseUrl</c> at it, unless an API key
-    /// (<c>Claude:ApiKey</c> / <c>ANTHROPIC_API_KEY</c>) or an address (<c>Claude:BaseUrl</c> /
-    /// <c>ANTHROPIC_BASE_URL</c>) is configured, or <c>Simulator:Enabled</c> is false. Returns whether it did.
+    /// When <c>Demo:Enabled</c> is true, starts the simulator inside this host and points <c>Claude:BaseUrl</c> at it
+    /// (whatever key or address is configured: demo mode was asked for explicitly). Returns whether it did.
     /// </summary>
-    public static bool UseClaudeSimulatorWhenNoApiKey(this IHostApplicationBuilder builder)
+    public static bool UseClaudeSimulatorInDemoMode(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
-        if (HasValue(configuration, "Claude:ApiKey") || HasValue(configuration, "ANTHROPIC_API_KEY")
-            || HasValue(configuration, "Claude:BaseUrl") || HasValue(configuration, "ANTHROPIC_BASE_URL")
-            || (bool.TryParse(configuration["Simulator:Enabled"], out var enabled) && !enabled))
+        builder.Services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.SectionName).ValidateOnStart();
+        var demo = configuration.GetSection(DemoOptions.SectionName).Get<DemoOptions>() ?? new DemoOptions();
+        if (!demo.Enabled)
         {
             return false;
         }
@@ -34,8 +47,6 @@ public static class DemoModeExtensions
         builder.Services.AddClaudeSimulator();
         return true;
     }
-
-    private static bool HasValue(IConfiguration configuration, string key) => !string.IsNullOrWhiteSpace(configuration[key]);
 
     private static int FreeLoopbackPort()
     {

@@ -16,6 +16,7 @@ namespace BRun.Diagnostics.Simulator;
 internal sealed class MessagesEndpoint(
     IOptions<SimulatorOptions> options,
     SimulatorState state,
+    OrganizationRateLimiter limiter,
     TimeProvider time,
     ILogger<MessagesEndpoint> logger)
 {
@@ -34,33 +35,66 @@ internal sealed class MessagesEndpoint(
         var requestId = "req_011" + RandomId(random, 21);
         context.Response.Headers["request-id"] = requestId;
 
+        // Every answer says it is not Claude's, so rows built from it are marked simulated and kept apart.
+        context.Response.Headers["x-brun-simulated"] = "true";
+
         if (_options.RequireApiKey && string.IsNullOrEmpty(context.Request.Headers["x-api-key"]))
         {
             await WriteErrorAsync(context, 401, "authentication_error", "x-api-key header is required", requestId, token).ConfigureAwait(false);
             return;
         }
 
-        var (request, problem) = await ReadRequestAsync(context.Request, token).ConfigureAwait(false);
+        var (request, problem) = await ReadRequestAsync(context.Request, _options.RecordRequestBodies ? state : null, token).ConfigureAwait(false);
         if (request is null)
         {
             await WriteErrorAsync(context, 400, "invalid_request_error", problem!, requestId, token).ConfigureAwait(false);
             return;
         }
 
+        var admission = limiter.TryAdmit(ReplyPlanner.InputTokens(request), request.MaxTokens);
+        foreach (var (name, value) in admission.Headers)
+        {
+            context.Response.Headers[name] = value;
+        }
+
+        if (admission.Exceeded is { } exceeded)
+        {
+            Log.RateLimited(logger, requestId, exceeded, admission.RetryAfterSeconds);
+            context.Response.Headers["retry-after"] = admission.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            await WriteErrorAsync(context, 429, "rate_limit_error", OrganizationRateLimiter.Message(exceeded, _options), requestId, token).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await AnswerAsync(context, request, requestId, tokens => limiter.Settle(admission, tokens), token).ConfigureAwait(false);
+        }
+        finally
+        {
+            // An answer abandoned half-way (client gone) still ends its reservation; a second settle does nothing.
+            limiter.Settle(admission, 0);
+        }
+    }
+
+    // generated(tokens) is called once generation is over, before the last bytes are sent (the message_delta, or the
+    // whole JSON body): the API corrects its output count when the answer is generated, so a client that has read the
+    // end of the answer never sees the reservation still held.
+    private async Task AnswerAsync(HttpContext context, SimulatedRequest request, string requestId, Action<int> generated, CancellationToken token)
+    {
         var scenario = SimulatorScenarioPicker.Pick(request.Prompt, _options, request.Stream);
         var attempt = state.NextAttempt(request.Prompt);
-        var reply = ReplyPlanner.Plan(request, scenario, attempt, _options);
+        var reply = PromptCache(request, ReplyPlanner.Plan(request, scenario, attempt, _options));
         Log.Reply(logger, requestId, reply.Scenario, attempt, reply.Status, reply.StopReason, reply.OutputTokens, request.MaxTokens, request.Stream);
 
-        WriteRateLimitHeaders(context.Response, reply.Status == 429);
         var wireRandom = new Random(reply.WireSeed);
-        var latency = Latency(wireRandom);
+        var latency = Latency(_options, wireRandom, reply.OutputTokens);
 
         if (reply.Html)
         {
             await DelayAsync(latency, token).ConfigureAwait(false);
             context.Response.StatusCode = reply.Status;
             context.Response.ContentType = "text/html";
+            generated(0);
             await context.Response.WriteAsync(BadGatewayPage, token).ConfigureAwait(false);
             return;
         }
@@ -72,6 +106,7 @@ internal sealed class MessagesEndpoint(
                 context.Response.Headers["retry-after"] = _options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             }
 
+            generated(0);
             await WriteErrorAsync(context, reply.Status, reply.ErrorType, reply.ErrorMessage ?? reply.ErrorType, requestId, token).ConfigureAwait(false);
             return;
         }
@@ -79,24 +114,46 @@ internal sealed class MessagesEndpoint(
         var messageId = "msg_01" + RandomId(wireRandom, 22);
         if (request.Stream)
         {
-            await WriteStreamAsync(context, request, reply, messageId, wireRandom, latency, token).ConfigureAwait(false);
+            await WriteStreamAsync(context, request, reply, messageId, wireRandom, latency, generated, token).ConfigureAwait(false);
         }
         else
         {
-            await WriteMessageAsync(context, request, reply, messageId, latency, token).ConfigureAwait(false);
+            await WriteMessageAsync(context, request, reply, messageId, latency, generated, token).ConfigureAwait(false);
         }
     }
 
-    private static async Task<(SimulatedRequest? Request, string? Problem)> ReadRequestAsync(HttpRequest http, CancellationToken token)
+    /// <summary>
+    /// Prompt caching as the API reports it: the text up to the last <c>cache_control</c> breakpoint is written to
+    /// the cache on first sight (cache_creation_input_tokens) and read from it within the lifetime after that
+    /// (cache_read_input_tokens); only the rest counts as input_tokens. A prefix below the minimum cacheable length
+    /// is not cached, as on the real API. Error replies are not billed and keep their numbers.
+    /// </summary>
+    private SimulatedReply PromptCache(SimulatedRequest request, SimulatedReply reply)
     {
-        JsonDocument document;
-        try
+        if (request.CachePrefix is not { Length: > 0 } prefix || reply.ErrorType is not null || reply.Html)
         {
-            document = await JsonDocument.ParseAsync(http.Body, cancellationToken: token).ConfigureAwait(false);
+            return reply;
         }
-        catch (JsonException ex)
+
+        var cached = ReplyPlanner.Tokens(prefix.Length);
+        if (cached < _options.MinCacheableTokens)
         {
-            return (null, $"The request body is not valid JSON: {ex.Message}");
+            return reply;
+        }
+
+        var hit = state.TouchCache(request.Model + "\n" + prefix, time.GetUtcNow(), _options.CacheLifetime);
+        var uncached = Math.Max(1, reply.InputTokens - cached);
+        return hit
+            ? reply with { InputTokens = uncached, CacheReadInputTokens = cached }
+            : reply with { InputTokens = uncached, CacheCreationInputTokens = cached };
+    }
+
+    private static async Task<(SimulatedRequest? Request, string? Problem)> ReadRequestAsync(HttpRequest http, SimulatorState? recorder, CancellationToken token)
+    {
+        var (document, problem) = await ReadJsonAsync(http, recorder, token).ConfigureAwait(false);
+        if (document is null)
+        {
+            return (null, problem);
         }
 
         using (document)
@@ -124,12 +181,20 @@ internal sealed class MessagesEndpoint(
         }
 
         var prompt = new StringBuilder();
+        var cacheable = new StringBuilder();
+        var cachePrefix = string.Empty;
+        if (root.TryGetProperty("system", out var systemBlocks))
+        {
+            cachePrefix = AppendCacheable(cacheable, systemBlocks, cachePrefix);
+        }
+
         foreach (var message in messages.EnumerateArray())
         {
             if (message.TryGetProperty("role", out var role) && role.ValueEquals("user")
                 && message.TryGetProperty("content", out var content))
             {
                 AppendText(prompt, content);
+                cachePrefix = AppendCacheable(cacheable, content, cachePrefix);
             }
         }
 
@@ -141,10 +206,59 @@ internal sealed class MessagesEndpoint(
             AppendText(system, systemElement);
         }
 
-        return (new SimulatedRequest(model, max, stream, prompt.ToString(), system.Length == 0 ? null : system.ToString()), null);
+        return (new SimulatedRequest(model, max, stream, prompt.ToString(), system.Length == 0 ? null : system.ToString())
+        {
+            CachePrefix = cachePrefix.Length == 0 ? null : cachePrefix,
+        }, null);
     }
 
-    private static void AppendText(StringBuilder target, JsonElement content)
+    /// <summary>Reads the whole body (recording it when asked) and parses it; a problem message when it is not JSON.</summary>
+    internal static async Task<(JsonDocument? Document, string? Problem)> ReadJsonAsync(HttpRequest http, SimulatorState? recorder, CancellationToken token)
+    {
+        using var buffer = new MemoryStream();
+        await http.Body.CopyToAsync(buffer, token).ConfigureAwait(false);
+        recorder?.Record(http.Path.Value ?? string.Empty, Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+        try
+        {
+            return (JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)), null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, $"The request body is not valid JSON: {ex.Message}");
+        }
+    }
+
+    /// <summary>Appends the blocks' text; returns the text so far when a block carries <c>cache_control</c>, else <paramref name="prefix"/>.</summary>
+    private static string AppendCacheable(StringBuilder text, JsonElement content, string prefix)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            text.Append(content.GetString());
+            return prefix;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return prefix;
+        }
+
+        foreach (var block in content.EnumerateArray())
+        {
+            if (block.TryGetProperty("text", out var value) && value.ValueKind == JsonValueKind.String)
+            {
+                text.Append(value.GetString());
+            }
+
+            if (block.TryGetProperty("cache_control", out var control) && control.ValueKind == JsonValueKind.Object)
+            {
+                prefix = text.ToString();
+            }
+        }
+
+        return prefix;
+    }
+
+    internal static void AppendText(StringBuilder target, JsonElement content)
     {
         if (content.ValueKind == JsonValueKind.String)
         {
@@ -167,9 +281,10 @@ internal sealed class MessagesEndpoint(
     }
 
     private async Task WriteMessageAsync(
-        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, TimeSpan latency, CancellationToken token)
+        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, TimeSpan latency, Action<int> generated, CancellationToken token)
     {
         await DelayAsync(latency, token).ConfigureAwait(false);
+        generated(reply.OutputTokens);
         var body = Encoding.UTF8.GetBytes(Json(writer =>
         {
             WriteMessageHead(writer, request, messageId);
@@ -182,7 +297,7 @@ internal sealed class MessagesEndpoint(
             writer.WriteString("stop_reason", reply.StopReason);
             writer.WriteNull("stop_sequence");
             WriteStopDetails(writer, reply);
-            WriteUsage(writer, reply.InputTokens, reply.OutputTokens, full: true);
+            WriteUsage(writer, reply, reply.OutputTokens, full: true);
         }));
 
         context.Response.StatusCode = 200;
@@ -193,7 +308,8 @@ internal sealed class MessagesEndpoint(
     }
 
     private async Task WriteStreamAsync(
-        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, Random random, TimeSpan latency, CancellationToken token)
+        HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, Random random, TimeSpan latency,
+        Action<int> generated, CancellationToken token)
     {
         var chunks = Chunk(reply.Text, random);
         var head = new List<string>
@@ -207,7 +323,7 @@ internal sealed class MessagesEndpoint(
                 w.WriteEndArray();
                 w.WriteNull("stop_reason");
                 w.WriteNull("stop_sequence");
-                WriteUsage(w, reply.InputTokens, 1, full: true);
+                WriteUsage(w, reply, 1, full: true);
                 w.WriteEndObject();
             }),
             Event("content_block_start", w =>
@@ -245,7 +361,7 @@ internal sealed class MessagesEndpoint(
                 w.WriteNull("stop_sequence");
                 WriteStopDetails(w, reply);
                 w.WriteEndObject();
-                WriteUsage(w, reply.InputTokens, reply.OutputTokens, full: false);
+                WriteUsage(w, reply, reply.OutputTokens, full: false);
             }),
             Event("message_stop", w => w.WriteString("type", "message_stop")),
         };
@@ -256,6 +372,12 @@ internal sealed class MessagesEndpoint(
         response.Headers.CacheControl = "no-cache";
 
         var sentDeltas = reply.Ending == ReplyEnding.Normal ? deltas.Count : (int)(deltas.Count * reply.CutFraction);
+        if (reply.Ending != ReplyEnding.Normal)
+        {
+            // A cut or failed stream: the server stopped generating what it had planned.
+            generated(reply.OutputTokens);
+        }
+
         var events = head.Concat(deltas.Take(sentDeltas));
         switch (reply.Ending)
         {
@@ -280,8 +402,15 @@ internal sealed class MessagesEndpoint(
         }
 
         var pause = latency / (deltas.Count + tail.Count + 1);
+        var sent = 0;
+        var generatedAt = head.Count + sentDeltas;
         foreach (var item in events)
         {
+            if (sent++ == generatedAt)
+            {
+                generated(reply.OutputTokens);
+            }
+
             await DelayAsync(pause, token).ConfigureAwait(false);
             await response.WriteAsync(item, token).ConfigureAwait(false);
             await response.Body.FlushAsync(token).ConfigureAwait(false);
@@ -339,14 +468,14 @@ internal sealed class MessagesEndpoint(
         writer.WriteEndObject();
     }
 
-    private static void WriteUsage(Utf8JsonWriter writer, int input, int output, bool full)
+    private static void WriteUsage(Utf8JsonWriter writer, SimulatedReply reply, int output, bool full)
     {
         writer.WriteStartObject("usage");
-        writer.WriteNumber("input_tokens", input);
+        writer.WriteNumber("input_tokens", reply.InputTokens);
         if (full)
         {
-            writer.WriteNumber("cache_creation_input_tokens", 0);
-            writer.WriteNumber("cache_read_input_tokens", 0);
+            writer.WriteNumber("cache_creation_input_tokens", reply.CacheCreationInputTokens);
+            writer.WriteNumber("cache_read_input_tokens", reply.CacheReadInputTokens);
         }
 
         writer.WriteNumber("output_tokens", output);
@@ -356,21 +485,6 @@ internal sealed class MessagesEndpoint(
         }
 
         writer.WriteEndObject();
-    }
-
-    private void WriteRateLimitHeaders(HttpResponse response, bool exhausted)
-    {
-        var reset = time.GetUtcNow().AddSeconds(60).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        var headers = response.Headers;
-        headers["anthropic-ratelimit-requests-limit"] = "50";
-        headers["anthropic-ratelimit-requests-remaining"] = exhausted ? "0" : "49";
-        headers["anthropic-ratelimit-requests-reset"] = reset;
-        headers["anthropic-ratelimit-input-tokens-limit"] = "30000";
-        headers["anthropic-ratelimit-input-tokens-remaining"] = exhausted ? "0" : "28000";
-        headers["anthropic-ratelimit-input-tokens-reset"] = reset;
-        headers["anthropic-ratelimit-output-tokens-limit"] = "8000";
-        headers["anthropic-ratelimit-output-tokens-remaining"] = exhausted ? "0" : "7000";
-        headers["anthropic-ratelimit-output-tokens-reset"] = reset;
     }
 
     internal static async Task WriteErrorAsync(
@@ -405,8 +519,11 @@ internal sealed class MessagesEndpoint(
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private TimeSpan Latency(Random random) =>
-        _options.MinLatency + ((_options.MaxLatency - _options.MinLatency) * random.NextDouble());
+    /// <summary>With a generation speed set, in proportion to the output; otherwise a draw between the two bounds.</summary>
+    internal static TimeSpan Latency(SimulatorOptions options, Random random, int outputTokens) =>
+        options.OutputTokensPerSecond > 0
+            ? options.MinLatency + TimeSpan.FromSeconds(outputTokens / options.OutputTokensPerSecond)
+            : options.MinLatency + ((options.MaxLatency - options.MinLatency) * random.NextDouble());
 
     private Task DelayAsync(TimeSpan delay, CancellationToken token) =>
         delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, time, token);

@@ -1,7 +1,11 @@
 namespace BRun.Diagnostics.Simulator;
 
 /// <summary>What the request asked for, as far as the simulator cares.</summary>
-internal sealed record SimulatedRequest(string Model, int MaxTokens, bool Stream, string Prompt, string? System);
+internal sealed record SimulatedRequest(string Model, int MaxTokens, bool Stream, string Prompt, string? System)
+{
+    /// <summary>The request's text up to its last <c>cache_control</c> breakpoint; null when it asks for no caching.</summary>
+    public string? CachePrefix { get; init; }
+}
 
 /// <summary>How a reply ends on the wire.</summary>
 internal enum ReplyEnding
@@ -28,6 +32,8 @@ internal sealed record SimulatedReply
     public string Text { get; init; } = string.Empty;
     public string? StopReason { get; init; }
     public int InputTokens { get; init; }
+    public int CacheCreationInputTokens { get; init; }
+    public int CacheReadInputTokens { get; init; }
     public int OutputTokens { get; init; }
     public ReplyEnding Ending { get; init; } = ReplyEnding.Normal;
     public double CutFraction { get; init; } = 1;
@@ -46,7 +52,7 @@ internal static class ReplyPlanner
     {
         var contentHash = StableHash.Of(options.Seed, "content", request.Prompt);
         var random = new Random(unchecked((int)contentHash ^ (int)(contentHash >> 32)));
-        var inputTokens = 12 + Tokens((request.System?.Length ?? 0) + request.Prompt.Length);
+        var inputTokens = InputTokens(request);
         var baseReply = new SimulatedReply
         {
             Scenario = scenario,
@@ -104,6 +110,9 @@ internal static class ReplyPlanner
         };
     }
 
+    /// <summary>What the request's input counts as: a fixed overhead plus about 4 characters a token.</summary>
+    public static int InputTokens(SimulatedRequest request) => InputTokens(request.System, request.Prompt);
+
     private static SimulatedReply CutAtMaxTokens(SimulatedReply reply, ConversationSpec spec, Random random, bool indented, int maxTokens)
     {
         var cutChars = (int)Math.Min((long)maxTokens * CharsPerToken, 50_000_000);
@@ -149,5 +158,8 @@ internal static class ReplyPlanner
     internal static string SafeCut(string text, int length) =>
         length > 0 && length < text.Length && char.IsHighSurrogate(text[length - 1]) ? text[..(length - 1)] : text[..length];
 
-    private static int Tokens(long chars) => (int)Math.Max(1, (chars + CharsPerToken - 1) / CharsPerToken);
+    /// <summary>The input tokens reported for a request, in usage and by count_tokens alike (so a preview matches the run).</summary>
+    public static int InputTokens(string? system, string prompt) => 12 + Tokens((system?.Length ?? 0) + prompt.Length);
+
+    internal static int Tokens(long chars) => (int)Math.Max(1, (chars + CharsPerToken - 1) / CharsPerToken);
 }

@@ -104,8 +104,59 @@ public sealed class SimulatorOptions : IValidatableObject
     [Range(0.0, 1.0)]
     public double BatchInvalidRequestRate { get; set; } = 0.01;
 
+    /// <summary>
+    /// The organisation's requests per minute (per <see cref="RateLimitWindow"/>), enforced as a token bucket refilled
+    /// continuously; over it the answer is 429 <c>rate_limit_error</c> with <c>retry-after</c>. Default: 0 (not enforced,
+    /// and its <c>anthropic-ratelimit-requests-*</c> headers are not sent).
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int RequestsPerMinute { get; set; }
+
+    /// <summary>Input tokens per minute, counted when the request arrives. Default: 0 (not enforced).</summary>
+    [Range(0, 1_000_000_000)]
+    public int InputTokensPerMinute { get; set; }
+
+    /// <summary>
+    /// Output tokens per minute. As the real API documents it, a request reserves its max_tokens when it arrives and the
+    /// reservation becomes the real count when the answer ends. Default: 0 (not enforced).
+    /// </summary>
+    [Range(0, 1_000_000_000)]
+    public int OutputTokensPerMinute { get; set; }
+
+    /// <summary>
+    /// The period the per-minute limits refill over. Default: 1 minute, as the real API; tests shrink it (with the
+    /// pacer's <c>RateLimits:Window</c>) so a run much larger than the limits finishes in seconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan RateLimitWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Generation speed. Above 0, an answer takes <see cref="MinLatency"/> plus its output tokens divided by this
+    /// (instead of a draw between MinLatency and MaxLatency), so big answers are slow as they are for real.
+    /// Default: 0 (off).
+    /// </summary>
+    [Range(0.0, 1_000_000.0)]
+    public double OutputTokensPerSecond { get; set; }
+
+    /// <summary>
+    /// Fewest prefix tokens (characters / 4) that are cached when a request marks a <c>cache_control</c> breakpoint; a
+    /// shorter prefix is processed without caching, as on the API (1,024 for Sonnet and Opus). Default: 1024.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MinCacheableTokens { get; set; } = 1024;
+
+    /// <summary>How long a cached prefix lives after its last use (the API's ephemeral cache: 5 minutes). Default: 5 min.</summary>
+    public TimeSpan CacheLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Answer 401 when <c>x-api-key</c> is missing, as the real API does. Default: false (demo mode sends none).</summary>
     public bool RequireApiKey { get; set; }
+
+    /// <summary>
+    /// Keep every request body received (messages and count_tokens) in memory, readable from
+    /// <see cref="ClaudeSimulatorServer.ReceivedRequests"/>, so a test can check what was really sent. Default: false
+    /// (a long demo would otherwise grow without bound).
+    /// </summary>
+    public bool RecordRequestBodies { get; set; }
 
     /// <summary>Where the hosted simulator listens (see <c>AddClaudeSimulator</c>). Default: <c>http://127.0.0.1:5099</c>.</summary>
     [Required]

@@ -1,14 +1,19 @@
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Batches;
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Reports;
 using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
+using BRun.Diagnostics.Web.Claude;
 using BRun.Diagnostics.Web.Components;
+using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
 using MudBlazor.Services;
@@ -23,15 +28,19 @@ public static class WebHostExtensions
         ArgumentNullException.ThrowIfNull(builder);
 
         // The simulator registers first so it is listening before the worker's first call.
-        builder.UseClaudeSimulatorWhenNoApiKey();
+        builder.UseClaudeSimulatorInDemoMode();
         // Database, blobs, failure stores and the report retrier; migrates at start when Database:MigrateOnStart is true.
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddBatchMode(builder.Configuration);
+        builder.Services.AddPromptPreview();
+        // Alert store and the webhook sender (alerts themselves are raised by database triggers).
+        builder.Services.AddRunAlerts(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
         builder.Services.AddLiveRunEvents(builder.Configuration);
         builder.AddServiceDefaults("brun-web");
+        builder.Services.AddRunReports(builder.Configuration);
 
         builder.AddDiagnosticsProxySupport();
         builder.AddDiagnosticsDataProtection();
@@ -39,7 +48,11 @@ public static class WebHostExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddScoped<RunDashboardService>();
+        builder.Services.AddScoped<RunAlertService>();
         builder.Services.AddScoped<FailureDashboardService>();
+        builder.Services.AddScoped<DesignDashboardService>();
+        builder.Services.AddSingleton<ClaudeModeStatus>();
+        builder.Services.AddScoped<RunReportService>();
         return builder;
     }
 
@@ -63,7 +76,9 @@ public static class WebHostExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapAccountEndpoints();
         app.MapRunApi();
+        app.MapRunAlertApi();
         app.MapFailedGenerationApi();
+        app.MapGenerationDesignApi();
         app.MapDatasetApi();
         app.MapServiceDefaults(app.Configuration);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

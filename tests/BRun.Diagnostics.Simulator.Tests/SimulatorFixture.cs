@@ -20,8 +20,13 @@ public sealed class SimulatorFixture : IAsyncLifetime
         await Server.DisposeAsync();
     }
 
-    public Task<RawReply> PostAsync(string prompt, bool stream, int maxTokens = 4096) =>
-        PostBodyAsync(JsonSerializer.Serialize(new Dictionary<string, object>
+    public Task<RawReply> PostAsync(string prompt, bool stream, int maxTokens = 4096) => PostAsync(Http, Server.BaseUrl, prompt, stream, maxTokens);
+
+    public Task<RawReply> PostBodyAsync(string json) => PostBodyAsync(Http, Server.BaseUrl, json);
+
+    /// <summary>A Messages request with one user turn, to any simulator.</summary>
+    public static Task<RawReply> PostAsync(HttpClient http, Uri baseUrl, string prompt, bool stream, int maxTokens = 4096) =>
+        PostBodyAsync(http, baseUrl, JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["model"] = "claude-sonnet-4-5",
             ["max_tokens"] = maxTokens,
@@ -30,14 +35,14 @@ public sealed class SimulatorFixture : IAsyncLifetime
         }));
 
     /// <summary>Reads whatever arrives, also when the server drops the connection mid-body.</summary>
-    public async Task<RawReply> PostBodyAsync(string json)
+    public static async Task<RawReply> PostBodyAsync(HttpClient http, Uri baseUrl, string json)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Server.BaseUrl, "v1/messages"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUrl, "v1/messages"))
         {
             Content = new StringContent(json, Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("anthropic-version", "2023-06-01");
-        using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         using var kept = new MemoryStream();
         var cut = false;
         try

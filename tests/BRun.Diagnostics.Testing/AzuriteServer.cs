@@ -63,7 +63,8 @@ public sealed class AzuriteServer : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        await ProcessRunner.WaitForPortAsync(Port, TimeSpan.FromSeconds(30), Describe, cancellationToken);
+        // A bound, not a speed assertion: Node takes 20-40 s to start Azurite when the 2 cores run at load 50.
+        await ProcessRunner.WaitForPortAsync(Port, TimeSpan.FromSeconds(120), Describe, cancellationToken);
     }
 
     public async Task StopAsync()

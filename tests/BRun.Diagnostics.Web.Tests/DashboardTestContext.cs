@@ -1,4 +1,8 @@
+using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Design;
+using BRun.Diagnostics.Web.Design;
 using Bunit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
@@ -20,6 +24,18 @@ public abstract class DashboardTestContext : BunitContext, IAsyncLifetime
             options.PopoverOptions.CheckForPopoverProvider = false;
         });
         JSInterop.Mode = JSRuntimeMode.Loose;
+    }
+
+    /// <summary>
+    /// Registers the design services (store, reader, preview, the scoped dashboard service). The preview's Claude
+    /// client points at <paramref name="claudeBaseUrl"/> (a simulator), or at a closed port when the test needs none.
+    /// </summary>
+    protected void RegisterDesignServices(string claudeBaseUrl = "http://127.0.0.1:9")
+    {
+        Services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        Services.AddClaudeMessagesClient(o => o.BaseUrl = claudeBaseUrl);
+        Services.AddPromptPreview();
+        Services.AddScoped<DesignDashboardService>();
     }
 
     public virtual Task InitializeAsync() => Task.CompletedTask;

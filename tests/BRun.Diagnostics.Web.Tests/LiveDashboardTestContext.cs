@@ -53,6 +53,7 @@ public abstract class LiveDashboardTestContext(IntegrationEnvironment env) : Das
         Services.AddSingleton<TimeProvider>(Db.Time);
         Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
         Services.AddSingleton(Hub);
+        RegisterDesignServices();
         return currentUser;
     }
 }

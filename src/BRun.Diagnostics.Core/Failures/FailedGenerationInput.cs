@@ -77,6 +77,15 @@ public sealed record FailedGenerationInput
     /// <summary>Set when the response came from a Message Batches result line rather than an online call.</summary>
     public BatchProvenance? Batch { get; init; }
 
+    /// <summary>What every Claude call of the task cost in USD (retried calls included); null when the model has no price.</summary>
+    public decimal? CostUsd { get; init; }
+
+    /// <summary>The answer came from the built-in simulator, not Claude.</summary>
+    public bool Simulated { get; init; }
+
+    /// <summary>Every Claude call the task made, oldest first: the attempt history of a retried task.</summary>
+    public IReadOnlyList<ApiAttempt> ApiAttempts { get; init; } = [];
+
     /// <summary>Length of the prompt in UTF-16 code units, as the plan's <c>prompt.length</c>.</summary>
     public int PromptLength => Prompt.Length;
 }
@@ -103,6 +112,16 @@ public sealed record FailureContext
     public Guid? TaskId { get; init; }
     public ScaffoldingIds Scaffolding { get; init; } = ScaffoldingIds.None;
 }
+
+/// <summary>One Claude call of a task, as listed in its failure report.</summary>
+/// <param name="Attempt">The task's delivery that made the call (1 for the first).</param>
+/// <param name="At">When the call was recorded, UTC, ISO 8601 with milliseconds.</param>
+/// <param name="HttpStatus">0 when no response arrived.</param>
+/// <param name="RequestId">The <c>request-id</c> header, when a response arrived.</param>
+/// <param name="Disposition"><c>response</c>, <c>transient</c> or <c>permanent</c>.</param>
+/// <param name="Reason">Why the call was classified so.</param>
+/// <param name="CostUsd">The call's cost; null when the model has no price.</param>
+public sealed record ApiAttempt(int Attempt, string At, int HttpStatus, string? RequestId, string Disposition, string? Reason, decimal? CostUsd);
 
 /// <summary>The values of <c>failed_generations.source</c>.</summary>
 public static class FailureSources

@@ -62,6 +62,7 @@ public static class FailedGenerationInputFactory
             TruncationPattern = truncationPattern,
             TruncationDetails = truncationDetails,
             Confidence = confidence,
+            Simulated = captured.Simulated,
             ErrorMessage = errorMessage ?? DefaultErrorMessage(captured),
             ErrorStack = errorStack,
         };

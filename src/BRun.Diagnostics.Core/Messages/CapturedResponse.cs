@@ -44,6 +44,35 @@ public sealed record CapturedResponse
 
     /// <summary>The parameters of the request as sent.</summary>
     public required RequestSnapshot Request { get; init; }
+
+    /// <summary>The answer came from the built-in simulator (response header <c>x-brun-simulated: true</c>), not Claude.</summary>
+    public bool Simulated { get; init; }
+}
+
+/// <summary>Turns a received body into parsed facts; shared by the client and the replay of a stored capture.</summary>
+public static class CapturedBody
+{
+    /// <summary>The name of the response header the simulator sets on every answer.</summary>
+    public const string SimulatedHeader = "x-brun-simulated";
+
+    /// <summary>A body is a stream when it was served as one, or reads like one (a proxy may drop the media type).</summary>
+    public static bool IsStream(string? mediaType, string rawBody) =>
+        string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase) || SseTranscriptParser.LooksLikeSse(rawBody);
+
+    /// <param name="httpStatus">0 when no response arrived.</param>
+    /// <param name="rawBody">The body as received.</param>
+    /// <param name="streamed">Whether the body is an SSE transcript (see <see cref="IsStream"/>).</param>
+    /// <param name="transportError">Why no response arrived, when none did.</param>
+    public static ParsedMessage Parse(int httpStatus, string rawBody, bool streamed, string? transportError)
+    {
+        ArgumentNullException.ThrowIfNull(rawBody);
+        if (httpStatus == 0)
+        {
+            return new ParsedMessage { Kind = BodyKind.Empty, ParseProblem = $"No HTTP response: {transportError}" };
+        }
+
+        return streamed ? SseTranscriptParser.Parse(rawBody) : MessageBodyParser.Parse(rawBody);
+    }
 }
 
 /// <summary>The request parameters that matter for diagnosis. The prompt is kept for the report, never logged.</summary>

@@ -14,6 +14,15 @@ public sealed record Scaffolding(ScaffoldingItem Persona, ScaffoldingItem Emotio
 /// </summary>
 public static class PromptTemplate
 {
+    /// <summary>Every placeholder a template may use; anything else is refused when a template is saved.</summary>
+    public static IReadOnlyList<string> KnownPlaceholders { get; } =
+    [
+        "variation",
+        "persona", "persona_name", "persona_description",
+        "emotional_arc", "emotional_arc_name", "emotional_arc_description",
+        "training_topic", "training_topic_name", "training_topic_description",
+    ];
+
     /// <param name="scaffolding">The persona, arc and topic.</param>
     /// <param name="variation">A per-task number, so tasks sharing a scaffolding still ask for distinct conversations.</param>
     public static IReadOnlyDictionary<string, string> Values(Scaffolding scaffolding, int variation)

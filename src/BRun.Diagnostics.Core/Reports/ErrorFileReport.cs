@@ -77,4 +77,7 @@ public sealed record ReportDiagnostics(
     int? CacheReadInputTokens,
     IReadOnlyDictionary<string, string> RateLimitHeaders,
     string? ErrorMessage,
-    string? ErrorStack);
+    string? ErrorStack,
+    decimal? CostUsd,
+    bool Simulated,
+    IReadOnlyList<Failures.ApiAttempt> ApiAttempts);

@@ -13,7 +13,7 @@ namespace BRun.Diagnostics.Core.Reports;
 public static class ErrorReportBuilder
 {
     /// <summary>Bumped when the report's structure changes.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     public static JsonSerializerOptions SerializerOptions { get; } = new()
     {
@@ -93,7 +93,10 @@ public static class ErrorReportBuilder
                 // Sorted so the bytes do not depend on where the headers came from (capture or jsonb).
                 new SortedDictionary<string, string>(input.RateLimitHeaders.ToDictionary(), StringComparer.Ordinal),
                 input.ErrorMessage,
-                input.ErrorStack))
+                input.ErrorStack,
+                NormalizeCost(input.CostUsd),
+                input.Simulated,
+                [.. input.ApiAttempts.Select(a => a with { CostUsd = NormalizeCost(a.CostUsd) })]))
         {
             Batch = input.Batch is { } batch ? new ReportBatch(batch.BatchId, batch.CustomId, batch.ResultType, BatchNote(batch, input.FailureType)) : null,
         };
@@ -110,6 +113,11 @@ public static class ErrorReportBuilder
     // report rebuilt from the row has the same bytes as the one built at store time.
     private static decimal? NormalizeTemperature(decimal? temperature) =>
         temperature is { } value ? Math.Round(value, 2, MidpointRounding.AwayFromZero) / 1.000000000000000000000000000m : null;
+
+    // Costs are stored as numeric(14,6), which pads to 6 places; a computed cost may carry more. Both become the
+    // shortest form of the value rounded to 6 places, so a rebuilt report has the same bytes.
+    private static decimal? NormalizeCost(decimal? cost) =>
+        cost is { } value ? Math.Round(value, 6, MidpointRounding.AwayFromZero) / 1.000000000000000000000000000m : null;
 
     /// <summary>UTF-8, indented, snake_case.</summary>
     public static byte[] Serialize(ErrorFileReport report) => JsonSerializer.SerializeToUtf8Bytes(report, SerializerOptions);

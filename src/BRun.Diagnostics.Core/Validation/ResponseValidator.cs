@@ -63,8 +63,18 @@ public sealed class ResponseValidator
             return Fail(new(FailureType.ValidationError, "no_text_content", $"The response has no text content ({blocks}).", Confidence.High));
         }
 
-        // The reader checks the whole grammar in one pass, so a complete conversation costs one pass. Only text it
-        // refuses goes through the completeness scanner, which says where and how the JSON stops.
+        // A cut text almost never ends with the object's closing brace: judge it with the completeness scanner
+        // first, without building any turn. Otherwise the reader checks the whole grammar in one pass, so a complete
+        // conversation costs one pass, and only text it refuses goes through the scanner to say where it stops.
+        if (!text.AsSpan().TrimEnd().EndsWith('}'))
+        {
+            var early = JsonCompletenessScanner.Scan(text);
+            if (early.Status == JsonScanStatus.Incomplete)
+            {
+                return Fail(DescribeCut(text, early));
+            }
+        }
+
         var parsed = ConversationReader.Read(text);
         switch (parsed.Status)
         {

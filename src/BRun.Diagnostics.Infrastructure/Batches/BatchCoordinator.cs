@@ -224,6 +224,7 @@ public sealed partial class BatchCoordinator(
             var summary = await ingester.IngestAsync(
                 batch,
                 download.Content,
+                download.Simulated,
                 token => store.ExtendLeaseAsync(batch.Id, WorkerId, _options.PollLease, token),
                 ct).ConfigureAwait(false);
             await store.FinishIngestAsync(batch.Id, batch.RunId, summary.Lines, ct).ConfigureAwait(false);

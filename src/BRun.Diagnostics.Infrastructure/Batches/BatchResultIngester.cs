@@ -3,6 +3,7 @@ using System.Text.Json;
 using BRun.Diagnostics.Core.Conversations;
 using BRun.Diagnostics.Core.Failures;
 using BRun.Diagnostics.Core.Messages;
+using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Core.Pricing;
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Claude;
@@ -40,8 +41,17 @@ public sealed class BatchLeaseLostException : Exception
 /// the raw body; <c>succeeded</c> goes through <see cref="ResponseValidator"/>, so a max_tokens cut or cut text is a
 /// failure like any other; <c>errored</c> transient and <c>canceled</c>/<c>expired</c> are resubmitted (unless the
 /// run was cancelled or the task is out of attempts); a permanent error is an api_error failure.
-/// Lines are handled in chunks; every write is fenced on (task id, attempt from the custom_id, running, this batch),
-/// so a line handled twice (a restart after a kill) changes nothing the second time.
+/// Every line of ours is recorded in <c>generation_calls</c> (the durable capture of issue 8A: raw line, usage, batch
+/// cost, simulated), and the run's cost moves with that record, once per (task, delivery).
+/// <para>
+/// Lines are handled in chunks of <see cref="BatchOptions.IngestChunkSize"/>, one transaction each, rather than
+/// through <see cref="GenerationOutcomeStore"/> a task at a time: 100,000 results at the target rate leave about a
+/// millisecond per result on this machine, less than one transaction's round trips. The chunk follows the same fencing
+/// rule: each task is moved out of <c>running</c> first, conditioned on <c>id AND attempts = attempt from the
+/// custom_id AND state = 'running'</c> (and this batch), and only the tasks that moved get an outcome, in the same
+/// transaction; timestamps use the database clock. A line handled twice (a restart after a kill) changes nothing the
+/// second time.
+/// </para>
 /// </summary>
 public sealed partial class BatchResultIngester(
     IUserScopedConnectionFactory connections,
@@ -61,7 +71,9 @@ public sealed partial class BatchResultIngester(
     /// <param name="results">The JSONL stream.</param>
     /// <param name="keepLease">Renews the lease after each chunk; false stops ingestion.</param>
     /// <param name="ct">Cancels between chunks (a chunk's transaction is all or nothing).</param>
-    public async Task<IngestSummary> IngestAsync(MessageBatchRow batch, Stream results, Func<CancellationToken, Task<bool>> keepLease, CancellationToken ct)
+    /// <param name="simulated">The download carried <c>x-brun-simulated: true</c>; every row built from it is marked.</param>
+    public async Task<IngestSummary> IngestAsync(
+        MessageBatchRow batch, Stream results, bool simulated, Func<CancellationToken, Task<bool>> keepLease, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(results);
@@ -96,7 +108,7 @@ public sealed partial class BatchResultIngester(
 
             if (chunk.Count >= _options.IngestChunkSize)
             {
-                await ProcessChunkAsync(batch, chunk, line, totals, ct).ConfigureAwait(false);
+                await ProcessChunkAsync(batch, chunk, line, simulated, totals, ct).ConfigureAwait(false);
                 chunk.Clear();
                 if (!await keepLease(ct).ConfigureAwait(false))
                 {
@@ -105,7 +117,7 @@ public sealed partial class BatchResultIngester(
             }
         }
 
-        await ProcessChunkAsync(batch, chunk, line, totals, ct).ConfigureAwait(false);
+        await ProcessChunkAsync(batch, chunk, line, simulated, totals, ct).ConfigureAwait(false);
         return new IngestSummary(line, totals.Stored, totals.Failed, totals.Resubmitted, totals.Cancelled, totals.Skipped);
     }
 
@@ -130,11 +142,14 @@ public sealed partial class BatchResultIngester(
         Cancel,
     }
 
-    private sealed class Item(BatchResultLine line, TaskRow task, int attempt)
+    private sealed class Item(BatchResultLine line, TaskRow task, int attempt, bool owned)
     {
         public BatchResultLine Line { get; } = line;
         public TaskRow Task { get; } = task;
         public int Attempt { get; } = attempt;
+
+        /// <summary>The line belongs to the task's current delivery in this batch: it may finish the task.</summary>
+        public bool Owned { get; } = owned;
         public Decision Decision { get; set; }
         public Conversation? Conversation { get; set; }
         public CapturedResponse? Captured { get; set; }
@@ -146,34 +161,44 @@ public sealed partial class BatchResultIngester(
         public decimal? OnlineCost { get; set; }
     }
 
-    private async Task ProcessChunkAsync(MessageBatchRow batch, List<BatchResultLine> lines, long lastLine, Totals totals, CancellationToken ct)
+    private async Task ProcessChunkAsync(
+        MessageBatchRow batch, List<BatchResultLine> lines, long lastLine, bool simulated, Totals totals, CancellationToken ct)
     {
-        var items = lines.Count == 0 ? [] : await MatchAsync(batch, lines, totals, ct).ConfigureAwait(false);
+        var observed = lines.Count == 0 ? [] : await MatchAsync(batch, lines, totals, ct).ConfigureAwait(false);
+        var items = observed.Where(i => i.Owned).ToList();
 
         // Validation is pure CPU and thread-safe: spread it over the cores while the database waits.
-        Parallel.ForEach(items, new ParallelOptions { CancellationToken = ct }, item =>
+        Parallel.ForEach(observed, new ParallelOptions { CancellationToken = ct }, item =>
         {
-            Decide(batch, item);
             if (item.Line.ResultType == BatchResultType.Succeeded && item.Line.Parsed is { } message)
             {
                 // Only processed results are billed; errored, canceled and expired requests cost nothing.
                 item.Cost = prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: true)?.Total;
                 item.OnlineCost = prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: false)?.Total;
             }
+
+            if (item.Owned)
+            {
+                Decide(batch, item, simulated);
+            }
         });
 
-        var failing = items.Where(i => i.Decision == Decision.Fail).ToList();
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
+        // Durable capture first: a line that was billed is recorded (and costed on the run) even when its delivery no
+        // longer owns the task; (task, attempt) is unique, so a re-read line is not recorded or costed twice.
+        var recorded = await RecordCallsAsync(connection, transaction, batch, observed, simulated, ct).ConfigureAwait(false);
+
         var stored = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Store).ToList(), "succeeded", ct).ConfigureAwait(false);
-        await InsertConversationsAsync(connection, transaction, batch, stored, ct).ConfigureAwait(false);
-        var failed = await FinishAsync(connection, transaction, batch, failing, "failed", ct).ConfigureAwait(false);
+        await InsertConversationsAsync(connection, transaction, batch, stored, simulated, ct).ConfigureAwait(false);
+        var failed = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Fail).ToList(), "failed", ct).ConfigureAwait(false);
 
         // The failure rows commit with their tasks' finish, so a kill leaves both or neither. Their reports are uploaded
         // by the report retrier (due at once): ingestion does not wait on blob storage a report at a time.
         if (failed.Count > 0)
         {
+            await AttachCallHistoryAsync(connection, transaction, failed, ct).ConfigureAwait(false);
             var ids = await failures.StoreManyForRetrierAsync(connection, transaction, failed.Select(i => (i.Failure!, i.Task.CreatedBy)).ToList(), ct).ConfigureAwait(false);
             foreach (var item in failed)
             {
@@ -181,14 +206,13 @@ public sealed partial class BatchResultIngester(
                 Log.Rejected(logger, item.Task.Id, batch.AnthropicBatchId, item.Line.CustomId, item.Line.ResultType, item.Failure!.FailureType.ToWire(), item.Failure.TruncationPattern);
             }
         }
+
         var cancelled = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Cancel).ToList(), "cancelled", ct).ConfigureAwait(false);
         var resubmitted = await ResubmitAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Resubmit).ToList(), ct).ConfigureAwait(false);
 
-        await RecordFailureCostsAsync(connection, transaction, failed, ct).ConfigureAwait(false);
-
-        // Every billed line counts toward the run's cost once: lines of tasks this chunk did not move (already handled
-        // by an earlier pass) were counted then. Resubmitted lines were billed too when they carried usage.
-        var billed = stored.Concat(failed).Concat(cancelled).Concat(items.Where(i => i.Decision == Decision.Resubmit)).ToList();
+        // The run's cost moves with the calls recorded above (once per line); its failed cost with the tasks that
+        // failed here (a batch task's only billed call is its succeeded line, so that line's cost is the task's).
+        var costed = observed.Where(i => recorded.Contains((i.Task.Id, i.Attempt))).ToList();
         var counters = await connection.QuerySingleAsync<(int Total, int Succeeded, int Failed, int Cancelled, string Status)>(new CommandDefinition("""
             UPDATE generation_runs SET succeeded = succeeded + @stored, failed = failed + @failed, cancelled = cancelled + @cancelled,
                    cost_usd = cost_usd + @cost, failed_cost_usd = failed_cost_usd + @failedCost,
@@ -201,9 +225,9 @@ public sealed partial class BatchResultIngester(
             stored = stored.Count,
             failed = failed.Count,
             cancelled = cancelled.Count,
-            cost = billed.Sum(i => i.Cost ?? 0),
+            cost = costed.Sum(i => i.Cost ?? 0),
             failedCost = failed.Sum(i => i.Cost ?? 0),
-            onlineCost = billed.Sum(i => i.OnlineCost ?? 0),
+            onlineCost = costed.Sum(i => i.OnlineCost ?? 0),
         }, transaction, cancellationToken: ct)).ConfigureAwait(false);
 
         // Checkpoint: the chunk's outcomes and the line count commit together, so a restart resumes after this chunk.
@@ -226,10 +250,10 @@ public sealed partial class BatchResultIngester(
         totals.Failed += failed.Count;
         totals.Cancelled += cancelled.Count;
         totals.Resubmitted += resubmitted;
-        totals.Skipped += items.Count - stored.Count - failed.Count - cancelled.Count - resubmitted;
+        totals.Skipped += observed.Count - stored.Count - failed.Count - cancelled.Count - resubmitted;
     }
 
-    /// <summary>Pairs each line with its task; lines for another delivery, another batch or a finished task are skipped.</summary>
+    /// <summary>Pairs each line with its task; lines for another delivery, another batch or a finished task are not owned.</summary>
     private async Task<List<Item>> MatchAsync(MessageBatchRow batch, List<BatchResultLine> lines, Totals totals, CancellationToken ct)
     {
         var wanted = new Dictionary<Guid, (BatchResultLine Line, int Attempt)>(lines.Count);
@@ -257,24 +281,23 @@ public sealed partial class BatchResultIngester(
             """, new { ids = wanted.Keys.ToArray() }, cancellationToken: ct)).ConfigureAwait(false);
 
         var items = new List<Item>(wanted.Count);
+        var found = 0;
         foreach (var task in tasks)
         {
             var (line, attempt) = wanted[task.Id];
-            if (task.State == "running" && task.BatchId == batch.Id && task.Attempts == attempt)
-            {
-                items.Add(new Item(line, task, attempt));
-            }
-            else
-            {
-                // Already handled (a line re-read after a restart) or a stale delivery: the fence would refuse it anyway.
-                totals.Skipped++;
-            }
+            // Not owned: already handled (a line re-read after a restart) or a stale delivery. The fence would refuse
+            // it anyway; it is only recorded as a call (if it was not already).
+            items.Add(new Item(line, task, attempt, owned: task.State == "running" && task.BatchId == batch.Id && task.Attempts == attempt));
+            found++;
         }
+
+        // A custom_id of ours whose task no longer exists (its run was deleted).
+        totals.Skipped += wanted.Count - found;
 
         return items;
     }
 
-    private void Decide(MessageBatchRow batch, Item item)
+    private void Decide(MessageBatchRow batch, Item item, bool simulated)
     {
         var line = item.Line;
         var runCancelled = item.Task.RunStatus == Core.Pipeline.RunStatus.Cancelled;
@@ -284,7 +307,7 @@ public sealed partial class BatchResultIngester(
             case BatchResultType.Succeeded when line.Parsed is not null:
             {
                 // A finished answer is kept even when the run was cancelled meanwhile: it was paid for.
-                var captured = Capture(item);
+                var captured = Capture(item, simulated);
                 var verdict = validator.Validate(captured);
                 if (verdict is { IsOk: true, Conversation: { } conversation })
                 {
@@ -304,7 +327,7 @@ public sealed partial class BatchResultIngester(
 
             case BatchResultType.Errored when line.Parsed is not null:
             {
-                var captured = Capture(item);
+                var captured = Capture(item, simulated);
                 var verdict = validator.Validate(captured);
                 var failure = verdict.Failure ?? new ValidationFailure(FailureType.ApiError, "batch_errored", $"The batch errored this request: {line.ErrorType}.", Confidence.High);
                 FailWith(item, captured, failure, batch, outOfAttempts && line.IsTransientError
@@ -324,7 +347,7 @@ public sealed partial class BatchResultIngester(
             default:
             {
                 // Out of attempts (or an unknown result type): an api_error failure that keeps the line as evidence.
-                var captured = Capture(item) with
+                var captured = Capture(item, simulated) with
                 {
                     Parsed = new ParsedMessage { Kind = BodyKind.UnexpectedShape, ParseProblem = $"batch result '{line.ResultType}'" },
                 };
@@ -356,11 +379,13 @@ public sealed partial class BatchResultIngester(
             errorMessage) with
         {
             Batch = new BatchProvenance(batch.AnthropicBatchId ?? string.Empty, item.Line.CustomId, item.Line.ResultType),
+            CostUsd = item.Cost,
+            Simulated = captured.Simulated,
         };
     }
 
     /// <summary>The line as a captured response: the whole line is the raw body; the message inside it is what is judged.</summary>
-    private CapturedResponse Capture(Item item)
+    private CapturedResponse Capture(Item item, bool simulated)
     {
         var line = item.Line;
         var task = item.Task;
@@ -373,6 +398,7 @@ public sealed partial class BatchResultIngester(
             RequestId = line.Parsed?.BodyRequestId,
             Attempts = item.Attempt,
             Request = new RequestSnapshot(task.Model, task.MaxTokens, task.Temperature, claude.Value.StructuredOutputs, Stream: false, task.Prompt),
+            Simulated = simulated,
         };
     }
 
@@ -402,18 +428,6 @@ public sealed partial class BatchResultIngester(
         return items.Where(i => moved.Contains(i.Task.Id)).ToList();
     }
 
-    private static Task RecordFailureCostsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Item> failed, CancellationToken ct)
-    {
-        var priced = failed.Where(i => i.Cost is not null).ToList();
-        return priced.Count == 0
-            ? Task.CompletedTask
-            : connection.ExecuteAsync(new CommandDefinition("""
-                UPDATE failed_generations f SET cost_usd = c.cost
-                FROM unnest(@taskIds, @costs) AS c(task_id, cost)
-                WHERE f.task_id = c.task_id
-                """, new { taskIds = priced.Select(i => i.Task.Id).ToArray(), costs = priced.Select(i => i.Cost!.Value).ToArray() }, transaction, cancellationToken: ct));
-    }
-
     private async Task<int> ResubmitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, CancellationToken ct)
     {
         if (items.Count == 0)
@@ -439,7 +453,7 @@ public sealed partial class BatchResultIngester(
     }
 
     private static Task InsertConversationsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, bool simulated, CancellationToken ct)
     {
         if (items.Count == 0)
         {
@@ -448,9 +462,10 @@ public sealed partial class BatchResultIngester(
 
         return connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO conversations (run_id, task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata,
-                                       persona_id, emotional_arc_id, training_topic_id, template_id, created_by, created_at, cost_usd)
+                                       persona_id, emotional_arc_id, training_topic_id, template_id, created_by, created_at, cost_usd,
+                                       simulated)
             SELECT @runId, c.task_id, c.model, c.stop_reason, c.input_tokens, c.output_tokens, c.turns::jsonb, c.metadata::jsonb,
-                   c.persona_id, c.arc_id, c.topic_id, c.template_id, @createdBy, now(), c.cost
+                   c.persona_id, c.arc_id, c.topic_id, c.template_id, @createdBy, now(), c.cost, @simulated
             FROM unnest(@taskIds, @models, @stopReasons, @inputTokens, @outputTokens, @turns, @metadata, @personaIds, @arcIds, @topicIds, @templateIds, @costs)
                  AS c(task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata, persona_id, arc_id, topic_id, template_id, cost)
             ON CONFLICT (task_id) DO NOTHING
@@ -458,6 +473,7 @@ public sealed partial class BatchResultIngester(
         {
             runId = batch.RunId,
             createdBy = batch.CreatedBy,
+            simulated,
             taskIds = items.Select(i => i.Task.Id).ToArray(),
             models = items.Select(i => i.Captured!.Parsed.Model ?? i.Task.Model).ToArray(),
             stopReasons = items.Select(i => i.Captured!.Parsed.StopReason).ToArray(),
@@ -479,6 +495,103 @@ public sealed partial class BatchResultIngester(
             templateIds = items.Select(i => (Guid?)i.Task.TemplateId).ToArray(),
             costs = items.Select(i => i.Cost).ToArray(),
         }, transaction, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Records each line as the call of its delivery in <c>generation_calls</c>; returns the (task, attempt) pairs that
+    /// were new. Disposition: a succeeded line is a response to validate; errored overload/internal errors, canceled and
+    /// expired are transient (sent again); other errors are permanent.
+    /// </summary>
+    private async Task<HashSet<(Guid TaskId, int Attempt)>> RecordCallsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, bool simulated, CancellationToken ct)
+    {
+        if (items.Count == 0)
+        {
+            return [];
+        }
+
+        var structured = claude.Value.StructuredOutputs;
+        var rows = await connection.QueryAsync<(Guid TaskId, int Attempt)>(new CommandDefinition("""
+            INSERT INTO generation_calls (
+                task_id, run_id, attempt, disposition, reason, http_status, request_id, streamed, raw_body, headers,
+                http_attempts, model, max_tokens, temperature, structured_outputs_enabled, stream,
+                input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, simulated)
+            SELECT c.task_id, @runId, c.attempt, c.disposition, c.reason, c.http_status, c.request_id, false, c.raw_body, '{}'::jsonb,
+                   1, c.model, c.max_tokens, c.temperature, @structured, false,
+                   c.input_tokens, c.output_tokens, c.cache_creation, c.cache_read, c.cost, @simulated
+            FROM unnest(@taskIds, @attempts, @dispositions, @reasons, @statuses, @requestIds, @rawBodies, @models, @maxTokens,
+                        @temperatures, @inputTokens, @outputTokens, @cacheCreation, @cacheRead, @costs)
+                 AS c(task_id, attempt, disposition, reason, http_status, request_id, raw_body, model, max_tokens,
+                      temperature, input_tokens, output_tokens, cache_creation, cache_read, cost)
+            ON CONFLICT (task_id, attempt) DO NOTHING
+            RETURNING task_id, attempt
+            """, new
+        {
+            runId = batch.RunId,
+            structured,
+            simulated,
+            taskIds = items.Select(i => i.Task.Id).ToArray(),
+            attempts = items.Select(i => i.Attempt).ToArray(),
+            dispositions = items.Select(i => Disposition(i.Line).ToWire()).ToArray(),
+            reasons = items.Select(i => i.Line.ResultType == BatchResultType.Succeeded
+                ? null
+                : $"batch {batch.AnthropicBatchId}: {i.Line.ResultType}{(i.Line.ErrorType is { } e ? " " + e : string.Empty)}").ToArray(),
+            statuses = items.Select(i => i.Line.EquivalentHttpStatus).ToArray(),
+            requestIds = items.Select(i => i.Line.Parsed?.BodyRequestId).ToArray(),
+            rawBodies = items.Select(i => i.Line.RawLine).ToArray(),
+            models = items.Select(i => i.Line.Parsed?.Model ?? i.Task.Model).ToArray(),
+            maxTokens = items.Select(i => i.Task.MaxTokens).ToArray(),
+            temperatures = items.Select(i => i.Task.Temperature).ToArray(),
+            inputTokens = items.Select(i => i.Line.Parsed?.Usage.InputTokens).ToArray(),
+            outputTokens = items.Select(i => i.Line.Parsed?.Usage.OutputTokens).ToArray(),
+            cacheCreation = items.Select(i => i.Line.Parsed?.Usage.CacheCreationInputTokens).ToArray(),
+            cacheRead = items.Select(i => i.Line.Parsed?.Usage.CacheReadInputTokens).ToArray(),
+            costs = items.Select(i => i.Cost).ToArray(),
+        }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        return rows.ToHashSet();
+    }
+
+    private static CallDisposition Disposition(BatchResultLine line) => line.ResultType switch
+    {
+        BatchResultType.Succeeded => CallDisposition.Response,
+        BatchResultType.Errored when !line.IsTransientError => CallDisposition.Permanent,
+        _ => CallDisposition.Transient,
+    };
+
+    /// <summary>Puts every call of each failing task (earlier expired or errored deliveries included) on its failure.</summary>
+    private static async Task AttachCallHistoryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Item> failed, CancellationToken ct)
+    {
+        var calls = await connection.QueryAsync<CallRow>(new CommandDefinition("""
+            SELECT task_id AS TaskId, attempt AS Attempt, created_at AS CreatedAt, http_status AS HttpStatus, request_id AS RequestId,
+                   disposition AS Disposition, reason AS Reason, cost_usd AS CostUsd
+            FROM generation_calls WHERE task_id = ANY(@ids) ORDER BY created_at, attempt
+            """, new { ids = failed.Select(i => i.Task.Id).ToArray() }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        var byTask = calls.ToLookup(c => c.TaskId, c => new GenerationCall
+        {
+            Attempt = c.Attempt,
+            CreatedAt = c.CreatedAt,
+            HttpStatus = c.HttpStatus,
+            RequestId = c.RequestId,
+            Disposition = c.Disposition,
+            Reason = c.Reason,
+            CostUsd = c.CostUsd,
+        }.ToApiAttempt());
+        foreach (var item in failed)
+        {
+            item.Failure = item.Failure! with { ApiAttempts = [.. byTask[item.Task.Id]] };
+        }
+    }
+
+    private sealed class CallRow
+    {
+        public Guid TaskId { get; init; }
+        public int Attempt { get; init; }
+        public DateTime CreatedAt { get; init; }
+        public int HttpStatus { get; init; }
+        public string? RequestId { get; init; }
+        public string Disposition { get; init; } = "response";
+        public string? Reason { get; init; }
+        public decimal? CostUsd { get; init; }
     }
 
     private static string? Truncate(string? text) => text is null || text.Length <= 2000 ? text : text[..2000];

@@ -52,7 +52,7 @@ public sealed record BatchSubmission(Guid BatchRowId, Guid RunId, int Seq, Batch
 /// The <c>message_batches</c> table and the task side of submitting. Workers act as <see cref="DbIdentity.System"/>;
 /// leases, poll times and timestamps use the database clock, so workers on different machines agree.
 /// </summary>
-public sealed class MessageBatchStore(IUserScopedConnectionFactory connections)
+public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, GenerationQueue queue)
 {
     internal const string Columns = """
         b.id AS Id, b.run_id AS RunId, b.seq AS Seq, b.anthropic_batch_id AS AnthropicBatchId,
@@ -71,7 +71,7 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections)
         const string Sql = """
             SELECT r.id FROM generation_runs r
             WHERE r.mode = 'batch' AND r.status = 'running'
-              AND EXISTS (SELECT 1 FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available' AND NOT t.force_online)
+              AND EXISTS (SELECT 1 FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available' AND t.not_before <= now() AND NOT t.force_online)
             ORDER BY r.created_at
             """;
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
@@ -109,7 +109,7 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections)
             SELECT t.id AS Id, t.attempts AS Attempts, t.prompt AS Prompt, r.model AS Model, r.max_tokens AS MaxTokens,
                    r.temperature AS Temperature
             FROM generation_tasks t JOIN generation_runs r ON r.id = t.run_id
-            WHERE t.run_id = @runId AND t.state = 'available' AND NOT t.force_online AND r.status = 'running' AND r.mode = 'batch'
+            WHERE t.run_id = @runId AND t.state = 'available' AND t.not_before <= now() AND NOT t.force_online AND r.status = 'running' AND r.mode = 'batch'
             ORDER BY t.seq
             LIMIT @maxRequests
             FOR UPDATE OF t SKIP LOCKED
@@ -394,19 +394,18 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections)
             WHERE id = @runId
             """, new { batchRowId, runId }, transaction, cancellationToken: ct));
 
-    internal static async Task FinishRunIfDoneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, CancellationToken ct)
+    /// <summary>Completes the run through the queue's rule (nothing available or running) and announces it.</summary>
+    private async Task FinishRunIfDoneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, CancellationToken ct)
     {
-        var finished = await connection.QuerySingleOrDefaultAsync<(string Status, int Total, int Succeeded, int Failed, int Cancelled)?>(new CommandDefinition("""
-            UPDATE generation_runs r SET status = CASE WHEN r.status = 'running' THEN 'completed' ELSE r.status END,
-                   finished_at = now()
-            WHERE r.id = @runId AND r.finished_at IS NULL
-              AND NOT EXISTS (SELECT 1 FROM generation_tasks t WHERE t.run_id = r.id AND t.state IN ('available', 'running'))
-            RETURNING r.status, r.total, r.succeeded, r.failed, r.cancelled
-            """, new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
-        if (finished is { } run)
+        if (!await queue.CompleteRunIfDoneAsync(connection, transaction, runId, ct).ConfigureAwait(false))
         {
-            await RunEvents.PublishAsync(connection, transaction,
-                new RunEvent("run_finished", runId, Status: run.Status, Total: run.Total, Succeeded: run.Succeeded, Failed: run.Failed, Cancelled: run.Cancelled), ct).ConfigureAwait(false);
+            return;
         }
+
+        var run = await connection.QuerySingleAsync<(string Status, int Total, int Succeeded, int Failed, int Cancelled)>(new CommandDefinition(
+            "SELECT status, total, succeeded, failed, cancelled FROM generation_runs WHERE id = @runId",
+            new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        await RunEvents.PublishAsync(connection, transaction,
+            new RunEvent("run_finished", runId, Status: run.Status, Total: run.Total, Succeeded: run.Succeeded, Failed: run.Failed, Cancelled: run.Cancelled), ct).ConfigureAwait(false);
     }
 }

@@ -15,6 +15,13 @@ public interface IFailureReportBlobStore
     /// <summary>Reads the report, or null when there is none at <paramref name="path"/>.</summary>
     /// <exception cref="ReportStorageException">The storage could not be reached.</exception>
     Task<byte[]?> DownloadAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Opens the report for reading as a stream (the bytes arrive as they are read, nothing is buffered whole),
+    /// or null when there is none at <paramref name="path"/>. The caller disposes the stream.
+    /// </summary>
+    /// <exception cref="ReportStorageException">The storage could not be reached.</exception>
+    Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken);
 }
 
 /// <summary>A blob call failed (storage down, refused, timed out). The caller decides whether to retry later.</summary>
@@ -65,6 +72,22 @@ public sealed class AzureFailureReportBlobStore : IFailureReportBlobStore
             {
                 var result = await _container.GetBlobClient(path).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
                 return result.Value.Content.ToArray();
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                return null;
+            }
+        }, cancellationToken);
+
+    public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken) =>
+        Guard<Stream?>(path, async () =>
+        {
+            try
+            {
+                // The 404 arrives with the response headers, before any byte is handed out, so "missing" is
+                // decided here; a fault later in the body is retried by the SDK's retriable stream.
+                var result = await _container.GetBlobClient(path).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                return result.Value.Content;
             }
             catch (RequestFailedException ex) when (ex.Status == 404)
             {

@@ -25,5 +25,8 @@ internal sealed record ClaudeAttempt
 
     public bool ResponseArrived => HttpStatus != 0;
 
+    /// <summary>The response carried <c>x-brun-simulated: true</c>.</summary>
+    public bool Simulated { get; init; }
+
     public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using BRun.Diagnostics.Core.Messages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -57,10 +58,13 @@ public sealed record MessageBatchInfo
 public sealed record MessageBatchPage(IReadOnlyList<MessageBatchInfo> Data, bool HasMore, string? LastId);
 
 /// <summary>An open results download. Dispose it to release the connection.</summary>
-public sealed class BatchResultsDownload(Stream content, string? requestId, IDisposable response) : IAsyncDisposable
+public sealed class BatchResultsDownload(Stream content, string? requestId, bool simulated, IDisposable response) : IAsyncDisposable
 {
     public Stream Content { get; } = content;
     public string? RequestId { get; } = requestId;
+
+    /// <summary>The download carried <c>x-brun-simulated: true</c>: every result in it came from the simulator.</summary>
+    public bool Simulated { get; } = simulated;
 
     public async ValueTask DisposeAsync()
     {
@@ -184,7 +188,9 @@ public sealed partial class ClaudeBatchesClient : IClaudeBatchesClient
         try
         {
             var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            return new BatchResultsDownload(stream, RequestIdOf(response), response);
+            var simulated = response.Headers.TryGetValues(CapturedBody.SimulatedHeader, out var values)
+                && values.Any(v => string.Equals(v.Trim(), "true", StringComparison.OrdinalIgnoreCase));
+            return new BatchResultsDownload(stream, RequestIdOf(response), simulated, response);
         }
         catch
         {

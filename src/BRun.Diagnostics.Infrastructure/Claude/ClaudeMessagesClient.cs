@@ -15,7 +15,7 @@ namespace BRun.Diagnostics.Infrastructure.Claude;
 /// </summary>
 public sealed class ClaudeMessagesClient : IClaudeMessagesClient
 {
-    private const string AnthropicVersion = "2023-06-01";
+    internal const string AnthropicVersion = "2023-06-01";
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
     private readonly HttpClient _http;
@@ -24,12 +24,14 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
     private readonly ILogger<ClaudeMessagesClient> _logger;
     private readonly ResiliencePipeline<ClaudeAttempt> _pipeline;
     private readonly Uri _endpoint;
+    private readonly IClaudeResponseHeadObserver[] _observers;
 
     public ClaudeMessagesClient(
         HttpClient http,
         IOptions<ClaudeOptions> options,
         TimeProvider time,
-        ILogger<ClaudeMessagesClient> logger)
+        ILogger<ClaudeMessagesClient> logger,
+        IEnumerable<IClaudeResponseHeadObserver>? observers = null)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(options);
@@ -39,20 +41,21 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
         _logger = logger;
         _endpoint = new Uri(_options.BaseUrl.TrimEnd('/') + "/v1/messages", UriKind.Absolute);
         _pipeline = BuildPipeline();
+        _observers = observers?.ToArray() ?? [];
     }
 
     public async Task<CapturedResponse> SendAsync(ClaudeRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var snapshot = MessagesRequestBody.Resolve(request, _options);
-        var body = MessagesRequestBody.Write(snapshot, request.SystemPrompt);
+        var body = MessagesRequestBody.Write(snapshot, request.SystemPrompt, request.CachePrefixLength);
 
         var attempts = 0;
         var last = await _pipeline.ExecuteAsync(
             async token =>
             {
                 attempts++;
-                return await AttemptAsync(body, snapshot.Stream, token).ConfigureAwait(false);
+                return await AttemptAsync(body, snapshot.Model, snapshot.Stream, token).ConfigureAwait(false);
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -73,7 +76,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             {
                 MaxRetryAttempts = _options.MaxRetryAttempts,
                 ShouldHandle = args => ValueTask.FromResult(
-                    args.Outcome.Result is { } attempt && ClaudeRetryRules.ShouldRetry(attempt, args.AttemptNumber)),
+                    args.Outcome.Result is { } attempt && ClaudeRetryRules.ShouldRetry(attempt, args.AttemptNumber, _options.RetryHttpErrors)),
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
                     (args.Outcome.Result is { } attempt
                         ? ClaudeRetryRules.RetryAfter(attempt, _options.MaxRetryAfter, _time.GetUtcNow())
@@ -95,7 +98,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             .Build();
     }
 
-    private async Task<ClaudeAttempt> AttemptAsync(byte[] body, bool stream, CancellationToken callerToken)
+    private async Task<ClaudeAttempt> AttemptAsync(byte[] body, string model, bool stream, CancellationToken callerToken)
     {
         using var timeout = new CancellationTokenSource(_options.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, timeout.Token);
@@ -131,9 +134,15 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
         using (response)
         {
             var headers = CaptureHeaders(response);
+            foreach (var observer in _observers)
+            {
+                await observer.OnResponseHeadAsync(model, (int)response.StatusCode, headers.Kept, linked.Token).ConfigureAwait(false);
+            }
+
             var read = await ReadBodyAsync(response.Content, linked.Token, callerToken).ConfigureAwait(false);
             return new ClaudeAttempt
             {
+                Simulated = headers.Simulated,
                 HttpStatus = (int)response.StatusCode,
                 RawBody = read.Text,
                 MediaType = response.Content.Headers.ContentType?.MediaType,
@@ -207,9 +216,10 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
         return new BodyRead(Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length), transport, error);
     }
 
-    private static (string? RequestId, Dictionary<string, string> Kept) CaptureHeaders(HttpResponseMessage response)
+    private static (string? RequestId, Dictionary<string, string> Kept, bool Simulated) CaptureHeaders(HttpResponseMessage response)
     {
         string? requestId = null;
+        var simulated = false;
         var kept = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, values) in response.Headers.NonValidated)
         {
@@ -219,6 +229,10 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             {
                 requestId = value;
             }
+            else if (lower == CapturedBody.SimulatedHeader)
+            {
+                simulated = string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
+            }
             else if (lower.StartsWith("anthropic-ratelimit-", StringComparison.Ordinal)
                 || lower is "retry-after" or "retry-after-ms" or "x-should-retry")
             {
@@ -226,26 +240,18 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             }
         }
 
-        return (requestId, kept);
+        return (requestId, kept, simulated);
     }
 
     private static CapturedResponse ToCaptured(ClaudeAttempt attempt, RequestSnapshot snapshot, int attempts)
     {
-        var streamed = attempt.ResponseArrived
-            && (string.Equals(attempt.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)
-                || SseTranscriptParser.LooksLikeSse(attempt.RawBody));
-        var parsed = !attempt.ResponseArrived
-            ? new ParsedMessage { Kind = BodyKind.Empty, ParseProblem = $"No HTTP response: {attempt.TransportError}" }
-            : streamed
-                ? SseTranscriptParser.Parse(attempt.RawBody)
-                : MessageBodyParser.Parse(attempt.RawBody);
-
+        var streamed = attempt.ResponseArrived && CapturedBody.IsStream(attempt.MediaType, attempt.RawBody);
         return new CapturedResponse
         {
             HttpStatus = attempt.HttpStatus,
             RawBody = attempt.RawBody,
             Streamed = streamed,
-            Parsed = parsed,
+            Parsed = CapturedBody.Parse(attempt.HttpStatus, attempt.RawBody, streamed, attempt.TransportError),
             RequestId = attempt.RequestId,
             RateLimitHeaders = attempt.Headers,
             Duration = attempt.Duration,
@@ -253,6 +259,7 @@ public sealed class ClaudeMessagesClient : IClaudeMessagesClient
             Transport = attempt.Transport,
             TransportError = attempt.TransportError,
             Request = snapshot,
+            Simulated = attempt.Simulated,
         };
     }
 

@@ -40,9 +40,22 @@ public sealed class ClaudeOptions
     /// <summary>Send <c>output_config</c> with the conversation JSON schema. Default: true.</summary>
     public bool StructuredOutputs { get; set; } = true;
 
-    /// <summary>Retries after the first attempt, for transient HTTP statuses and transport faults only. Default: 2.</summary>
+    /// <summary>
+    /// In-client retries. With <see cref="RetryHttpErrors"/> off (the default) they cover only a connection that failed
+    /// before any answer (refused, reset, DNS): nothing reached the model, nothing was billed, and a quick retry is
+    /// cheaper than a trip through the queue. Default: 2.
+    /// </summary>
     [Range(0, 10)]
     public int MaxRetryAttempts { get; set; } = 2;
+
+    /// <summary>
+    /// Also retry answered HTTP errors (408, 409, 429, 5xx, 529) and timeouts inside the client, as the official SDKs
+    /// do. Off by default because the queue owns those retries: a task that got a 429 goes back to the queue with a
+    /// not-before time (backoff, retry-after), so its slot is free meanwhile, every attempt's status and request id is
+    /// recorded, and shared rate-limit pacing sees every call. Retrying inside the client would hide all three.
+    /// Turn on only for a caller with no queue behind it. Default: false.
+    /// </summary>
+    public bool RetryHttpErrors { get; set; }
 
     /// <summary>First backoff delay, doubled each retry, times a jitter of 0.75–1.0. Default: 0.5 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]

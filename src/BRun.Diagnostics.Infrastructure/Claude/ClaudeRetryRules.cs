@@ -12,11 +12,22 @@ internal static class ClaudeRetryRules
 {
     /// <param name="attempt">The attempt just finished.</param>
     /// <param name="attemptNumber">0 for the first attempt.</param>
-    public static bool ShouldRetry(ClaudeAttempt attempt, int attemptNumber)
+    /// <param name="retryHttpErrors">
+    /// Also retry answered HTTP errors (429, 5xx...) and timeouts in the client. Off in the pipeline, where the queue
+    /// owns those retries (see <see cref="ClaudeOptions.RetryHttpErrors"/>): then only a connection that failed before
+    /// any answer is retried here.
+    /// </param>
+    public static bool ShouldRetry(ClaudeAttempt attempt, int attemptNumber, bool retryHttpErrors = true)
     {
         if (!attempt.ResponseArrived)
         {
-            return attempt.Transport is TransportFailure.Timeout or TransportFailure.ConnectionFailed;
+            return attempt.Transport == TransportFailure.ConnectionFailed
+                || (retryHttpErrors && attempt.Transport == TransportFailure.Timeout);
+        }
+
+        if (!retryHttpErrors)
+        {
+            return false;
         }
 
         // Once a body has started arriving, a cut is a content failure worth recording, not a blind retry.
@@ -47,15 +58,19 @@ internal static class ClaudeRetryRules
         attempt.Header("retry-after-ms") is not null || attempt.Header("retry-after") is not null;
 
     /// <summary>The server's requested wait, when it names one within [0, <paramref name="max"/>].</summary>
-    public static TimeSpan? RetryAfter(ClaudeAttempt attempt, TimeSpan max, DateTimeOffset now)
+    public static TimeSpan? RetryAfter(ClaudeAttempt attempt, TimeSpan max, DateTimeOffset now) =>
+        RetryAfter(attempt.Headers, max, now);
+
+    /// <summary>The wait named by <c>retry-after-ms</c> / <c>retry-after</c> in captured headers, within [0, <paramref name="max"/>].</summary>
+    public static TimeSpan? RetryAfter(IReadOnlyDictionary<string, string> headers, TimeSpan max, DateTimeOffset now)
     {
         TimeSpan? wait = null;
-        if (attempt.Header("retry-after-ms") is { } ms
+        if (headers.GetValueOrDefault("retry-after-ms") is { } ms
             && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds))
         {
             wait = TimeSpan.FromMilliseconds(milliseconds);
         }
-        else if (attempt.Header("retry-after") is { } after)
+        else if (headers.GetValueOrDefault("retry-after") is { } after)
         {
             if (double.TryParse(after, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
             {

@@ -36,6 +36,7 @@ public static class ClaudeServiceCollectionExtensions
         }
 
         options.ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<ClaudeReadiness>();
 
         // Polly owns retries and each attempt has its own timeout, so the HttpClient must not cut in first.
         services.AddHttpClient<ClaudeMessagesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
@@ -46,6 +47,8 @@ public static class ClaudeServiceCollectionExtensions
         services.TryAddSingleton<Telemetry.DiagnosticsMetrics>();
         services.AddOptions<Telemetry.TelemetryOptions>().BindConfiguration(Telemetry.TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddTransient<IClaudeMessagesClient, Telemetry.InstrumentedClaudeMessagesClient>();
+        services.AddHttpClient<IClaudeTokenCounter, ClaudeTokenCounter>();
+        services.TryAddSingleton<ClaudeRequestWriter>();
         return services;
     }
 }

@@ -14,6 +14,9 @@ public static class ReportStatus
 
     /// <summary>The last attempt failed; the retrier tries again until its attempt limit.</summary>
     public const string Failed = "failed";
+
+    /// <summary>The retrier could not read the row or rebuild its report; it is parked and logged, never retried.</summary>
+    public const string Unreadable = "unreadable";
 }
 
 /// <summary>One row of <c>failed_generations</c>, as read by <see cref="FailedGenerationReader.GetAsync"/>. Times are UTC.</summary>
@@ -39,6 +42,7 @@ public sealed class FailedGeneration
         report_next_attempt_at AS reportnextattemptat,
         created_at AS createdat, created_by AS createdby,
         persona_id AS personaid, emotional_arc_id AS emotionalarcid, training_topic_id AS trainingtopicid, template_id AS templateid,
+        cost_usd AS costusd, simulated, api_attempts::text AS apiattempts,
         batch_id AS batchid, batch_custom_id AS batchcustomid, batch_result_type AS batchresulttype
         """;
 
@@ -100,6 +104,18 @@ public sealed class FailedGeneration
     public Guid? TrainingTopicId { get; init; }
     public Guid? TemplateId { get; init; }
 
+    /// <summary>What every Claude call of the task cost, USD; null when the model has no price.</summary>
+    public decimal? CostUsd { get; init; }
+
+    /// <summary>Answered by the built-in simulator, not Claude.</summary>
+    public bool Simulated { get; init; }
+
+    /// <summary>The attempt history as JSON text (see <see cref="ApiAttempt"/>).</summary>
+    public string ApiAttempts { get; init; } = "[]";
+
+    /// <summary>Every Claude call of the task, oldest first (<see cref="ApiAttempts"/> parsed).</summary>
+    public IReadOnlyList<ApiAttempt> ApiAttemptList => ApiAttemptsJson.Deserialize(ApiAttempts);
+
     /// <summary>Anthropic's message batch id, when the failure came from a batch result.</summary>
     public string? BatchId { get; init; }
     public string? BatchCustomId { get; init; }
@@ -145,6 +161,9 @@ public sealed class FailedGeneration
         Confidence = ParseConfidence(DetectionConfidence),
         ErrorMessage = ErrorMessage,
         ErrorStack = ErrorStack,
+        CostUsd = CostUsd,
+        Simulated = Simulated,
+        ApiAttempts = ApiAttemptsJson.Deserialize(ApiAttempts),
         Batch = BatchId is not null && BatchCustomId is not null && BatchResultType is not null
             ? new BatchProvenance(BatchId, BatchCustomId, BatchResultType)
             : null,
@@ -168,7 +187,7 @@ public sealed class FailedGenerationSummary
         truncation_pattern AS truncationpattern, truncation_details AS truncationdetails,
         detection_confidence AS detectionconfidence, input_tokens AS inputtokens, output_tokens AS outputtokens,
         http_status AS httpstatus, streamed, error_message AS errormessage, report_status AS reportstatus,
-        raw_file_path AS rawfilepath
+        raw_file_path AS rawfilepath, cost_usd AS costusd, simulated, request_id AS requestid
         """;
 
     public Guid Id { get; init; }
@@ -190,6 +209,9 @@ public sealed class FailedGenerationSummary
     public string? ErrorMessage { get; init; }
     public string ReportStatus { get; init; } = Failures.ReportStatus.Pending;
     public string? RawFilePath { get; init; }
+    public decimal? CostUsd { get; init; }
+    public bool Simulated { get; init; }
+    public string? RequestId { get; init; }
 }
 
 /// <summary>What <see cref="FailedGenerationStore.StoreAsync"/> did.</summary>

@@ -41,10 +41,9 @@ public sealed partial class FailedGenerationReader
     public async Task<long> CountAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var (where, parameters) = BuildWhere(filter);
+        var (sql, parameters) = CountSql(filter);
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"SELECT count(*) FROM failed_generations {where}", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -73,7 +72,13 @@ public sealed partial class FailedGenerationReader
     public async Task<FailureFacets> GetFacetsAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var (where, parameters) = BuildWhere(filter);
+        var rollup = CanUseRollup(filter);
+        var (where, parameters) = BuildWhere(filter, rollup);
+        // From the rollup each group sums its per-key counts (a few thousand rows for a million failures); keys
+        // that fell to zero are dropped. Text search needs the rows themselves.
+        var (source, measure, having) = rollup
+            ? ("failed_generation_counts", "sum(n)::bigint", "HAVING sum(n) > 0 OR GROUPING(failure_type, stop_reason, truncation_pattern, model, run_id) = 31")
+            : ("failed_generations", "count(*)", string.Empty);
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         // GROUPING() tells the sets apart: a NULL key alone could not (stop_reason and run_id are nullable).
         var rows = await connection.QueryAsync<(int Dimension, string? Key, long Count)>(new CommandDefinition(
@@ -87,9 +92,10 @@ public sealed partial class FailedGenerationReader
                        ELSE 0
                    END AS dimension,
                    COALESCE(failure_type, stop_reason, truncation_pattern, model, run_id::text) AS key,
-                   count(*) AS count
-            FROM failed_generations {where}
+                   COALESCE({measure}, 0) AS count
+            FROM {source} {where}
             GROUP BY GROUPING SETS ((failure_type), (stop_reason), (truncation_pattern), (model), (run_id), ())
+            {having}
             """,
             parameters,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -155,17 +161,28 @@ public sealed partial class FailedGenerationReader
         DbIdentity identity, FailedGenerationFilter filter, ChartTimeUnit unit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var (where, parameters) = BuildWhere(filter);
+        // Days come from the rollup (already per UTC day); hours and text search need the rows.
+        var rollup = unit == ChartTimeUnit.Day && CanUseRollup(filter);
+        var (where, parameters) = BuildWhere(filter, rollup);
         parameters.Add("unit", unit == ChartTimeUnit.Hour ? "hour" : "day");
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         // date_trunc on timestamptz truncates in the session time zone: AT TIME ZONE 'UTC' keeps buckets in UTC.
+        var sql = rollup
+            ? $"""
+              SELECT day::timestamp AS bucketstart, failure_type AS failuretype, sum(n)::bigint AS count
+              FROM failed_generation_counts {where}
+              GROUP BY 1, 2
+              HAVING sum(n) > 0
+              ORDER BY 1, 2
+              """
+            : $"""
+              SELECT date_trunc(@unit, created_at AT TIME ZONE 'UTC') AS bucketstart, failure_type AS failuretype, count(*) AS count
+              FROM failed_generations {where}
+              GROUP BY 1, 2
+              ORDER BY 1, 2
+              """;
         var rows = await connection.QueryAsync<FailureTimeBucket>(new CommandDefinition(
-            $"""
-            SELECT date_trunc(@unit, created_at AT TIME ZONE 'UTC') AS bucketstart, failure_type AS failuretype, count(*) AS count
-            FROM failed_generations {where}
-            GROUP BY 1, 2
-            ORDER BY 1, 2
-            """,
+            sql,
             parameters,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.AsList();

@@ -1,4 +1,5 @@
 using System.Text;
+using Azure;
 using BRun.Diagnostics.Core.Reports;
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Blobs;
@@ -52,11 +53,14 @@ public sealed partial class FailedGenerationReader
         parameters.Add("limit", page.PageSize);
         parameters.Add("offset", page.Offset);
 
+        // The count's WHERE (rows or rollup) names its parameters like the page's and gives them the same values.
+        var (countSql, _) = CountSql(filter);
+
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         // Two statements in one round trip: the count stays right even for a page past the end.
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
             $"""
-            SELECT count(*) FROM failed_generations {where};
+            {countSql};
             SELECT {FailedGenerationSummary.Columns}
             FROM failed_generations {where}
             ORDER BY created_at DESC, id DESC
@@ -88,37 +92,59 @@ public sealed partial class FailedGenerationReader
             return null;
         }
 
-        var path = row.RawFilePath ?? FailureReportPath.For(row.Id, row.CreatedAtOffset);
-        var fileName = FailureReportPath.FileName(path);
-        string reason;
-        if (row.ReportStatus == ReportStatus.Uploaded && row.RawFilePath is not null)
+        var fileName = FailureReportPath.FileName(row.RawFilePath ?? FailureReportPath.For(row.Id, row.CreatedAtOffset));
+        var (stored, reason) = await OpenStoredReportAsync(row.ReportStatus, row.RawFilePath, cancellationToken).ConfigureAwait(false);
+        if (stored is not null)
         {
-            try
+            await using (stored.ConfigureAwait(false))
             {
-                if (await _blobs.DownloadAsync(row.RawFilePath, cancellationToken).ConfigureAwait(false) is { } stored)
+                try
                 {
-                    return new FailureReportFile(fileName, stored, FromStorage: true);
+                    using var copy = new MemoryStream();
+                    await stored.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+                    return new FailureReportFile(fileName, copy.ToArray(), FromStorage: true);
                 }
-
-                reason = "the blob is missing";
-            }
-            catch (ReportStorageException ex)
-            {
-                // Storage is down: the row holds everything the report is made of, so serve the rebuilt copy.
-                reason = ex.Message;
+                catch (Exception ex) when (ex is RequestFailedException or IOException)
+                {
+                    // The body failed after the SDK's own retries: the row still holds everything, serve the rebuilt copy.
+                    reason = ex.Message;
+                }
             }
         }
-        else
-        {
-            reason = $"report status {row.ReportStatus}";
-        }
 
-        _logger.ReportRebuiltForDownload(row.Id, reason);
-        return new FailureReportFile(fileName, ErrorReportBuilder.BuildBytes(row.ToInput(), row.Id, row.CreatedAtOffset), FromStorage: false);
+        _logger.ReportRebuiltForDownload(row.Id, reason!);
+        return new FailureReportFile(fileName, RebuildReport(row), FromStorage: false);
     }
 
-    private static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter)
+    /// <summary>
+    /// The one rule for which copy of a report is served (single download and archive alike): the blob when the
+    /// row says it was uploaded and the blob is there, else null and the reason the row's rebuilt copy is used.
+    /// </summary>
+    private async Task<(Stream? Stored, string? RebuildReason)> OpenStoredReportAsync(
+        string reportStatus, string? rawFilePath, CancellationToken cancellationToken)
     {
+        if (reportStatus != ReportStatus.Uploaded || rawFilePath is null)
+        {
+            return (null, $"report status {reportStatus}");
+        }
+
+        try
+        {
+            var stored = await _blobs.OpenReadAsync(rawFilePath, cancellationToken).ConfigureAwait(false);
+            return stored is null ? (null, "the blob is missing") : (stored, null);
+        }
+        catch (ReportStorageException ex)
+        {
+            // Storage is down: the row holds everything the report is made of, so the rebuilt copy is served.
+            return (null, ex.Message);
+        }
+    }
+
+    private static byte[] RebuildReport(FailedGeneration row) => ErrorReportBuilder.BuildBytes(row.ToInput(), row.Id, row.CreatedAtOffset);
+
+    private static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter, bool rollup = false)
+    {
+        // On the rollup (failed_generation_counts) time is a UTC day; callers use it only for day-aligned bounds.
         // Only constant SQL fragments are appended; every value travels as a parameter.
         var clauses = new List<string>();
         var parameters = new DynamicParameters();
@@ -164,18 +190,23 @@ public sealed partial class FailedGenerationReader
 
         if (filter.From is { } from)
         {
-            clauses.Add("created_at >= @from");
+            clauses.Add(rollup ? "day >= (@from AT TIME ZONE 'UTC')::date" : "created_at >= @from");
             parameters.Add("from", from.UtcDateTime);
         }
 
         if (filter.To is { } to)
         {
-            clauses.Add("created_at < @to");
+            clauses.Add(rollup ? "day < (@to AT TIME ZONE 'UTC')::date" : "created_at < @to");
             parameters.Add("to", to.UtcDateTime);
         }
 
         if (!string.IsNullOrWhiteSpace(filter.Query))
         {
+            if (rollup)
+            {
+                throw new ArgumentException("Text search cannot be answered from the rollup.", nameof(filter));
+            }
+
             clauses.Add("(truncation_details ILIKE @query OR error_message ILIKE @query)");
             parameters.Add("query", "%" + EscapeLike(filter.Query.Trim()) + "%");
         }

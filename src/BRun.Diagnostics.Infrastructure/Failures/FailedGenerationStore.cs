@@ -103,6 +103,7 @@ public sealed class FailedGenerationStore
                 failure_type, truncation_pattern, truncation_details, detection_confidence, error_message, error_stack,
                 report_status, report_next_attempt_at, created_at, created_by,
                 persona_id, emotional_arc_id, training_topic_id, template_id,
+                cost_usd, simulated, api_attempts,
                 batch_id, batch_custom_id, batch_result_type)
             VALUES (
                 @Id, @ConversationId, @RunId, @TaskId, @Source, @DatasetId,
@@ -114,6 +115,7 @@ public sealed class FailedGenerationStore
                 @FailureType, @TruncationPattern, @TruncationDetails, @DetectionConfidence, @ErrorMessage, @ErrorStack,
                 'pending', @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
                 @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId,
+                @CostUsd, @Simulated, @ApiAttempts::jsonb,
                 @BatchId, @BatchCustomId, @BatchResultType)
             ON CONFLICT (task_id) DO NOTHING
             RETURNING id
@@ -164,6 +166,9 @@ public sealed class FailedGenerationStore
                 input.Scaffolding.EmotionalArcId,
                 input.Scaffolding.TrainingTopicId,
                 input.Scaffolding.TemplateId,
+                input.CostUsd,
+                input.Simulated,
+                ApiAttempts = ApiAttemptsJson.Serialize(input.ApiAttempts),
                 BatchId = input.Batch?.BatchId,
                 BatchCustomId = input.Batch?.CustomId,
                 BatchResultType = input.Batch?.ResultType,
@@ -195,4 +200,15 @@ public sealed class FailedGenerationStore
     /// <summary>Uploads the report of a row inserted with <see cref="InsertAsync"/> once its transaction committed.</summary>
     internal Task<(string Status, string? Path)> UploadReportAsync(Guid owner, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, CancellationToken cancellationToken) =>
         _uploader.UploadAsync(DbIdentity.User(owner), input, id, createdAt, attemptsBefore: 0, cancellationToken);
+}
+
+/// <summary>The <c>api_attempts</c> jsonb column.</summary>
+internal static class ApiAttemptsJson
+{
+    private static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static string Serialize(IReadOnlyList<ApiAttempt> attempts) => JsonSerializer.Serialize(attempts, Options);
+
+    public static IReadOnlyList<ApiAttempt> Deserialize(string json) =>
+        JsonSerializer.Deserialize<List<ApiAttempt>>(json, Options) ?? [];
 }

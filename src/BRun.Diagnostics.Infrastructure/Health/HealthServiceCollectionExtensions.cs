@@ -33,6 +33,9 @@ public static class HealthServiceCollectionExtensions
         }
 
         services.AddTransient<PostgresReadinessCheck>();
+
+        // One storage client for every probe, rather than a new one per request.
+        services.AddSingleton<BlobStorageReadinessCheck>();
         services.AddHealthChecks()
             .AddCheck<PostgresReadinessCheck>("postgres", HealthStatus.Unhealthy, [ReadyTag], CheckTimeout)
             .AddCheck<BlobStorageReadinessCheck>("blob_storage", HealthStatus.Unhealthy, [ReadyTag], CheckTimeout)

@@ -20,6 +20,11 @@ public sealed class WorkerLoopHealthCheck(IServiceProvider services, IOptions<Wo
             return Task.FromResult(HealthCheckResult.Healthy("No worker runs in this process."));
         }
 
+        if (worker.RefusedBecause is { } refused)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy($"The worker refused to start: {refused}"));
+        }
+
         var lastTurn = worker.LastLoopTimestamp;
         if (lastTurn == 0)
         {

@@ -4,7 +4,8 @@ using Dapper;
 namespace BRun.Diagnostics.Infrastructure.Live;
 
 /// <summary>
-/// One run as the dashboard shows it: counters, the owner, and how many tasks finished recently (for throughput).
+/// One run as the dashboard shows it: counters, the owner, how many tasks finished recently (for throughput), what it
+/// cost so far (all calls, and the part spent on failed generations), and whether the simulator answered any call.
 /// Times are UTC.
 /// </summary>
 public sealed record RunProgressRow(
@@ -26,7 +27,10 @@ public sealed record RunProgressRow(
     int Cancelled,
     int InFlight,
     int Pending,
-    int FinishedInWindow);
+    int FinishedInWindow,
+    decimal CostUsd = 0,
+    decimal FailedCostUsd = 0,
+    bool Simulated = false);
 
 /// <summary>A prompt template a run can be created from.</summary>
 public sealed record PromptTemplateOption(Guid Id, string Name);
@@ -41,14 +45,16 @@ public sealed class RunProgressReader(IUserScopedConnectionFactory connections)
     private const string RowSql = """
         SELECT r.id, r.created_by AS createdby, u.email AS owneremail, u.display_name AS ownername,
                r.created_at AS createdat, r.started_at AS startedat, r.finished_at AS finishedat,
-               r.model, r.max_tokens AS maxtokens, r.temperature, p.name AS templatename, r.status,
+               r.model, r.max_tokens AS maxtokens, r.temperature, COALESCE(p.name, '(not visible)') AS templatename, r.status,
                r.total, r.succeeded, r.failed, r.cancelled,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'running') AS inflight,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS pending,
                (SELECT count(*)::int FROM generation_tasks t
-                WHERE t.run_id = r.id AND t.state IN ('succeeded', 'failed') AND t.finished_at >= @windowStart) AS finishedinwindow
+                WHERE t.run_id = r.id AND t.state IN ('succeeded', 'failed') AND t.finished_at >= @windowStart) AS finishedinwindow,
+               r.cost_usd AS costusd, r.failed_cost_usd AS failedcostusd,
+               EXISTS (SELECT 1 FROM generation_calls c WHERE c.run_id = r.id AND c.simulated) AS simulated
         FROM generation_runs r
-        JOIN prompt_templates p ON p.id = r.template_id
+        LEFT JOIN prompt_templates p ON p.id = r.template_id
         JOIN app_users u ON u.id = r.created_by
         """;
 
@@ -78,7 +84,7 @@ public sealed class RunProgressReader(IUserScopedConnectionFactory connections)
     {
         await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<PromptTemplateOption>(new CommandDefinition(
-            "SELECT id, name FROM prompt_templates ORDER BY name",
+            "SELECT id, name FROM prompt_templates WHERE archived_at IS NULL ORDER BY name, owner_id IS NOT NULL",
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.AsList();
     }

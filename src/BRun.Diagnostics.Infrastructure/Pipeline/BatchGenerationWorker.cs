@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Claude;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
@@ -25,9 +27,11 @@ public sealed partial class BatchGenerationWorker(
     GenerationQueue queue,
     IGenerationTaskHandler handler,
     NpgsqlDataSource dataSource,
+    RateLimitPacer pacer,
     IOptions<WorkerOptions> options,
     TimeProvider timeProvider,
-    ILogger<BatchGenerationWorker> logger) : BackgroundService
+    ILogger<BatchGenerationWorker> logger,
+    ClaudeReadiness? readiness = null) : BackgroundService
 {
     private readonly WorkerOptions _options = options.Value;
     private readonly ConcurrentDictionary<Guid, (ClaimedTask Task, Task Running)> _inFlight = new();
@@ -43,15 +47,30 @@ public sealed partial class BatchGenerationWorker(
     /// <summary>Tasks currently in flight in this process.</summary>
     public int InFlightCount => _inFlight.Count;
 
+    /// <summary>Why the worker refused to start (no API key and no demo mode), or null.</summary>
+    public string? RefusedBecause => readiness?.Problem;
+
     /// <summary>When the claim loop last turned (a <see cref="TimeProvider"/> timestamp; 0 before it starts). Readiness reads it.</summary>
     public long LastLoopTimestamp => Volatile.Read(ref _lastLoopTimestamp);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (RefusedBecause is { } problem)
+        {
+            // The host (and the dashboard in it) keeps running; only Claude calls are impossible.
+            Log.WorkerRefused(logger, problem);
+            return;
+        }
+
         Log.WorkerStarted(logger, WorkerId, _options.MaxInFlight);
         var listener = ListenAsync(stoppingToken);
-        var heartbeat = HeartbeatAsync(stoppingToken);
+
+        // The heartbeat has its own stop: it must keep renewing leases while in-flight tasks drain after shutdown
+        // begins, or their leases lapse and another worker delivers them a second time.
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeat = HeartbeatAsync(heartbeatStop.Token);
         var nextRescue = timeProvider.GetTimestamp();
+        pacer.Changed += Wake;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -63,7 +82,8 @@ public sealed partial class BatchGenerationWorker(
                     await RescueAsync(stoppingToken).ConfigureAwait(false);
                 }
 
-                var free = _options.MaxInFlight - _inFlight.Count;
+                // Claim only what the rate limits leave room for: tasks waiting on them stay claimable by any worker.
+                var free = Math.Min(_options.MaxInFlight - _inFlight.Count, pacer.ClaimAllowance(_inFlight.Count));
                 var claimed = 0;
                 if (free > 0)
                 {
@@ -83,8 +103,13 @@ public sealed partial class BatchGenerationWorker(
         {
             // Shutdown requested: drain below.
         }
+        finally
+        {
+            pacer.Changed -= Wake;
+        }
 
         await DrainAsync().ConfigureAwait(false);
+        await heartbeatStop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(listener, heartbeat).ConfigureAwait(false);
         Log.WorkerStopped(logger, WorkerId);
     }
@@ -177,14 +202,17 @@ public sealed partial class BatchGenerationWorker(
         Log.TaskErrored(logger, ex, task.Id, task.RunId, task.Attempts);
         try
         {
-            if (task.Attempts >= _options.MaxDeliveryAttempts)
+            // Only errors of ours count toward giving up; transient API failures go back through the queue's retry
+            // budget instead and never land here.
+            if (task.DeliveryErrors + 1 >= _options.MaxDeliveryAttempts)
             {
                 await handler.GiveUpAsync(task, ex, _workCancellation.Token).ConfigureAwait(false);
             }
             else
             {
-                // Requeue so another attempt (here or on another worker) can store it once storage is back.
-                await queue.ReleaseAsync(WorkerId, [task.Id], Truncate(ex.Message), _workCancellation.Token).ConfigureAwait(false);
+                // Requeue so another delivery (here or on another worker) can store it once storage is back. Its
+                // captured answer is durable, so that delivery will not call Claude again.
+                await queue.ReleaseAsync(WorkerId, [task], Truncate(ex.Message), _workCancellation.Token, countAsError: true).ConfigureAwait(false);
             }
         }
         catch (Exception releaseError) when (releaseError is NpgsqlException or TimeoutException or OperationCanceledException)
@@ -206,7 +234,7 @@ public sealed partial class BatchGenerationWorker(
         {
             await _workCancellation.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(running).ConfigureAwait(false);
-            var leftover = _inFlight.Keys.ToArray();
+            var leftover = _inFlight.Values.Select(v => v.Task).ToArray();
             try
             {
                 using var releaseTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), timeProvider);
@@ -227,13 +255,13 @@ public sealed partial class BatchGenerationWorker(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                var ids = _inFlight.Keys.ToArray();
+                var tasks = _inFlight.Values.Select(v => v.Task).ToArray();
                 try
                 {
-                    var held = await queue.ExtendLeasesAsync(WorkerId, ids, _options.LeaseDuration, stoppingToken).ConfigureAwait(false);
-                    if (held < ids.Length)
+                    var held = await queue.ExtendLeasesAsync(WorkerId, tasks, _options.LeaseDuration, stoppingToken).ConfigureAwait(false);
+                    if (held < tasks.Length)
                     {
-                        Log.LeasesLost(logger, WorkerId, ids.Length - held);
+                        Log.LeasesLost(logger, WorkerId, tasks.Length - held);
                     }
                 }
                 catch (NpgsqlException ex)
@@ -244,7 +272,7 @@ public sealed partial class BatchGenerationWorker(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: in-flight tasks keep their current lease while they drain.
+            // The drain is over: nothing is in flight any more.
         }
     }
 
@@ -344,5 +372,8 @@ public sealed partial class BatchGenerationWorker(
 
         [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "LISTEN connection lost; reconnecting (polling continues meanwhile)")]
         public static partial void ListenFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 7010, Level = LogLevel.Critical, Message = "{Problem}")]
+        public static partial void WorkerRefused(ILogger logger, string problem);
     }
 }

@@ -1,49 +1,46 @@
 using System.Text.Json;
 using BRun.Diagnostics.Core.Conversations;
+using BRun.Diagnostics.Core.Failures;
 using BRun.Diagnostics.Core.Messages;
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
 using Dapper;
 using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
 
 /// <summary>
-/// Writes a task's outcome and moves the task to its final state. Both writes are keyed by task id, so a task
-/// delivered twice is stored once and counted once.
+/// Writes a task's outcome and finishes the task in one transaction, fenced by the delivery's attempt number: the
+/// task row is moved out of <c>running</c> first (<c>WHERE attempts = @attempt AND state = 'running'</c>), and only
+/// if that moved it is the outcome written. A stale delivery (its lease expired and the task was delivered again)
+/// therefore writes nothing, and a task ends with at most one outcome across <c>conversations</c> and
+/// <c>failed_generations</c>.
 /// </summary>
-public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connections, GenerationQueue queue, TimeProvider timeProvider)
+public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connections, GenerationQueue queue, FailedGenerationStore failures)
 {
-    /// <summary>What is already stored for a task (a redelivery after a crash between storing and finishing).</summary>
-    public sealed record StoredOutcome(Guid? ConversationId, Guid? FailureId);
-
-    public async Task<StoredOutcome?> FindAsync(Guid taskId, CancellationToken ct)
-    {
-        const string Sql = """
-            SELECT (SELECT id FROM conversations WHERE task_id = @taskId) AS ConversationId,
-                   (SELECT id FROM failed_generations WHERE task_id = @taskId) AS FailureId
-            """;
-        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
-        var row = await connection.QuerySingleAsync<StoredOutcome>(new CommandDefinition(Sql, new { taskId }, cancellationToken: ct)).ConfigureAwait(false);
-        return row.ConversationId is null && row.FailureId is null ? null : row;
-    }
-
-    /// <summary>Stores a validated conversation and finishes the task as succeeded, in one transaction.</summary>
-    public async Task<RunEvent?> StoreConversationAsync(ClaimedTask task, CapturedResponse captured, Conversation conversation, CancellationToken ct)
+    /// <summary>Stores a validated conversation and finishes the task as succeeded. Null when the delivery was stale.</summary>
+    public async Task<RunEvent?> StoreConversationAsync(
+        ClaimedTask task, CapturedResponse captured, Conversation conversation, decimal? taskCost, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(captured);
         ArgumentNullException.ThrowIfNull(conversation);
 
-        const string Insert = """
-            INSERT INTO conversations (run_id, task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata,
-                                       persona_id, emotional_arc_id, training_topic_id, template_id, created_by, created_at)
-            VALUES (@RunId, @TaskId, @Model, @StopReason, @InputTokens, @OutputTokens, @Turns::jsonb, @Metadata::jsonb,
-                    @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId, @CreatedBy, @Now)
-            ON CONFLICT (task_id) DO NOTHING
-            """;
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        if (await FenceAsync(connection, transaction, task, TaskState.Succeeded, null, taskCost, ct).ConfigureAwait(false) is not { } counters)
+        {
+            return null;
+        }
+
+        const string Insert = """
+            INSERT INTO conversations (run_id, task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata,
+                                       persona_id, emotional_arc_id, training_topic_id, template_id, created_by, created_at,
+                                       cost_usd, simulated)
+            VALUES (@RunId, @TaskId, @Model, @StopReason, @InputTokens, @OutputTokens, @Turns::jsonb, @Metadata::jsonb,
+                    @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId, @CreatedBy, now(), @CostUsd, @Simulated)
+            """;
         await connection.ExecuteAsync(new CommandDefinition(Insert, new
         {
             task.RunId,
@@ -65,47 +62,80 @@ public sealed class GenerationOutcomeStore(IUserScopedConnectionFactory connecti
             task.TrainingTopicId,
             task.TemplateId,
             task.CreatedBy,
-            Now = timeProvider.GetUtcNow(),
+            CostUsd = taskCost,
+            captured.Simulated,
         }, transaction, cancellationToken: ct)).ConfigureAwait(false);
 
-        var runEvent = await FinishAsync(connection, transaction, task.Id, TaskState.Succeeded, null, null, ct).ConfigureAwait(false);
+        var runEvent = await AnnounceAsync(connection, transaction, task.Id, TaskState.Succeeded, null, counters, ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         return runEvent;
     }
 
-    /// <summary>Finishes a task whose failure is already stored in failed_generations.</summary>
-    public async Task<RunEvent?> FinishFailedAsync(Guid taskId, Guid? failureId, string lastError, CancellationToken ct)
+    /// <summary>
+    /// Stores a failed generation and finishes the task as failed in one transaction, then uploads its report (a
+    /// report that misses blob storage is left to the retrier). Null when the delivery was stale.
+    /// </summary>
+    public async Task<RunEvent?> StoreFailureAsync(ClaimedTask task, FailedGenerationInput input, string lastError, CancellationToken ct)
     {
-        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var runEvent = await FinishAsync(connection, transaction, taskId, TaskState.Failed, failureId, lastError, ct).ConfigureAwait(false);
-        await transaction.CommitAsync(ct).ConfigureAwait(false);
-        return runEvent;
-    }
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(input);
 
-    /// <summary>Finishes a redelivered task whose outcome was stored by an earlier delivery.</summary>
-    public async Task<RunEvent?> FinishStoredAsync(Guid taskId, StoredOutcome stored, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(stored);
-        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var runEvent = stored.ConversationId is not null
-            ? await FinishAsync(connection, transaction, taskId, TaskState.Succeeded, null, null, ct).ConfigureAwait(false)
-            : await FinishAsync(connection, transaction, taskId, TaskState.Failed, stored.FailureId, "stored by an earlier delivery", ct).ConfigureAwait(false);
-        await transaction.CommitAsync(ct).ConfigureAwait(false);
-        return runEvent;
-    }
-
-    private async Task<RunEvent?> FinishAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid taskId, string state, Guid? failureId, string? lastError, CancellationToken ct)
-    {
-        var counters = await queue.FinishInTransactionAsync(connection, transaction, taskId, state, lastError, ct).ConfigureAwait(false);
-        if (counters is null)
+        var (failureId, createdAt) = failures.NewIdentity();
+        RunEvent runEvent;
+        await using (var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false))
         {
-            // Another delivery finished it first: nothing to count, nothing to announce.
+            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            if (await FenceAsync(connection, transaction, task, TaskState.Failed, lastError, input.CostUsd, ct).ConfigureAwait(false) is not { } counters)
+            {
+                return null;
+            }
+
+            _ = await failures.InsertAsync(connection, transaction, input, failureId, createdAt, task.CreatedBy, ct).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"Task {task.Id} already has a failed generation, though this delivery owned it.");
+            runEvent = await AnnounceAsync(connection, transaction, task.Id, TaskState.Failed, failureId, counters, ct).ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+        }
+
+        // Checkpoint: row and task state are committed together; the report upload may now fail without losing anything.
+        await failures.UploadReportAsync(task.CreatedBy, input, failureId, createdAt, ct).ConfigureAwait(false);
+        return runEvent;
+    }
+
+    /// <summary>Ends a task with no stored outcome (given up after repeated errors of ours). Null when the delivery was stale.</summary>
+    public async Task<RunEvent?> GiveUpAsync(ClaimedTask task, string lastError, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        if (await FenceAsync(connection, transaction, task, TaskState.Failed, lastError, null, ct).ConfigureAwait(false) is not { } counters)
+        {
             return null;
         }
 
+        var runEvent = await AnnounceAsync(connection, transaction, task.Id, TaskState.Failed, null, counters, ct).ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return runEvent;
+    }
+
+    /// <summary>
+    /// Checkpoint (fence): finishes the task for this delivery, or rolls back and returns null when the delivery no
+    /// longer owns it, so the caller writes nothing.
+    /// </summary>
+    private async Task<RunCounters?> FenceAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, ClaimedTask task, string state, string? lastError, decimal? taskCost, CancellationToken ct)
+    {
+        var counters = await queue.FinishInTransactionAsync(connection, transaction, task.Id, task.Attempts, state, lastError, taskCost, ct).ConfigureAwait(false);
+        if (counters is null)
+        {
+            await transaction.RollbackAsync(ct).ConfigureAwait(false);
+        }
+
+        return counters;
+    }
+
+    private async Task<RunEvent> AnnounceAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid taskId, string state, Guid? failureId, RunCounters counters, CancellationToken ct)
+    {
         var kind = state == TaskState.Succeeded ? RunEvent.TaskSucceeded : RunEvent.TaskFailed;
         var runEvent = RunEvent.FromCounters(kind, taskId, failureId, counters);
         await RunEvents.PublishAsync(connection, transaction, runEvent, ct).ConfigureAwait(false);

@@ -1,4 +1,7 @@
 using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.RateLimits;
+using BRun.Diagnostics.Infrastructure.Design;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -21,10 +24,27 @@ public static class PipelineServiceCollectionExtensions
             .Validate(o => o.HeartbeatInterval < o.LeaseDuration, "Worker:HeartbeatInterval must be shorter than Worker:LeaseDuration.")
             .ValidateOnStart();
 
+        services.AddOptions<RateLimitOptions>()
+            .Bind(configuration.GetSection(RateLimitOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RateLimitStore>();
+        services.TryAddSingleton<RateLimitPacer>();
+        services.AddSingleton<IClaudeResponseHeadObserver>(sp => sp.GetRequiredService<RateLimitPacer>());
+        services.AddOptions<ApiRetryOptions>()
+            .Bind(configuration.GetSection(ApiRetryOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(o => o.BaseDelay <= o.MaxDelay, "ApiRetry:BaseDelay must not exceed ApiRetry:MaxDelay.")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(Core.Pricing.PriceTable.CreateDefault());
+        services.TryAddSingleton<GenerationCallStore>();
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<GenerationQueue>();
         services.TryAddSingleton<RunStore>();
+        services.AddGenerationDesign();
         services.TryAddSingleton<GenerationOutcomeStore>();
         services.TryAddSingleton<IGenerationTaskHandler, GenerationTaskHandler>();
 

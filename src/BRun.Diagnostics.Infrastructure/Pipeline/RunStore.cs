@@ -1,7 +1,8 @@
+using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Design;
 using Dapper;
 using BRun.Diagnostics.Infrastructure.Database;
-using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Pipeline;
 
@@ -9,13 +10,20 @@ namespace BRun.Diagnostics.Infrastructure.Pipeline;
 public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvider timeProvider)
 {
     /// <summary>
-    /// Creates a run and its tasks in one transaction. Tasks cycle through every persona x arc x topic
-    /// combination in a fixed order, so a run of N covers the scaffolding evenly and reproducibly.
+    /// Creates a run and its tasks in one transaction. The template's current version and the persona, arc and topic
+    /// texts are frozen into the run (<c>run_scaffolding</c>) and every prompt is rendered now, so editing a template
+    /// or an item afterwards changes nothing in this run, pending tasks included. Tasks interleave the combinations
+    /// (see <see cref="RunMatrixPlanner"/>), so a run covers its scaffolding evenly and reproducibly.
     /// </summary>
+    /// <exception cref="ArgumentException">Unknown or archived template or item, or a matrix that cannot be planned.</exception>
     public async Task<Guid> CreateAsync(Guid userId, CreateRunRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.Count);
+        if (request.Matrix?.PerCombination is null)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.Count);
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.MaxTokens);
         if (!RunMode.IsValid(request.Mode))
         {
@@ -25,58 +33,52 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
         await using var connection = await connections.OpenAsync(DbIdentity.User(userId), ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
-        var template = await connection.QuerySingleOrDefaultAsync<(Guid Id, string Body)>(new CommandDefinition(
-            "SELECT id, body FROM prompt_templates WHERE name = @name", new { name = request.TemplateName }, transaction, cancellationToken: ct)).ConfigureAwait(false);
-        if (template.Id == Guid.Empty)
-        {
-            throw new ArgumentException($"No prompt template named '{request.TemplateName}'.", nameof(request));
-        }
-
-        var personas = await LoadAsync(connection, transaction, "personas", ct).ConfigureAwait(false);
-        var arcs = await LoadAsync(connection, transaction, "emotional_arcs", ct).ConfigureAwait(false);
-        var topics = await LoadAsync(connection, transaction, "training_topics", ct).ConfigureAwait(false);
-        if (personas.Count == 0 || arcs.Count == 0 || topics.Count == 0)
-        {
-            throw new InvalidOperationException("Personas, emotional arcs and training topics must each have at least one row.");
-        }
+        var template = await RunDesignSnapshot.LoadTemplateAsync(connection, transaction, request.TemplateName, ct).ConfigureAwait(false);
+        var design = await RunDesignSnapshot.LoadScaffoldingAsync(connection, transaction, request.Matrix, ct).ConfigureAwait(false);
+        var cells = design.Plan(request);
 
         var now = timeProvider.GetUtcNow();
         var runId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition("""
-            INSERT INTO generation_runs (created_by, created_at, model, max_tokens, temperature, template_id, total, mode)
-            VALUES (@userId, @now, @model, @maxTokens, @temperature, @templateId, @total, @mode)
+            INSERT INTO generation_runs (created_by, created_at, model, max_tokens, temperature, template_id, template_version_id, matrix, total, mode)
+            VALUES (@userId, @now, @model, @maxTokens, @temperature, @templateId, @versionId, @matrix::jsonb, @total, @mode)
             RETURNING id
             """,
-            new { userId, now, model = request.Model, maxTokens = request.MaxTokens, temperature = request.Temperature, templateId = template.Id, total = request.Count, mode = request.Mode },
+            new
+            {
+                userId, now, model = request.Model, maxTokens = request.MaxTokens, temperature = request.Temperature,
+                templateId = template.TemplateId, versionId = template.VersionId, matrix = design.MatrixJson(request.Matrix), total = cells.Count,
+                mode = request.Mode,
+            },
             transaction, cancellationToken: ct)).ConfigureAwait(false);
+        await design.SaveAsync(connection, transaction, runId, ct).ConfigureAwait(false);
 
         // COPY FROM is refused on tables with row-level security, so the tasks go in as one INSERT over arrays.
-        var seqs = new int[request.Count];
-        var personaIds = new Guid[request.Count];
-        var arcIds = new Guid[request.Count];
-        var topicIds = new Guid[request.Count];
-        var prompts = new string[request.Count];
-        for (var seq = 0; seq < request.Count; seq++)
+        var seqs = new int[cells.Count];
+        var personaIds = new Guid[cells.Count];
+        var arcIds = new Guid[cells.Count];
+        var topicIds = new Guid[cells.Count];
+        var prompts = new string[cells.Count];
+        for (var seq = 0; seq < cells.Count; seq++)
         {
-            var persona = personas[seq % personas.Count];
-            var arc = arcs[seq / personas.Count % arcs.Count];
-            var topic = topics[seq / (personas.Count * arcs.Count) % topics.Count];
+            var scaffolding = design.At(cells[seq]);
             seqs[seq] = seq;
-            personaIds[seq] = persona.Id;
-            arcIds[seq] = arc.Id;
-            topicIds[seq] = topic.Id;
-            prompts[seq] = PromptTemplate.Render(template.Body, PromptTemplate.Values(new Scaffolding(persona, arc, topic), seq + 1));
+            personaIds[seq] = scaffolding.Persona.Id;
+            arcIds[seq] = scaffolding.EmotionalArc.Id;
+            topicIds[seq] = scaffolding.TrainingTopic.Id;
+            prompts[seq] = PromptTemplate.Render(template.Body, PromptTemplate.Values(scaffolding, seq + 1));
         }
 
         await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, prompt, created_at, updated_at)
-            SELECT @runId, s.seq, s.persona_id, s.arc_id, s.topic_id, @templateId, s.prompt, @now, @now
+            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, template_version_id,
+                                          prompt, created_at, updated_at)
+            SELECT @runId, s.seq, s.persona_id, s.arc_id, s.topic_id, @templateId, @versionId, s.prompt, @now, @now
             FROM unnest(@seqs, @personaIds, @arcIds, @topicIds, @prompts) AS s(seq, persona_id, arc_id, topic_id, prompt)
             """,
-            new { runId, templateId = template.Id, now, seqs, personaIds, arcIds, topicIds, prompts },
+            new { runId, templateId = template.TemplateId, versionId = template.VersionId, now, seqs, personaIds, arcIds, topicIds, prompts },
             transaction, cancellationToken: ct)).ConfigureAwait(false);
 
         await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
-        await RunEvents.PublishAsync(connection, transaction, RunEvent.RunCreated(runId, request.Count), ct).ConfigureAwait(false);
+        await RunEvents.PublishAsync(connection, transaction, RunEvent.RunCreated(runId, cells.Count), ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         return runId;
     }
@@ -113,15 +115,15 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
 
         var now = timeProvider.GetUtcNow();
         var newTaskId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition("""
-            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, prompt,
-                                          created_at, updated_at, requeued_from)
+            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, template_version_id,
+                                          prompt, created_at, updated_at, requeued_from)
             SELECT t.run_id, (SELECT max(seq) + 1 FROM generation_tasks WHERE run_id = t.run_id), t.persona_id,
-                   t.emotional_arc_id, t.training_topic_id, t.template_id, t.prompt, @now, @now, t.id
+                   t.emotional_arc_id, t.training_topic_id, t.template_id, t.template_version_id, t.prompt, @now, @now, t.id
             FROM generation_tasks t WHERE t.id = @failedTaskId
             RETURNING id
             """, new { failedTaskId, now }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         var snapshot = await connection.QuerySingleAsync<RunSnapshot>(new CommandDefinition(
-            "UPDATE generation_runs SET total = total + 1, status = 'running', finished_at = NULL WHERE id = @runId;" +
+            "UPDATE generation_runs SET total = total + 1, status = CASE WHEN status = 'paused' THEN 'paused' ELSE 'running' END, finished_at = NULL WHERE id = @runId;" +
             SnapshotSql + " WHERE r.id = @runId",
             new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
@@ -130,14 +132,61 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
         return newTaskId;
     }
 
-    /// <summary>Cancels a run: pending tasks are dropped, in-flight ones finish. Returns false when the run was not running.</summary>
+    /// <summary>
+    /// Re-queues every failed task of a run at once (optionally only those whose failure is of one type, such as
+    /// <c>api_error</c> after an outage), each as a new task pointing back at the failed one, and reopens the run.
+    /// Tasks already re-queued are skipped. Returns how many were re-queued; 0 when the run is not visible, cancelled,
+    /// or has no such failure.
+    /// </summary>
+    public async Task<int> RequeueFailedAsync(DbIdentity identity, Guid runId, string? failureType, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+
+        // Lock the run first: new seqs are numbered after the current max, and two re-queues must not collide.
+        var locked = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
+            "SELECT id FROM generation_runs WHERE id = @runId AND status <> 'cancelled' FOR UPDATE",
+            new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        if (locked is null)
+        {
+            return 0;
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var added = await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO generation_tasks (run_id, seq, persona_id, emotional_arc_id, training_topic_id, template_id, prompt,
+                                          created_at, updated_at, requeued_from)
+            SELECT t.run_id, (SELECT max(seq) FROM generation_tasks WHERE run_id = @runId) + row_number() OVER (ORDER BY t.seq),
+                   t.persona_id, t.emotional_arc_id, t.training_topic_id, t.template_id, t.prompt, @now, @now, t.id
+            FROM generation_tasks t
+            LEFT JOIN failed_generations f ON f.task_id = t.id
+            WHERE t.run_id = @runId AND t.state = 'failed'
+              AND NOT EXISTS (SELECT 1 FROM generation_tasks n WHERE n.requeued_from = t.id)
+              AND (@failureType::text IS NULL OR f.failure_type = @failureType::text)
+            """, new { runId, now, failureType }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        if (added == 0)
+        {
+            return 0;
+        }
+
+        var snapshot = await connection.QuerySingleAsync<RunSnapshot>(new CommandDefinition(
+            "UPDATE generation_runs SET total = total + @added, status = 'running', finished_at = NULL WHERE id = @runId;" +
+            SnapshotSql + " WHERE r.id = @runId",
+            new { runId, added }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
+        await RunEvents.PublishAsync(connection, transaction, RunEvent.FromSnapshot("task_requeued", snapshot), ct).ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return added;
+    }
+
+    /// <summary>Cancels a run: pending tasks are dropped, in-flight ones finish. Returns false when the run was neither running nor paused.</summary>
     public async Task<bool> CancelAsync(DbIdentity identity, Guid runId, CancellationToken ct)
     {
         await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         var now = timeProvider.GetUtcNow();
         var changed = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE generation_runs SET status = 'cancelled' WHERE id = @runId AND status = 'running'",
+            "UPDATE generation_runs SET status = 'cancelled', paused_reason = NULL WHERE id = @runId AND status IN ('running', 'paused')",
             new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         if (changed == 0)
         {
@@ -163,23 +212,56 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
         return true;
     }
 
+    /// <summary>
+    /// Pauses a running run: workers claim none of its tasks until it is resumed or cancelled; tasks in flight
+    /// finish. False when the run is not visible or not running.
+    /// </summary>
+    public Task<bool> PauseAsync(DbIdentity identity, Guid runId, string reason, CancellationToken ct) =>
+        ChangeStatusAsync(identity, runId, "run_paused", """
+            UPDATE generation_runs SET status = 'paused', paused_reason = @reason
+            WHERE id = @runId AND status = 'running'
+            """, reason, ct);
+
+    /// <summary>
+    /// Resumes a paused run (completing it at once when nothing is left to do). Alerts that already fired do not
+    /// fire again, so the same condition does not pause it a second time. False when not visible or not paused.
+    /// </summary>
+    public Task<bool> ResumeAsync(DbIdentity identity, Guid runId, CancellationToken ct) =>
+        ChangeStatusAsync(identity, runId, "run_resumed", """
+            UPDATE generation_runs r
+            SET status = CASE WHEN EXISTS (SELECT 1 FROM generation_tasks t WHERE t.run_id = r.id AND t.state IN ('available', 'running'))
+                              THEN 'running' ELSE 'completed' END,
+                paused_reason = NULL,
+                finished_at = CASE WHEN EXISTS (SELECT 1 FROM generation_tasks t WHERE t.run_id = r.id AND t.state IN ('available', 'running'))
+                                   THEN NULL ELSE COALESCE(r.finished_at, now()) END
+            WHERE r.id = @runId AND r.status = 'paused'
+            """, null, ct);
+
+    private async Task<bool> ChangeStatusAsync(DbIdentity identity, Guid runId, string eventKind, string sql, string? reason, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        if (await connection.ExecuteAsync(new CommandDefinition(sql, new { runId, reason }, transaction, cancellationToken: ct)).ConfigureAwait(false) == 0)
+        {
+            return false;
+        }
+
+        var snapshot = await connection.QuerySingleAsync<RunSnapshot>(new CommandDefinition(
+            SnapshotSql + " WHERE r.id = @runId", new { runId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
+        await RunEvents.PublishAsync(connection, transaction, RunEvent.FromSnapshot(eventKind, snapshot), ct).ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return true;
+    }
+
     internal const string SnapshotSql = """
         SELECT r.id AS Id, r.created_by AS CreatedBy, r.created_at AS CreatedAt, r.started_at AS StartedAt,
                r.finished_at AS FinishedAt, r.model AS Model, r.max_tokens AS MaxTokens, r.temperature AS Temperature,
-               p.name AS TemplateName, r.status AS Status, r.total AS Total, r.succeeded AS Succeeded, r.failed AS Failed,
+               COALESCE(p.name, '(not visible)') AS TemplateName, r.status AS Status, r.total AS Total, r.succeeded AS Succeeded, r.failed AS Failed,
                r.cancelled AS Cancelled,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'running') AS InFlight,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS Pending,
-               r.mode AS Mode
-        FROM generation_runs r JOIN prompt_templates p ON p.id = r.template_id
+               r.cost_usd AS CostUsd, r.failed_cost_usd AS FailedCostUsd, r.mode AS Mode
+        FROM generation_runs r LEFT JOIN prompt_templates p ON p.id = r.template_id
         """;
-
-    private static async Task<List<ScaffoldingItem>> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken ct)
-    {
-        // Table names come from the three literals at the call sites only.
-        var rows = await connection.QueryAsync<ScaffoldingItem>(new CommandDefinition(
-            $"SELECT id AS Id, key AS Key, name AS Name, description AS Description FROM {table} ORDER BY key",
-            transaction: transaction, cancellationToken: ct)).ConfigureAwait(false);
-        return rows.AsList();
-    }
 }

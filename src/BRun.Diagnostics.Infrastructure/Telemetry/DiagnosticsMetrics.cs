@@ -6,18 +6,15 @@ namespace BRun.Diagnostics.Infrastructure.Telemetry;
 
 /// <summary>
 /// The product's metrics: the GenAI client metrics of the OpenTelemetry conventions, plus what a team watches during a
-/// run (outcomes, truncations, 429s and retries, queue depth and age, lease rescues, reports waiting, cost). Gauges
+/// run (429s, in-client retries, queue depth and age, reports waiting, cost). Gauges
 /// that need a query read values a sampler refreshes (<see cref="QueueSampler"/>); nothing queries on collection.
 /// </summary>
 public sealed class DiagnosticsMetrics
 {
     private readonly Histogram<long> _tokenUsage;
     private readonly Histogram<double> _operationDuration;
-    private readonly Counter<long> _tasksFinished;
-    private readonly Counter<long> _truncations;
     private readonly Counter<long> _rateLimited;
     private readonly Counter<long> _retries;
-    private readonly Counter<long> _leaseRescues;
     private readonly Counter<double> _cost;
     private long _queueDepth;
     private double _oldestAvailableAgeSeconds;
@@ -33,11 +30,8 @@ public sealed class DiagnosticsMetrics
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
         _operationDuration = meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "Duration of Claude calls.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
-        _tasksFinished = meter.CreateCounter<long>("brun.tasks.finished", "{task}", "Tasks finished, by outcome (succeeded, failed) and failure type.");
-        _truncations = meter.CreateCounter<long>("brun.truncations", "{response}", "Truncated responses, by pattern and stop reason.");
         _rateLimited = meter.CreateCounter<long>("brun.claude.rate_limited", "{response}", "Claude answers with HTTP 429.");
-        _retries = meter.CreateCounter<long>("brun.claude.retries", "{attempt}", "Extra attempts: in-client retries and tasks sent back to the queue.");
-        _leaseRescues = meter.CreateCounter<long>("brun.queue.lease_rescues", "{task}", "Tasks whose lease expired and were taken back for another delivery.");
+        _retries = meter.CreateCounter<long>("brun.claude.retries", "{attempt}", "Extra attempts made inside one Claude call (in-client retries).");
         _cost = meter.CreateCounter<double>("brun.cost", "USD", "Spend on Claude calls, by model.");
         meter.CreateObservableGauge("brun.queue.depth", () => Interlocked.Read(ref _queueDepth), "{task}", "Tasks available to claim (sampled).");
         meter.CreateObservableGauge("brun.queue.oldest_available_age", () => Volatile.Read(ref _oldestAvailableAgeSeconds), "s", "Age of the oldest task available to claim (sampled).");
@@ -93,28 +87,6 @@ public sealed class DiagnosticsMetrics
         if (costUsd is { } cost && cost > 0)
         {
             _cost.Add((double)cost, new KeyValuePair<string, object?>(DiagnosticsTelemetry.GenAi.RequestModel, model));
-        }
-    }
-
-    /// <summary>A task sent back to the queue after a transient failure.</summary>
-    public void TaskRequeued() => _retries.Add(1, new KeyValuePair<string, object?>("brun.retry.kind", "queue"));
-
-    public void TaskSucceeded() => _tasksFinished.Add(1, new KeyValuePair<string, object?>("brun.outcome", "succeeded"));
-
-    public void TaskFailed(string failureType, string? pattern, string? stopReason)
-    {
-        _tasksFinished.Add(1, new KeyValuePair<string, object?>("brun.outcome", "failed"), new KeyValuePair<string, object?>("brun.failure_type", failureType));
-        if (failureType == "truncation")
-        {
-            _truncations.Add(1, new KeyValuePair<string, object?>("brun.pattern", pattern ?? "unknown"), new KeyValuePair<string, object?>("brun.stop_reason", stopReason ?? "null"));
-        }
-    }
-
-    public void LeasesRescued(int count)
-    {
-        if (count > 0)
-        {
-            _leaseRescues.Add(count);
         }
     }
 

@@ -54,22 +54,31 @@ public static class FailedGenerationEndpoints
         {
             null or "CSV" => FailureExportFormat.Csv,
             "JSONL" => FailureExportFormat.Jsonl,
+            "ZIP" => FailureExportFormat.Zip,
             _ => null,
         };
         if (parsed is not { } exportFormat)
         {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync("format must be csv or jsonl.", ct).ConfigureAwait(false);
+            await Results.Problem("format must be csv, jsonl or zip.", statusCode: StatusCodes.Status400BadRequest,
+                extensions: new Dictionary<string, object?> { ["parameter"] = "format" }).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
+        var filter = query.ToState();
         context.Response.ContentType = FailureExportWriter.ContentType(exportFormat);
         context.Response.Headers[HeaderNames.ContentDisposition] = new ContentDispositionHeaderValue("attachment")
         {
             FileName = FailureExportWriter.FileName(exportFormat),
         }.ToString();
+        if (exportFormat == FailureExportFormat.Zip)
+        {
+            // Every RAW report straight from blob storage into the response body: no temporary file, no buffering.
+            await failures.WriteReportArchiveAsync(filter, context.Response.Body, ct).ConfigureAwait(false);
+            return;
+        }
+
         // Rows go from the database reader to the response body one at a time (chunked), never collected in memory.
-        await FailureExportWriter.WriteAsync(failures.StreamAsync(query.ToState(), ct), exportFormat, context.Response.Body, ct).ConfigureAwait(false);
+        await FailureExportWriter.WriteAsync(failures.StreamAsync(filter, ct), exportFormat, context.Response.Body, ct).ConfigureAwait(false);
     }
 
     /// <summary>The filter query parameters shared by list and export (same names as the page URL).</summary>

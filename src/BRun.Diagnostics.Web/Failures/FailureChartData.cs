@@ -53,7 +53,7 @@ public sealed class FailureChartData
             ],
             PeakLabel = peak is null || peak.Failures == 0
                 ? "no failures with output tokens"
-                : $"{peak.LowerBound.ToString("N0", CultureInfo.InvariantCulture)}–{(peak.LowerBound + width - 1).ToString("N0", CultureInfo.InvariantCulture)} tokens ({peak.Failures.ToString("N0", CultureInfo.InvariantCulture)} failures)",
+                : $"{peak.LowerBound.ToString("N0", CultureInfo.InvariantCulture)}–{(peak.LowerBound + width - 1).ToString("N0", CultureInfo.InvariantCulture)} tokens ({peak.Failures.ToString("N0", CultureInfo.InvariantCulture)} {(peak.Failures == 1 ? "failure" : "failures")})",
         };
     }
 }

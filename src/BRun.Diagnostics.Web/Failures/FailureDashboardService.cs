@@ -53,6 +53,10 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
     public IAsyncEnumerable<FailedGenerationSummary> StreamAsync(FailureFilterState state, CancellationToken cancellationToken) =>
         reader.StreamAsync(currentUser.Identity, Filter(state), FailedGenerationSort.NewestFirst, cancellationToken);
 
+    /// <summary>Every RAW report matching the filters, and index.csv, as a ZIP streamed to <paramref name="output"/>.</summary>
+    public Task<FailureArchiveResult> WriteReportArchiveAsync(FailureFilterState state, Stream output, CancellationToken cancellationToken) =>
+        reader.WriteReportArchiveAsync(currentUser.Identity, Filter(state), output, cancellationToken);
+
     /// <summary>The three charts of the insights tab, under the same filters as the grid.</summary>
     public async Task<FailureInsights> GetInsightsAsync(FailureFilterState state, CancellationToken cancellationToken)
     {

@@ -10,6 +10,9 @@ public enum FailureExportFormat
 {
     Csv,
     Jsonl,
+
+    /// <summary>The RAW reports themselves plus index.csv (<see cref="FailedGenerationReader.WriteReportArchiveAsync"/>).</summary>
+    Zip,
 }
 
 /// <summary>
@@ -25,17 +28,30 @@ public static class FailureExportWriter
         "error_message", "report_status",
     ];
 
-    public static string ContentType(FailureExportFormat format) =>
-        format == FailureExportFormat.Csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
+    public static string ContentType(FailureExportFormat format) => format switch
+    {
+        FailureExportFormat.Csv => "text/csv; charset=utf-8",
+        FailureExportFormat.Jsonl => "application/x-ndjson; charset=utf-8",
+        _ => "application/zip",
+    };
 
-    public static string FileName(FailureExportFormat format) =>
-        format == FailureExportFormat.Csv ? "failed-generations.csv" : "failed-generations.jsonl";
+    public static string FileName(FailureExportFormat format) => format switch
+    {
+        FailureExportFormat.Csv => "failed-generations.csv",
+        FailureExportFormat.Jsonl => "failed-generations.jsonl",
+        _ => "failed-generation-reports.zip",
+    };
 
     /// <summary>Writes every row to <paramref name="output"/>; returns the number of rows written.</summary>
     public static async Task<long> WriteAsync(
         IAsyncEnumerable<FailedGenerationSummary> rows, FailureExportFormat format, Stream output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        if (format == FailureExportFormat.Zip)
+        {
+            throw new ArgumentOutOfRangeException(nameof(format), format, "A ZIP of reports is written by the reader's archive, not row by row.");
+        }
+
         var writer = new StreamWriter(output, new UTF8Encoding(false), bufferSize: 16 * 1024, leaveOpen: true);
         await using (writer.ConfigureAwait(false))
         {
@@ -69,23 +85,7 @@ public static class FailureExportWriter
             row.DetectionConfidence, row.Model, Int(row.MaxTokens), Int(row.InputTokens), Int(row.OutputTokens), Int(row.HttpStatus),
             row.Streamed ? "true" : "false", row.RunId?.ToString("D"), row.TaskId?.ToString("D"), row.ErrorMessage, row.ReportStatus,
         ];
-        return string.Join(',', cells.Select(CsvCell)) + "\r\n";
-    }
-
-    /// <summary>Quotes when needed; a cell a spreadsheet would evaluate (= + - @, tab, CR) gets a leading apostrophe.</summary>
-    internal static string CsvCell(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return string.Empty;
-        }
-
-        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-
-        return value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+        return CsvText.Line(cells);
     }
 
     private static string JsonLine(FailedGenerationSummary row) => JsonSerializer.Serialize(FailureItem.From(row)) + "\n";

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BRun.Diagnostics.Core.Reports;
 using BRun.Diagnostics.Infrastructure.Failures;
 
 namespace BRun.Diagnostics.Web.Failures;
@@ -33,6 +34,15 @@ public sealed record FailureReportView
     public int Attempts { get; init; }
     public long? DurationMs { get; init; }
     public required ContentTail ContentTail { get; init; }
+
+    /// <summary>Answered by the built-in simulator, not Claude.</summary>
+    public bool Simulated { get; init; }
+
+    /// <summary>What every call of the task cost, USD; null when the model has no price.</summary>
+    public decimal? CostUsd { get; init; }
+
+    /// <summary>Every Claude call of the task, oldest first.</summary>
+    public IReadOnlyList<BRun.Diagnostics.Core.Failures.ApiAttempt> ApiAttempts { get; init; } = [];
     public required string ReportFileName { get; init; }
 
     /// <summary>The RAW report text (for Copy).</summary>
@@ -77,6 +87,9 @@ public sealed record FailureReportView
             Attempts = row.Attempts,
             DurationMs = row.DurationMs,
             ContentTail = ContentTail.Of(row.ResponseContent),
+            Simulated = row.Simulated,
+            CostUsd = row.CostUsd,
+            ApiAttempts = row.ApiAttemptList,
             ReportFileName = FailedGenerationFiles.ReportFileName(row.Id),
             ReportJson = json,
             ReportFromStorage = report.FromStorage,
@@ -110,7 +123,7 @@ public sealed record FailureReportView
 /// <summary>File names the dashboard hands out.</summary>
 public static class FailedGenerationFiles
 {
-    public static string ReportFileName(Guid id) => $"failed-generation-{id:D}.json";
+    public static string ReportFileName(Guid id) => FailedGenerationReader.ReportFileName(id);
 
     public static string ReportUrl(Guid id) => $"/api/failed-generations/{id:D}/report";
 }

@@ -15,13 +15,14 @@ public sealed record FailureRowView(
     int MaxTokens,
     string Model,
     Guid? RunId,
-    string? ErrorMessage)
+    string? ErrorMessage,
+    bool Simulated = false)
 {
     public static FailureRowView From(FailedGenerationSummary row)
     {
         ArgumentNullException.ThrowIfNull(row);
         return new(row.Id, new DateTimeOffset(DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc)), row.FailureType, row.StopReason,
-            row.TruncationPattern, row.TruncationDetails, row.OutputTokens, row.MaxTokens, row.Model, row.RunId, row.ErrorMessage);
+            row.TruncationPattern, row.TruncationDetails, row.OutputTokens, row.MaxTokens, row.Model, row.RunId, row.ErrorMessage, row.Simulated);
     }
 
     /// <summary>output / max, e.g. 0.041; null when the API reported no output tokens.</summary>

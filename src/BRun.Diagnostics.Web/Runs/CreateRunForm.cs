@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Core.Pipeline;
 
 namespace BRun.Diagnostics.Web.Runs;
@@ -28,5 +29,37 @@ public sealed class CreateRunForm
     [Required]
     public string Mode { get; set; } = RunMode.Online;
 
-    public CreateRunRequest ToRequest() => new(Count, TemplateName, Model.Trim(), MaxTokens, Temperature, Mode);
+    /// <summary>Matrix axes: chosen keys; empty means every usable item of that kind.</summary>
+    public IReadOnlyCollection<string> Personas { get; set; } = [];
+
+    public IReadOnlyCollection<string> EmotionalArcs { get; set; } = [];
+
+    public IReadOnlyCollection<string> TrainingTopics { get; set; } = [];
+
+    /// <summary>When set, N conversations for every combination (Count is then derived).</summary>
+    [Range(1, 10_000)]
+    public int? PerCombination { get; set; }
+
+    public bool UsesMatrix => PerCombination is not null || Personas.Any() || EmotionalArcs.Any() || TrainingTopics.Any();
+
+    /// <summary>The run's task count: combinations x N with a per-combination matrix, else Count.</summary>
+    /// <param name="available">How many usable personas, arcs and topics there are (an empty axis means all of them).</param>
+    public int TaskCount((int Personas, int Arcs, int Topics) available) => PerCombination is { } n
+        ? Axis(Personas, available.Personas) * Axis(EmotionalArcs, available.Arcs) * Axis(TrainingTopics, available.Topics) * n
+        : Count;
+
+    public CreateRunRequest ToRequest() => new(Count, TemplateName, Model.Trim(), MaxTokens, Temperature, Mode)
+    {
+        Matrix = UsesMatrix
+            ? new RunMatrixSpec
+            {
+                Personas = [.. Personas.Select(k => new MatrixItem(k))],
+                EmotionalArcs = [.. EmotionalArcs.Select(k => new MatrixItem(k))],
+                TrainingTopics = [.. TrainingTopics.Select(k => new MatrixItem(k))],
+                PerCombination = PerCombination,
+            }
+            : null,
+    };
+
+    private static int Axis(IReadOnlyCollection<string> chosen, int available) => chosen.Count > 0 ? chosen.Count : available;
 }

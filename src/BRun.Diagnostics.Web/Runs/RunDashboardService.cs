@@ -4,6 +4,7 @@ using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 
 namespace BRun.Diagnostics.Web.Runs;
 
@@ -16,6 +17,7 @@ public sealed class RunDashboardService(
     RunStore runStore,
     FailedGenerationReader failures,
     MessageBatchStore batches,
+    RateLimitStore rateLimits,
     ICurrentUser currentUser,
     TimeProvider timeProvider)
 {
@@ -34,6 +36,13 @@ public sealed class RunDashboardService(
         var now = timeProvider.GetUtcNow();
         var row = await reader.GetAsync(currentUser.Identity, runId, now - RunProgressCalculator.ThroughputWindow, cancellationToken).ConfigureAwait(false);
         return row is null ? null : RunProgressCalculator.ToView(row, now);
+    }
+
+    /// <summary>When the run has tasks left that its model's rate limits hold back: why, and until when; else null.</summary>
+    public Task<RateLimitWait?> GetRateLimitWaitAsync(RunView run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return rateLimits.GetRunWaitAsync(currentUser.Identity, run.Model, run.Status, run.Pending, cancellationToken);
     }
 
     /// <summary>Failures of the run counted by failure type, stop reason and truncation pattern.</summary>

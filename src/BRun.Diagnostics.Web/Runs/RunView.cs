@@ -21,7 +21,10 @@ public sealed record RunView(
     int InFlight,
     int Pending,
     double? TasksPerMinute,
-    TimeSpan? Eta)
+    TimeSpan? Eta,
+    decimal CostUsd = 0,
+    decimal FailedCostUsd = 0,
+    bool Simulated = false)
 {
     public bool IsFinished => RunStatus.IsFinished(Status);
 
@@ -62,7 +65,7 @@ public static class RunProgressCalculator
         return new RunView(
             row.Id, Utc(row.CreatedAt), row.OwnerName, row.OwnerEmail, row.Model, row.MaxTokens, row.Temperature,
             row.TemplateName, row.Status, row.Total, row.Succeeded, row.Failed, row.Cancelled, row.InFlight, row.Pending,
-            rate, eta);
+            rate, eta, row.CostUsd, row.FailedCostUsd, row.Simulated);
     }
 
     private static double? TasksPerMinute(RunProgressRow row, DateTimeOffset now)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BRun.Diagnostics.Testing;
+using Dapper;
 
 namespace BRun.Diagnostics.Cli.Tests.Pipeline;
 
@@ -33,6 +34,86 @@ public sealed class RunCommandTests(IntegrationEnvironment environment) : IAsync
         Assert.Equal(0, json.RootElement.GetProperty("succeeded").GetInt32());
         Assert.Equal(0, json.RootElement.GetProperty("failed").GetInt32());
         Assert.Equal(7, json.RootElement.GetProperty("pending").GetInt32());
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("rate_limit").ValueKind);
+        Assert.Equal(0m, json.RootElement.GetProperty("cost_usd").GetDecimal());
+        Assert.Equal(0m, json.RootElement.GetProperty("failed_cost_usd").GetDecimal());
+    }
+
+    [Fact]
+    public async Task Status_OfARunHeldBackByA429_SaysItIsWaitingOnTheRateLimitAndUntilWhen()
+    {
+        var runId = (await BrunAsync("run", "create", "--count", "3", "--user", _email, "--model", "claude-sonnet-4-5")).StandardOutput.Trim();
+        await using (var connection = await _db.DataSource.OpenConnectionAsync())
+        {
+            await using var block = connection.CreateCommand();
+            block.CommandText = """
+                INSERT INTO rate_limit_state (scope, model, blocked_until, blocked_reason)
+                VALUES ('key-test:claude-sonnet-4-5', 'claude-sonnet-4-5', now() + interval '30 seconds', '429 rate_limit_error')
+                """;
+            await block.ExecuteNonQueryAsync();
+        }
+
+        var json = await BrunAsync("run", "status", runId, "--format", "json");
+        var text = await BrunAsync("run", "status", runId);
+
+        using var parsed = JsonDocument.Parse(json.StandardOutput);
+        var rateLimit = parsed.RootElement.GetProperty("rate_limit");
+        Assert.Equal("rate_limited", rateLimit.GetProperty("reason").GetString());
+        Assert.InRange(rateLimit.GetProperty("until").GetDateTimeOffset() - TimeProvider.System.GetUtcNow(), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(31));
+        Assert.Contains("waiting on a rate limit (rate_limited) until", text.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Worker_WithNoKeyAndNoDemoMode_RefusesToStart_SayingWhyInOneLine()
+    {
+        var (exit, stdout, stderr) = await BrunAsync("worker");
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout.Trim());
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("ANTHROPIC_API_KEY", line, StringComparison.Ordinal);
+        Assert.Contains("Demo__Enabled=true", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Requeue_OfAWholeRun_ByFailureType_AddsOneTaskPerMatchingFailure_Once()
+    {
+        var runId = Guid.Parse((await BrunAsync("run", "create", "--count", "3", "--user", _email)).StandardOutput.Trim());
+        await using (var connection = await _db.DataSource.OpenConnectionAsync())
+        {
+            // Three failed tasks: two API errors (an outage) and one truncation.
+            await connection.ExecuteAsync(
+                """
+                UPDATE generation_tasks SET state = 'failed', finished_at = now() WHERE run_id = @runId;
+                UPDATE generation_runs SET failed = 3, status = 'completed', finished_at = now() WHERE id = @runId;
+                INSERT INTO failed_generations (id, run_id, task_id, prompt, prompt_length, model, max_tokens, raw_response, raw_body,
+                                                http_status, streamed, failure_type, detection_confidence, created_by)
+                SELECT gen_random_uuid(), t.run_id, t.id, t.prompt, length(t.prompt), 'claude-sonnet-4-5', 4096, '{}', '', 529, false,
+                       CASE WHEN t.seq = 0 THEN 'truncation' ELSE 'api_error' END, 'high', r.created_by
+                FROM generation_tasks t JOIN generation_runs r ON r.id = t.run_id WHERE t.run_id = @runId;
+                """,
+                new { runId });
+        }
+
+        var first = await BrunAsync("run", "requeue", "--run", runId.ToString(), "--failure-type", "api_error");
+        var again = await BrunAsync("run", "requeue", "--run", runId.ToString(), "--failure-type", "api_error");
+        var status = await BrunAsync("run", "status", runId.ToString(), "--format", "json");
+
+        Assert.Equal((0, "2"), (first.ExitCode, first.StandardOutput.Trim()));
+        Assert.Equal((1, "0"), (again.ExitCode, again.StandardOutput.Trim()));
+        using var json = JsonDocument.Parse(status.StandardOutput);
+        Assert.Equal("running", json.RootElement.GetProperty("status").GetString());
+        Assert.Equal(5, json.RootElement.GetProperty("total").GetInt32());
+        Assert.Equal(2, json.RootElement.GetProperty("pending").GetInt32());
+    }
+
+    [Fact]
+    public async Task Requeue_WithBothATaskAndARun_IsAUsageError()
+    {
+        var (exit, _, stderr) = await BrunAsync("run", "requeue", Guid.NewGuid().ToString(), "--run", Guid.NewGuid().ToString());
+
+        Assert.Equal(2, exit);
+        Assert.Contains("either TASK_ID or --run", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -138,6 +138,30 @@ public sealed class ErrorReportBuilderTests
     }
 
     [Fact]
+    public void Diagnostics_list_every_call_of_the_task_with_its_cost_and_the_simulated_marker()
+    {
+        var input = Input() with
+        {
+            CostUsd = 0.0123450000m,
+            Simulated = true,
+            ApiAttempts =
+            [
+                new ApiAttempt(1, "2026-03-01T12:00:00.000Z", 529, "req_a", "transient", "overloaded (529)", 0m),
+                new ApiAttempt(2, "2026-03-01T12:00:04.000Z", 400, "req_b", "permanent", "HTTP 400 invalid_request_error", null),
+            ],
+        };
+
+        var diagnostics = Json(input).GetProperty("diagnostics");
+
+        Assert.Equal("0.012345", diagnostics.GetProperty("cost_usd").GetRawText());
+        Assert.True(diagnostics.GetProperty("simulated").GetBoolean());
+        var calls = diagnostics.GetProperty("api_attempts");
+        Assert.Equal(2, calls.GetArrayLength());
+        Assert.Equal(("req_a", 529), (calls[0].GetProperty("request_id").GetString(), calls[0].GetProperty("http_status").GetInt32()));
+        Assert.Equal(("req_b", "permanent"), (calls[1].GetProperty("request_id").GetString(), calls[1].GetProperty("disposition").GetString()));
+    }
+
+    [Fact]
     public void Report_path_is_year_month_and_a_filename_safe_timestamp()
     {
         Assert.Equal($"2026/03/failed-{Id}-2026-03-01T12-34-56-789Z.json", FailureReportPath.For(Id, CreatedAt));

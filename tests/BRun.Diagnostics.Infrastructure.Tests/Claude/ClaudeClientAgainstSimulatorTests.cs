@@ -10,7 +10,7 @@ public sealed class ClaudeClientAgainstSimulatorTests : IAsyncLifetime
     private ClaudeSimulatorServer _simulator = null!;
 
     public async Task InitializeAsync() =>
-        _simulator = await ClaudeSimulatorServer.StartAsync(new SimulatorOptions { MinLatency = TimeSpan.Zero, MaxLatency = TimeSpan.Zero });
+        _simulator = await ClaudeSimulatorServer.StartAsync(new SimulatorOptions { MinLatency = TimeSpan.Zero, MaxLatency = TimeSpan.Zero, RequestsPerMinute = 100_000 });
 
     public async Task DisposeAsync() => await _simulator.DisposeAsync();
 

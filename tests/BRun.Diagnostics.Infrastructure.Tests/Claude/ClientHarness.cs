@@ -14,7 +14,8 @@ internal sealed class ClientHarness : IDisposable
 
     public ClientHarness(Uri baseUrl, Action<ClaudeOptions>? configure = null, TimeProvider? time = null)
     {
-        Options = new ClaudeOptions { ApiKey = ApiKey, BaseUrl = baseUrl.ToString() };
+        // The client tests exercise the SDK-style in-client retries, which the pipeline turns off (the queue retries).
+        Options = new ClaudeOptions { ApiKey = ApiKey, BaseUrl = baseUrl.ToString(), RetryHttpErrors = true };
         configure?.Invoke(Options);
         Time = time ?? new InstantDelayTimeProvider();
         _loggers = LoggerFactory.Create(builder => builder.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace));

@@ -24,6 +24,9 @@ internal sealed record ScriptedReply(int Status, byte[] Body, string ContentType
     /// <summary>Send the body, then wait until the client gives up.</summary>
     public bool HangAfterBody { get; init; }
 
+    /// <summary>Answer only once this completes (the server's <see cref="ScriptedClaudeServer.Hanging"/> says it is held).</summary>
+    public Task? HoldUntil { get; init; }
+
     public static ScriptedReply Json(int status, string fixture) => new(status, Fixtures.Bytes(fixture), "application/json");
 
     public static ScriptedReply Sse(string fixture) => new(200, Fixtures.Bytes(fixture), "text/event-stream");
@@ -49,6 +52,15 @@ internal sealed class ScriptedClaudeServer : IAsyncDisposable
 
     /// <summary>Completes when a request arrives that the server will not answer.</summary>
     public TaskCompletionSource Hanging { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Adds replies to the end of the script.</summary>
+    public void Enqueue(params ScriptedReply[] replies)
+    {
+        foreach (var reply in replies)
+        {
+            _script.Enqueue(reply);
+        }
+    }
 
     public static async Task<ScriptedClaudeServer> StartAsync(params ScriptedReply[] replies)
     {
@@ -81,6 +93,12 @@ internal sealed class ScriptedClaudeServer : IAsyncDisposable
         {
             context.Response.StatusCode = 418;
             return;
+        }
+
+        if (reply.HoldUntil is { } release)
+        {
+            Hanging.TrySetResult();
+            await release.WaitAsync(context.RequestAborted);
         }
 
         if (reply.HangBeforeHeaders)

@@ -23,8 +23,9 @@ public sealed class FailedGenerationStoreTests(IntegrationEnvironment env)
         var row = await db.Get<FailedGenerationReader>().GetAsync(DbIdentity.User(user.Id), stored.Id, None);
 
         Assert.NotNull(row);
-        Assert.Equal(input, row.ToInput() with { RateLimitHeaders = input.RateLimitHeaders });
+        Assert.Equal(input, row.ToInput() with { RateLimitHeaders = input.RateLimitHeaders, ApiAttempts = input.ApiAttempts });
         Assert.Equal(input.RateLimitHeaders.OrderBy(h => h.Key), row.ToInput().RateLimitHeaders.OrderBy(h => h.Key));
+        Assert.Equal(input.ApiAttempts, row.ToInput().ApiAttempts);
         Assert.Equal(user.Id, row.CreatedBy);
         Assert.Equal(db.Time.GetUtcNow().UtcDateTime, row.CreatedAt);
     }

@@ -32,6 +32,13 @@ internal static class FailureSamples
         DurationMs = 31250,
         Streamed = false,
         Attempts = 1,
+        CostUsd = 0.021495m,
+        Simulated = true,
+        ApiAttempts =
+        [
+            new ApiAttempt(1, "2026-03-01T11:59:58.000Z", 529, "req_010", "transient", "overloaded (529)", null),
+            new ApiAttempt(2, "2026-03-01T12:00:00.000Z", 200, "req_011", "response", "answer received", 0.021495m),
+        ],
         RateLimitHeaders = new Dictionary<string, string>
         {
             ["anthropic-ratelimit-tokens-remaining"] = "398000",

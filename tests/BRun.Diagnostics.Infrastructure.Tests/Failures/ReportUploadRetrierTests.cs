@@ -2,6 +2,7 @@ using BRun.Diagnostics.Core.Reports;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Testing;
+using Dapper;
 
 namespace BRun.Diagnostics.Infrastructure.Tests.Failures;
 
@@ -23,6 +24,37 @@ public sealed class ReportUploadRetrierTests(IntegrationEnvironment env)
         {
             await env.Azurite.StartAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_row_the_retrier_cannot_read_is_parked_and_logged_and_the_others_are_still_uploaded()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var user = await db.CreateUserAsync();
+        var store = db.Get<FailedGenerationStore>();
+        var bad = await store.StoreAsync(FailureSamples.Truncation(), user.Id, None);
+        var good = await store.StoreAsync(FailureSamples.Truncation(), user.Id, None);
+        await using (var connection = await db.DataSource.OpenConnectionAsync())
+        {
+            // Both due again; one has rate-limit headers no build of ours writes (an array), so its report cannot be rebuilt.
+            await connection.ExecuteAsync(
+                """
+                UPDATE failed_generations SET report_status = 'pending', report_next_attempt_at = '2000-01-01', raw_file_path = NULL;
+                UPDATE failed_generations SET rate_limit_headers = '[1, 2]' WHERE id = @bad;
+                """,
+                new { bad = bad.Id });
+        }
+
+        var first = await db.Get<ReportUploadRetrier>().RetryPendingAsync(10, None);
+        var second = await db.Get<ReportUploadRetrier>().RetryPendingAsync(10, None);
+
+        Assert.Equal((2, 1, 1), (first.Claimed, first.Uploaded, first.Unreadable));
+        Assert.Equal(0, second.Claimed);
+        var reader = db.Get<FailedGenerationReader>();
+        var parked = await reader.GetAsync(DbIdentity.System, bad.Id, None);
+        Assert.Equal(ReportStatus.Unreadable, parked!.ReportStatus);
+        Assert.Contains("JsonException", parked.ReportLastError, StringComparison.Ordinal);
+        Assert.Equal(ReportStatus.Uploaded, (await reader.GetAsync(DbIdentity.System, good.Id, None))!.ReportStatus);
     }
 
     [Fact]

@@ -4,7 +4,6 @@ using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Tests.Pipeline;
 
@@ -68,6 +67,30 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
     }
 
     [Fact]
+    public async Task Run_AgainstTheSimulator_MarksEveryRowSimulated_AndCostsEveryCall()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment);
+        var runId = await harness.CreateRunAsync(12);
+
+        await harness.StartWorkerAsync();
+        await harness.WaitForRunAsync(runId);
+
+        Assert.Equal(0L, await harness.ScalarAsync<long>(
+            "SELECT (SELECT count(*) FROM conversations WHERE NOT simulated OR cost_usd IS NULL) + (SELECT count(*) FROM failed_generations WHERE NOT simulated)"));
+        Assert.True(await harness.ScalarAsync<bool>("SELECT bool_and(simulated) FROM generation_calls"));
+        var run = await harness.QueryAsync<(decimal Cost, decimal FailedCost, decimal Calls, decimal Failures)>(
+            """
+            SELECT r.cost_usd, r.failed_cost_usd, (SELECT sum(cost_usd) FROM generation_calls WHERE run_id = r.id),
+                   (SELECT COALESCE(sum(cost_usd), 0) FROM failed_generations WHERE run_id = r.id)
+            FROM generation_runs r WHERE r.id = @runId
+            """, new { runId });
+        var (cost, failedCost, calls, failures) = Assert.Single(run);
+        Assert.True(cost > 0);
+        Assert.Equal(calls, cost);
+        Assert.Equal(failures, failedCost);
+    }
+
+    [Fact]
     public async Task Run_WhenEveryResponseFails_GoesOnToTheEndAndStoresNoConversation()
     {
         await using var harness = await PipelineHarness.StartAsync(environment);
@@ -79,7 +102,18 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
 
         Assert.Equal((0, 12, RunStatus.Completed), (run.Succeeded, run.Failed, run.Status));
         Assert.Equal(0L, await harness.ScalarAsync<long>("SELECT count(*) FROM conversations"));
-        Assert.Equal(12L, await harness.ScalarAsync<long>("SELECT count(*) FROM failed_generations WHERE failure_type = 'truncation' AND report_status = 'uploaded'"));
+        Assert.Equal(12L, await harness.ScalarAsync<long>("SELECT count(*) FROM failed_generations WHERE failure_type = 'truncation'"));
+
+        // Reports upload after the transaction that stores the failure and finishes the task (and, for the last task,
+        // the run) commits, so the run can be seen finished a moment before its last upload lands.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        long uploaded;
+        while ((uploaded = await harness.ScalarAsync<long>("SELECT count(*) FROM failed_generations WHERE report_status = 'uploaded'")) < 12 && !deadline.IsCancellationRequested)
+        {
+            await Task.Delay(50, CancellationToken.None);
+        }
+
+        Assert.Equal(12L, uploaded);
     }
 
     [Fact]
@@ -87,12 +121,7 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
     {
         await using var harness = await PipelineHarness.StartAsync(environment);
         var template = await harness.AddTemplateAsync(SimulatorScenario.MaxTokens);
-        // Every insert into failed_generations now fails, as during a storage outage.
-        await using (var connection = await harness.Database.DataSource.OpenConnectionAsync())
-        await using (var command = new NpgsqlCommand("ALTER TABLE failed_generations ADD CONSTRAINT outage CHECK (false) NOT VALID", connection))
-        {
-            await command.ExecuteNonQueryAsync();
-        }
+        await harness.StartFailureStoreOutageAsync();
 
         var runId = await harness.CreateRunAsync(3, template);
         await harness.StartWorkerAsync(s => s["Worker:MaxDeliveryAttempts"] = "2");
@@ -103,7 +132,24 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
         Assert.Equal(2, await harness.ScalarAsync<int>("SELECT min(attempts) FROM generation_tasks WHERE run_id = @runId", new { runId }));
         Assert.All(
             await harness.QueryAsync<string>("SELECT last_error FROM generation_tasks WHERE run_id = @runId", new { runId }),
-            e => Assert.Contains("gave up after 2 deliveries", e, StringComparison.Ordinal));
+            e => Assert.Contains("gave up after 2 failed deliveries", e, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Run_WhenTheFailureStoreErrors_CallsClaudeOncePerTask_AcrossRedeliveries()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment);
+        var template = await harness.AddTemplateAsync(SimulatorScenario.MaxTokens);
+        await harness.StartFailureStoreOutageAsync();
+
+        var runId = await harness.CreateRunAsync(3, template);
+        await harness.StartWorkerAsync(s => s["Worker:MaxDeliveryAttempts"] = "3");
+        await harness.WaitForRunAsync(runId);
+
+        // Three tasks, each delivered three times while the store was down: three calls at the fake Claude, not nine.
+        Assert.Equal(3, await harness.ScalarAsync<int>("SELECT min(attempts) FROM generation_tasks WHERE run_id = @runId", new { runId }));
+        Assert.Equal(3, harness.Simulator.RequestCount);
+        Assert.Equal(3L, await harness.ScalarAsync<long>("SELECT count(*) FROM generation_calls WHERE run_id = @runId", new { runId }));
     }
 
     [Fact]
@@ -112,13 +158,14 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
         await using var harness = await PipelineHarness.StartAsync(environment);
         var runId = await harness.CreateRunAsync(2, await harness.AddTemplateAsync(SimulatorScenario.RateLimitedPersistent));
 
-        await harness.StartWorkerAsync();
+        await harness.StartWorkerAsync(s => s["ApiRetry:MaxAttempts"] = "3");
         var run = await harness.WaitForRunAsync(runId);
 
         Assert.Equal((0, 2), (run.Succeeded, run.Failed));
-        var rows = await harness.QueryAsync<(string FailureType, int HttpStatus, int Attempts)>(
-            "SELECT failure_type, http_status, attempts FROM failed_generations WHERE run_id = @runId", new { runId });
+        var rows = await harness.QueryAsync<(string FailureType, int HttpStatus, int Calls)>(
+            "SELECT failure_type, http_status, jsonb_array_length(api_attempts) FROM failed_generations WHERE run_id = @runId", new { runId });
         Assert.All(rows, r => Assert.Equal(("api_error", 429, 3), r));
+        Assert.Equal(6, harness.Simulator.RequestCount);
     }
 
     [Fact]
@@ -132,7 +179,11 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
         var run = await harness.WaitForRunAsync(runId);
 
         Assert.Equal(200, run.Succeeded + run.Failed);
-        Assert.Equal(1, await harness.ScalarAsync<int>("SELECT max(attempts) FROM generation_tasks WHERE run_id = @runId", new { runId }));
+        // A task is delivered again only after a transient API failure sent it back, so every delivery made exactly
+        // one call: no two workers ever held the same task.
+        Assert.Equal(0L, await harness.ScalarAsync<long>(
+            "SELECT count(*) FROM generation_tasks t WHERE t.run_id = @runId AND t.attempts <> (SELECT count(*) FROM generation_calls c WHERE c.task_id = t.id)",
+            new { runId }));
         Assert.Equal(200L, await harness.ScalarAsync<long>(
             "SELECT (SELECT count(*) FROM conversations WHERE run_id = @runId) + (SELECT count(*) FROM failed_generations WHERE run_id = @runId)", new { runId }));
     }
@@ -147,7 +198,7 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
         });
         var runId = await harness.CreateRunAsync(40);
         await harness.StartWorkerAsync(s => s["Worker:MaxInFlight"] = "4");
-        await WaitUntilAsync(async () => await harness.ScalarAsync<long>("SELECT count(*) FROM generation_tasks WHERE run_id = @runId AND state = 'running'", new { runId }) > 0);
+        await PipelineHarness.WaitUntilAsync(async () => await harness.ScalarAsync<long>("SELECT count(*) FROM generation_tasks WHERE run_id = @runId AND state = 'running'", new { runId }) > 0);
 
         Assert.True(await harness.Default.GetRequiredService<RunStore>().CancelAsync(DbIdentity.System, runId, CancellationToken.None));
         var run = await harness.WaitForRunAsync(runId);
@@ -173,7 +224,7 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
             s["Worker:ShutdownDeadline"] = "00:00:00.300";
         }).GetService(typeof(BatchGenerationWorker)) as BatchGenerationWorker ?? throw new InvalidOperationException();
         await worker.StartAsync(CancellationToken.None);
-        await WaitUntilAsync(async () => await harness.ScalarAsync<long>("SELECT count(*) FROM generation_tasks WHERE run_id = @runId AND state = 'running'", new { runId }) == 4);
+        await PipelineHarness.WaitUntilAsync(async () => await harness.ScalarAsync<long>("SELECT count(*) FROM generation_tasks WHERE run_id = @runId AND state = 'running'", new { runId }) == 4);
 
         await worker.StopAsync(CancellationToken.None);
         worker.Dispose();
@@ -195,7 +246,7 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
         var worker = harness.Services(s => s["Worker:MaxInFlight"] = "4").GetService(typeof(BatchGenerationWorker)) as BatchGenerationWorker
             ?? throw new InvalidOperationException();
         await worker.StartAsync(CancellationToken.None);
-        await WaitUntilAsync(async () => await harness.ScalarAsync<long>("SELECT count(*) FROM generation_tasks WHERE run_id = @runId AND state = 'running'", new { runId }) == 4);
+        await PipelineHarness.WaitUntilAsync(async () => await harness.ScalarAsync<long>("SELECT count(*) FROM generation_tasks WHERE run_id = @runId AND state = 'running'", new { runId }) == 4);
 
         await worker.StopAsync(CancellationToken.None);
         worker.Dispose();
@@ -204,14 +255,5 @@ public sealed class BatchGenerationWorkerTests(IntegrationEnvironment environmen
         Assert.DoesNotContain(TaskState.Running, states);
         Assert.InRange(states.Count(s => s == TaskState.Succeeded), 4, 10);
         Assert.Equal((long)states.Count(s => s == TaskState.Succeeded), await harness.ScalarAsync<long>("SELECT count(*) FROM conversations"));
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!await condition())
-        {
-            await Task.Delay(25, cts.Token);
-        }
     }
 }

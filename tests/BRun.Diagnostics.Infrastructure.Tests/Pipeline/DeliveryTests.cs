@@ -1,8 +1,4 @@
-using BRun.Diagnostics.Core.Failures;
-using BRun.Diagnostics.Core.Messages;
 using BRun.Diagnostics.Core.Pipeline;
-using BRun.Diagnostics.Core.Validation;
-using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Testing;
@@ -30,24 +26,6 @@ public sealed class DeliveryTests(IntegrationEnvironment environment)
         Assert.Equal(1L, await harness.ScalarAsync<long>("SELECT count(*) FROM conversations WHERE task_id = @id", new { id = task.Id }));
         var run = await harness.WaitForRunAsync(runId);
         Assert.Equal((1, 0, RunStatus.Completed), (run.Succeeded, run.Failed, run.Status));
-    }
-
-    [Fact]
-    public async Task Redelivery_AfterACrashBetweenStoringAndFinishing_FinishesWithoutASecondCallOrRow()
-    {
-        await using var harness = await PipelineHarness.StartAsync(environment);
-        var runId = await harness.CreateRunAsync(1, await harness.AddTemplateAsync(SimulatorScenario.MaxTokens));
-        var task = Assert.Single(await harness.Default.GetRequiredService<GenerationQueue>().ClaimAsync("crashed", 1, Lease, CancellationToken.None));
-        // The first delivery stored its failure, then died before finishing the task.
-        await harness.Default.GetRequiredService<FailedGenerationStore>().StoreAsync(FailureFor(task), task.CreatedBy, CancellationToken.None);
-        var requestsBefore = harness.Simulator.RequestCount;
-
-        await harness.Default.GetRequiredService<IGenerationTaskHandler>().HandleAsync(task, CancellationToken.None);
-
-        Assert.Equal(requestsBefore, harness.Simulator.RequestCount);
-        Assert.Equal(1L, await harness.ScalarAsync<long>("SELECT count(*) FROM failed_generations WHERE task_id = @id", new { id = task.Id }));
-        var run = await harness.WaitForRunAsync(runId);
-        Assert.Equal((0, 1), (run.Succeeded, run.Failed));
     }
 
     [Fact]
@@ -97,21 +75,5 @@ public sealed class DeliveryTests(IntegrationEnvironment environment)
         {
             return events.Any(e => e.Kind == "run_finished");
         }
-    }
-
-    private static FailedGenerationInput FailureFor(ClaimedTask task)
-    {
-        const string Body = """{"type":"message","stop_reason":"max_tokens","content":[{"type":"text","text":"{\"turns\": [{\"role\": \"user\", \"content\": \"Hi"}],"usage":{"input_tokens":10,"output_tokens":4096}}""";
-        var captured = new CapturedResponse
-        {
-            HttpStatus = 200,
-            RawBody = Body,
-            Streamed = false,
-            Parsed = MessageBodyParser.Parse(Body),
-            Request = new RequestSnapshot(task.Model, task.MaxTokens, task.Temperature, true, false, task.Prompt),
-        };
-        return FailedGenerationInputFactory.FromCapture(
-            captured, FailureType.Truncation, "max_tokens", "cut by max_tokens", Confidence.High,
-            new FailureContext { RunId = task.RunId, TaskId = task.Id });
     }
 }

@@ -5,6 +5,7 @@ using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Users;
 using Microsoft.Extensions.Configuration;
 using BRun.Diagnostics.Testing;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BRun.Diagnostics.Infrastructure.Tests.Pipeline;
@@ -40,7 +41,7 @@ public sealed class GenerationQueueTests(IntegrationEnvironment environment)
         var first = Assert.Single(await queue.ClaimAsync("dead-worker", 5, Lease, CancellationToken.None));
 
         Assert.Equal(0, await queue.RescueExpiredAsync(CancellationToken.None));
-        db.Time.Advance(Lease + TimeSpan.FromSeconds(1));
+        await ExpireLeasesAsync(db);
         Assert.Equal(1, await queue.RescueExpiredAsync(CancellationToken.None));
         var second = Assert.Single(await queue.ClaimAsync("live-worker", 5, Lease, CancellationToken.None));
 
@@ -49,7 +50,7 @@ public sealed class GenerationQueueTests(IntegrationEnvironment environment)
     }
 
     [Fact]
-    public async Task Heartbeat_KeepsALeaseAlive_PastItsOriginalExpiry()
+    public async Task Heartbeat_RenewsTheLease_OnlyForTheDeliveryThatOwnsIt()
     {
         await using var db = await environment.CreateDatabaseAsync();
         var services = Pipeline(db);
@@ -57,13 +58,33 @@ public sealed class GenerationQueueTests(IntegrationEnvironment environment)
         var owner = await db.CreateUserAsync();
         await services.GetRequiredService<RunStore>().CreateAsync(owner.Id, new CreateRunRequest(1, "default", "m", 1024, null), CancellationToken.None);
         var task = Assert.Single(await queue.ClaimAsync("w", 1, Lease, CancellationToken.None));
+        await using (var connection = await db.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE generation_tasks SET lease_expires_at = now() + interval '1 second'");
+        }
 
-        db.Time.Advance(TimeSpan.FromSeconds(20));
-        Assert.Equal(1, await queue.ExtendLeasesAsync("w", [task.Id], Lease, CancellationToken.None));
-        db.Time.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal(1, await queue.ExtendLeasesAsync("w", [task], Lease, CancellationToken.None));
+        Assert.Equal(0, await queue.ExtendLeasesAsync("someone-else", [task], Lease, CancellationToken.None));
+        Assert.Equal(0, await queue.ExtendLeasesAsync("w", [task with { Attempts = task.Attempts - 1 }], Lease, CancellationToken.None));
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        Assert.True(await check.ExecuteScalarAsync<bool>("SELECT lease_expires_at > now() + interval '20 seconds' FROM generation_tasks"));
+    }
 
-        Assert.Equal(0, await queue.RescueExpiredAsync(CancellationToken.None));
-        Assert.Equal(0, await queue.ExtendLeasesAsync("someone-else", [task.Id], Lease, CancellationToken.None));
+    [Fact]
+    public async Task Claim_SkipsTasksWhoseNotBeforeIsInTheFuture()
+    {
+        await using var db = await environment.CreateDatabaseAsync();
+        var services = Pipeline(db);
+        var queue = services.GetRequiredService<GenerationQueue>();
+        var owner = await db.CreateUserAsync();
+        await services.GetRequiredService<RunStore>().CreateAsync(owner.Id, new CreateRunRequest(2, "default", "m", 1024, null), CancellationToken.None);
+        var first = (await queue.ClaimAsync("w", 1, Lease, CancellationToken.None))[0];
+        Assert.True(await queue.RetryLaterAsync(first, TimeSpan.FromHours(1), "rate limited (429)", CancellationToken.None));
+
+        var next = Assert.Single(await queue.ClaimAsync("w", 5, Lease, CancellationToken.None));
+
+        Assert.NotEqual(first.Id, next.Id);
+        Assert.False(await queue.RetryLaterAsync(first, TimeSpan.Zero, "stale", CancellationToken.None));
     }
 
     [Fact]
@@ -127,7 +148,7 @@ public sealed class GenerationQueueTests(IntegrationEnvironment environment)
         var queue = services.GetRequiredService<GenerationQueue>();
         var task = Assert.Single(await queue.ClaimAsync("w", 1, Lease, CancellationToken.None));
         Assert.Null(await runs.RequeueAsync(DbIdentity.User(owner.Id), task.Id, CancellationToken.None));
-        await services.GetRequiredService<GenerationOutcomeStore>().FinishFailedAsync(task.Id, null, "truncation: max_tokens", CancellationToken.None);
+        await services.GetRequiredService<GenerationOutcomeStore>().GiveUpAsync(task, "truncation: max_tokens", CancellationToken.None);
 
         Assert.Null(await runs.RequeueAsync(DbIdentity.User(stranger.Id), task.Id, CancellationToken.None));
         var retry = await runs.RequeueAsync(DbIdentity.User(owner.Id), task.Id, CancellationToken.None);
@@ -139,6 +160,12 @@ public sealed class GenerationQueueTests(IntegrationEnvironment environment)
         Assert.Equal((RunStatus.Running, 2, 1, 1), (run!.Status, run.Total, run.Failed, run.Pending));
         var again = Assert.Single(await queue.ClaimAsync("w", 5, Lease, CancellationToken.None));
         Assert.Equal((retry.Value, task.Prompt), (again.Id, again.Prompt));
+    }
+
+    private static async Task ExpireLeasesAsync(TestDatabase db)
+    {
+        await using var connection = await db.DataSource.OpenConnectionAsync();
+        await connection.ExecuteAsync("UPDATE generation_tasks SET lease_expires_at = now() - interval '1 second' WHERE state = 'running'");
     }
 
     private static IServiceProvider Pipeline(TestDatabase db) =>

@@ -33,8 +33,18 @@ internal sealed class PipelineHarness : IAsyncDisposable
     public SimulatorOptions SimulatorOptions { get; }
     public AppUser Owner { get; }
 
-    /// <summary>The pipeline with default settings, for arranging and reading runs.</summary>
-    public IServiceProvider Default => _default ??= Services();
+    /// <summary>Where the client sends calls; the simulator unless a test points it at a scripted server.</summary>
+    public Uri? ClaudeBaseUrl { get; set; }
+
+    /// <summary>The pipeline with default settings (and <see cref="DefaultSettings"/>), for arranging and reading runs.</summary>
+    public IServiceProvider Default => _default ??= Services(DefaultSettings);
+
+    /// <summary>Settings applied to <see cref="Default"/>; set before first use.</summary>
+    public Action<Dictionary<string, string?>>? DefaultSettings { get; set; }
+
+    /// <summary>A task handler with changed settings.</summary>
+    public IGenerationTaskHandler Handler(Action<Dictionary<string, string?>> settings) =>
+        Services(settings).GetRequiredService<IGenerationTaskHandler>();
 
     public static async Task<PipelineHarness> StartAsync(IntegrationEnvironment environment, Action<SimulatorOptions>? simulator = null)
     {
@@ -55,6 +65,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
         all["Worker:LeaseDuration"] = "00:00:10";
         all["Worker:HeartbeatInterval"] = "00:00:02";
         all["Worker:ShutdownDeadline"] = "00:00:05";
+        all["ApiRetry:BaseDelay"] = "00:00:00.020";
+        all["ApiRetry:MaxDelay"] = "00:00:00.100";
         settings?.Invoke(all);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(all).Build();
         return Database.BuildServices(
@@ -70,7 +82,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
                 services.AddSingleton(TimeProvider.System);
                 services.AddClaudeMessagesClient(o =>
                 {
-                    o.BaseUrl = Simulator.BaseUrl.ToString();
+                    o.BaseUrl = (ClaudeBaseUrl ?? Simulator.BaseUrl).ToString();
                     o.BaseDelay = TimeSpan.FromMilliseconds(5);
                     o.MaxDelay = TimeSpan.FromMilliseconds(20);
                     o.Timeout = TimeSpan.FromSeconds(30);
@@ -82,7 +94,11 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     public async Task<BatchGenerationWorker> StartWorkerAsync(Action<Dictionary<string, string?>>? settings = null)
     {
-        var worker = Services(settings).GetRequiredService<BatchGenerationWorker>();
+        var worker = Services(s =>
+        {
+            DefaultSettings?.Invoke(s);
+            settings?.Invoke(s);
+        }).GetRequiredService<BatchGenerationWorker>();
         await worker.StartAsync(CancellationToken.None);
         _workers.Add(worker);
         return worker;
@@ -127,6 +143,27 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
             await Task.Delay(50, cts.Token);
         }
+    }
+
+    /// <summary>Every insert into failed_generations fails from now on, as during a storage outage.</summary>
+    public Task StartFailureStoreOutageAsync() =>
+        ExecuteAsync("ALTER TABLE failed_generations ADD CONSTRAINT outage CHECK (false) NOT VALID");
+
+    /// <summary>Polls until the condition holds (a deadline of 60 s, not a timed assertion).</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!await condition())
+        {
+            await Task.Delay(25, cts.Token);
+        }
+    }
+
+    /// <summary>Runs a statement as the superuser (arranging faults, moving the database's clock for one row).</summary>
+    public async Task ExecuteAsync(string sql, object? parameters = null)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync();
+        await connection.ExecuteAsync(sql, parameters);
     }
 
     public async Task<T> ScalarAsync<T>(string sql, object? parameters = null)

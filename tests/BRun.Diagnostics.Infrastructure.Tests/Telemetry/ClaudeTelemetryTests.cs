@@ -10,10 +10,16 @@ using OpenTelemetry.Trace;
 
 namespace BRun.Diagnostics.Infrastructure.Tests.Telemetry;
 
-/// <summary>A real call to the simulator through the real client, collected by the OpenTelemetry SDK's in-memory exporters.</summary>
+/// <summary>
+/// A real call to the simulator through the real client, collected by the OpenTelemetry SDK. Other tests in this
+/// process make calls too, so spans are kept only from this test's own trace and metrics only for its own model name.
+/// </summary>
 public sealed class ClaudeTelemetryTests : IAsyncLifetime
 {
-    private readonly List<Activity> _spans = [];
+    private static readonly ActivitySource TestSource = new("BRun.Diagnostics.Tests.Telemetry");
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Activity> _collected = new();
+    private readonly string _model = "claude-sonnet-4-5-test-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ActivityTraceId, bool> _traces = new();
     private readonly List<Metric> _metrics = [];
     private ClaudeSimulatorServer? _simulator;
     private ServiceProvider? _services;
@@ -33,9 +39,9 @@ public sealed class ClaudeTelemetryTests : IAsyncLifetime
         });
         _services = services.BuildServiceProvider();
         _tracing = Sdk.CreateTracerProviderBuilder()
-            .AddSource(DiagnosticsTelemetry.SourceName)
+            .AddSource(DiagnosticsTelemetry.SourceName, TestSource.Name)
             .AddHttpClientInstrumentation()
-            .AddInMemoryExporter(_spans)
+            .AddProcessor(new OwnTrace(_collected, _traces))
             .Build();
         _meters = Sdk.CreateMeterProviderBuilder()
             .AddMeter(DiagnosticsTelemetry.MeterName)
@@ -58,9 +64,14 @@ public sealed class ClaudeTelemetryTests : IAsyncLifetime
         }
     }
 
-    private Task<Core.Messages.CapturedResponse> SendAsync(string prompt) =>
-        _services!.GetRequiredService<IClaudeMessagesClient>().SendAsync(
-            new ClaudeRequest(prompt) { Model = "claude-sonnet-4-5", MaxTokens = 2048, Temperature = 0.5m }, CancellationToken.None);
+    /// <summary>Each call runs under a root span of this test, so its spans can be told from other tests' calls.</summary>
+    private async Task<Core.Messages.CapturedResponse> SendAsync(string prompt)
+    {
+        using var root = TestSource.StartActivity("test") ?? throw new InvalidOperationException("the test source is not listened to");
+        _traces[root.TraceId] = true;
+        return await _services!.GetRequiredService<IClaudeMessagesClient>().SendAsync(
+            new ClaudeRequest(prompt) { Model = _model, MaxTokens = 2048, Temperature = 0.5m }, CancellationToken.None);
+    }
 
     /// <summary>Counters and token histograms add up their values; with <paramref name="count"/> a histogram counts its records.</summary>
     private long Sum(string metric, Func<MetricPoint, bool>? where = null, bool count = false)
@@ -73,7 +84,7 @@ public sealed class ClaudeTelemetryTests : IAsyncLifetime
         {
             foreach (ref readonly var point in m.GetMetricPoints())
             {
-                if (where is null || where(point))
+                if ((string?)Tag(point, "gen_ai.request.model") == _model && (where is null || where(point)))
                 {
                     total += m.MetricType switch
                     {
@@ -107,16 +118,17 @@ public sealed class ClaudeTelemetryTests : IAsyncLifetime
     {
         var captured = await SendAsync("Write a conversation. [simulate:complete]");
         _tracing!.ForceFlush();
+        var spans = _collected.ToArray();
 
-        var chat = Assert.Single(_spans, s => s.Source.Name == DiagnosticsTelemetry.SourceName);
-        var http = Assert.Single(_spans, s => s.Source.Name != DiagnosticsTelemetry.SourceName);
+        var chat = Assert.Single(spans, s => s.Source.Name == DiagnosticsTelemetry.SourceName);
+        var http = Assert.Single(spans, s => s.Source.Name != DiagnosticsTelemetry.SourceName);
         var usage = captured.Parsed.Usage;
-        Assert.Equal("chat claude-sonnet-4-5", chat.DisplayName);
+        Assert.Equal("chat " + _model, chat.DisplayName);
         Assert.Equal(ActivityKind.Client, chat.Kind);
         Assert.Equal((chat.TraceId, chat.SpanId), (http.TraceId, http.ParentSpanId));
         Assert.Equal("anthropic", chat.GetTagItem("gen_ai.provider.name"));
         Assert.Equal("chat", chat.GetTagItem("gen_ai.operation.name"));
-        Assert.Equal("claude-sonnet-4-5", chat.GetTagItem("gen_ai.request.model"));
+        Assert.Equal(_model, chat.GetTagItem("gen_ai.request.model"));
         Assert.Equal(2048, chat.GetTagItem("gen_ai.request.max_tokens"));
         Assert.Equal(0.5, chat.GetTagItem("gen_ai.request.temperature"));
         Assert.Equal(captured.Parsed.Id, chat.GetTagItem("gen_ai.response.id"));
@@ -146,8 +158,9 @@ public sealed class ClaudeTelemetryTests : IAsyncLifetime
         var cut = await SendAsync("Write a conversation. [simulate:stream_cut]");
         var limited = await SendAsync("Write a conversation. [simulate:rate_limited_persistent]");
         _tracing!.ForceFlush();
+        var spans = _collected.ToArray();
 
-        var chats = _spans.Where(s => s.Source.Name == DiagnosticsTelemetry.SourceName).ToList();
+        var chats = spans.Where(s => s.Source.Name == DiagnosticsTelemetry.SourceName).ToList();
         Assert.Equal(2, chats.Count);
         Assert.Equal("stream_cut", chats[0].GetTagItem("error.type"));
         Assert.Equal(ActivityStatusCode.Error, chats[0].Status);
@@ -155,5 +168,17 @@ public sealed class ClaudeTelemetryTests : IAsyncLifetime
         Assert.Equal("rate_limit_error", chats[1].GetTagItem("error.type"));
         Assert.True(Sum("brun.claude.rate_limited") >= 1);
         Assert.Equal(200, cut.HttpStatus);
+    }
+
+    /// <summary>Keeps the spans of one trace; the SDK calls it from whichever thread ends a span.</summary>
+    private sealed class OwnTrace(System.Collections.Concurrent.ConcurrentQueue<Activity> sink, System.Collections.Concurrent.ConcurrentDictionary<ActivityTraceId, bool> traces) : BaseProcessor<Activity>
+    {
+        public override void OnEnd(Activity data)
+        {
+            if (traces.ContainsKey(data.TraceId) && data.Source.Name != TestSource.Name)
+            {
+                sink.Enqueue(data);
+            }
+        }
     }
 }

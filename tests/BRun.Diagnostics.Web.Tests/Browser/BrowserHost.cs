@@ -18,16 +18,21 @@ internal sealed class BrowserHost : WebApplicationFactory<Program>
     public const string Password = "correct horse battery";
 
     private readonly TestDatabase _db;
+    private readonly IReadOnlyDictionary<string, string?> _extraSettings;
 
-    private BrowserHost(TestDatabase db) => _db = db;
+    private BrowserHost(TestDatabase db, IReadOnlyDictionary<string, string?>? extraSettings)
+    {
+        _db = db;
+        _extraSettings = extraSettings ?? new Dictionary<string, string?>();
+    }
 
     public TestDatabase Db => _db;
 
     public Uri BaseAddress { get; private set; } = default!;
 
-    public static async Task<BrowserHost> StartAsync(IntegrationEnvironment env)
+    public static async Task<BrowserHost> StartAsync(IntegrationEnvironment env, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var host = new BrowserHost(await env.CreateDatabaseAsync());
+        var host = new BrowserHost(await env.CreateDatabaseAsync(), settings);
         host.UseKestrel(0);
         host.StartServer();
         var address = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -44,6 +49,10 @@ internal sealed class BrowserHost : WebApplicationFactory<Program>
 
         builder.UseSetting("Auth:SeedAdminPassword", string.Empty);
         builder.UseSetting("urls", "http://127.0.0.1:0");
+        foreach (var (key, value) in _extraSettings)
+        {
+            builder.UseSetting(key, value);
+        }
     }
 
     public async Task<AppUser> CreateUserAsync(string role = AppUserRoles.Member)

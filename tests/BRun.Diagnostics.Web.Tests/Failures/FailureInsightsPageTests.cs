@@ -1,6 +1,8 @@
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Users;
 using BRun.Diagnostics.Testing;
 using BRun.Diagnostics.Web.Auth;
@@ -13,22 +15,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace BRun.Diagnostics.Web.Tests.Failures;
 
 [Collection(IntegrationEnvironment.Collection)]
-public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : DashboardTestContext
+public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
 {
-    private static readonly TimeSpan RenderWait = TimeSpan.FromSeconds(30);
-
-    private TestDatabase? _db;
-
-    private TestDatabase Db => _db!;
-
-    public override async Task InitializeAsync() => _db = await env.CreateDatabaseAsync();
-
-    protected override async Task DisposeContextAsync()
-    {
-        await base.DisposeContextAsync();
-        await Db.DisposeAsync();
-    }
-
     [Fact]
     public async Task Histogram_names_the_bucket_where_failures_cluster_and_counts_only_visible_rows()
     {
@@ -50,13 +38,8 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : Dashb
                 new { owner = owner.Id });
         }
 
-        var currentUser = new CurrentUser();
-        currentUser.SetPrincipal(UserClaims.CreatePrincipal(owner, "test"));
-        Services.AddSingleton<ICurrentUser>(currentUser);
-        Services.AddSingleton<TimeProvider>(Db.Time);
-        Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
-        Services.AddSingleton(Db.Get<FailedGenerationReader>());
-        Services.AddScoped<FailureDashboardService>();
+        SignInAs(owner);
+        RegisterDesignServices();
 
         var cut = Render<FailureInsightsPage>();
 
@@ -79,5 +62,55 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : Dashb
             DbIdentity.User(owner.Id), FailedGenerationFilter.None, 100, 51, CancellationToken.None);
 
         Assert.Equal((51, 1L, 1L, 1L, 5000), (buckets.Count, buckets[9].Failures, buckets[30].Successes, buckets[50].Successes, buckets[50].LowerBound));
+    }
+
+    [Fact]
+    public async Task Charts_update_live_when_a_visible_failure_arrives()
+    {
+        var owner = await Db.CreateUserAsync();
+        var store = Db.Get<FailedGenerationStore>();
+        await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
+        SignInAs(owner);
+        var cut = Render<FailureInsightsPage>();
+        cut.WaitForAssertion(() => Assert.Equal("Most failures: 1,000–1,099 tokens (1 failure)", cut.Find(".brun-histogram-peak").TextContent.Trim()), RenderWait);
+
+        var arrived = await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1010));
+        Hub.Publish(new RunEvent(RunEvent.TaskFailed, Guid.NewGuid(), Guid.NewGuid(), arrived, RunStatus.Running, 10, 0, 2, 0));
+        Db.Time.Advance(Window);
+
+        cut.WaitForAssertion(() => Assert.Equal("Most failures: 1,000–1,099 tokens (2 failures)", cut.Find(".brun-histogram-peak").TextContent.Trim()), RenderWait);
+    }
+
+    [Fact]
+    public async Task Charts_do_not_reload_for_another_members_failure()
+    {
+        var owner = await Db.CreateUserAsync();
+        var someoneElse = await Db.CreateUserAsync();
+        var store = Db.Get<FailedGenerationStore>();
+        await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
+        SignInAs(owner);
+        var cut = Render<FailureInsightsPage>();
+        cut.WaitForAssertion(() => Assert.Equal(1, cut.Instance.LoadCount), RenderWait);
+
+        var foreign = await store.StoreAsync(someoneElse.Id, FailureSeed.Truncation(outputTokens: 1010));
+        Hub.Publish(new RunEvent(RunEvent.TaskFailed, Guid.NewGuid(), Guid.NewGuid(), foreign, RunStatus.Running, 10, 0, 2, 0));
+        Db.Time.Advance(Window);
+        // Nothing renders when the batch is ignored, so poll (with a deadline) for its delivery.
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); cut.Instance.LiveBatches == 0 && waited.Elapsed < RenderWait;)
+        {
+            await Task.Delay(20);
+        }
+
+        await cut.Instance.LiveCheck;
+        Assert.Equal(1, cut.Instance.LiveBatches);
+
+        Assert.Equal(1, cut.Instance.LoadCount);
+    }
+
+    private void SignInAs(AppUser owner)
+    {
+        RegisterSignedInUser(owner);
+        Services.AddSingleton(Db.Get<FailedGenerationReader>());
+        Services.AddScoped<FailureDashboardService>();
     }
 }

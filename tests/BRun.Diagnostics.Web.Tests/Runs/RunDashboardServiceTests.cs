@@ -3,6 +3,7 @@ using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 using BRun.Diagnostics.Infrastructure.Users;
 using BRun.Diagnostics.Testing;
 using BRun.Diagnostics.Web.Auth;
@@ -20,7 +21,7 @@ public sealed class RunDashboardServiceTests(IntegrationEnvironment env)
         var currentUser = new CurrentUser();
         currentUser.SetPrincipal(UserClaims.CreatePrincipal(user, "test"));
         var connections = db.Get<IUserScopedConnectionFactory>();
-        return new RunDashboardService(new RunProgressReader(connections), new RunStore(connections, db.Time), db.Get<FailedGenerationReader>(), currentUser, db.Time);
+        return new RunDashboardService(new RunProgressReader(connections), new RunStore(connections, db.Time), db.Get<FailedGenerationReader>(), new RateLimitStore(connections), currentUser, db.Time);
     }
 
     private static CreateRunRequest Request(int count) => new(count, "default", "claude-sonnet-4-5", 1024, null);

@@ -1,9 +1,11 @@
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 using BRun.Diagnostics.Infrastructure.Users;
 using BRun.Diagnostics.Testing;
 using BRun.Diagnostics.Web.Auth;
@@ -26,7 +28,10 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         Services.AddSingleton(Db.Get<FailedGenerationReader>());
         Services.AddSingleton(new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time));
         Services.AddSingleton<RunProgressReader>();
+        Services.AddSingleton(new RateLimitStore(Db.Get<IUserScopedConnectionFactory>()));
         Services.AddScoped<RunDashboardService>();
+        Services.AddSingleton(new RunAlertStore(Db.Get<IUserScopedConnectionFactory>()));
+        Services.AddScoped<RunAlertService>();
     }
 
     private Task<Guid> CreateRunAsync(AppUser owner, int count) =>
@@ -112,6 +117,27 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
 
         cut.WaitForAssertion(
             () => Assert.Equal(("2", "1", "1"), (cut.Find(".brun-count-succeeded").TextContent.Trim(), cut.Find(".brun-count-failed").TextContent.Trim(), cut.Find(".brun-count-pending").TextContent.Trim())),
+            RenderWait);
+    }
+
+    [Fact]
+    public async Task Run_page_says_when_pending_tasks_wait_on_the_rate_limit_and_until_when()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await CreateRunAsync(owner, 3);
+        await using (var connection = await Db.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO rate_limit_state (scope, model, waiting_until)
+                VALUES ('key-test:claude-sonnet-4-5', 'claude-sonnet-4-5', '2099-01-01T10:11:12Z')
+                """);
+        }
+
+        SignInAs(owner);
+        var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
+
+        cut.WaitForAssertion(
+            () => Assert.Contains("limits are used up; the next call fits at 10:11:12 UTC", cut.Find(".brun-rate-limit-wait").TextContent, StringComparison.Ordinal),
             RenderWait);
     }
 

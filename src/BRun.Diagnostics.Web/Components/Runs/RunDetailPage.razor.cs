@@ -1,6 +1,9 @@
 using BRun.Diagnostics.Infrastructure.Batches;
+using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
+using BRun.Diagnostics.Infrastructure.RateLimits;
+using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Runs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -15,12 +18,22 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     private FailureStatistics? _breakdown;
     private IReadOnlyList<MessageBatchRow> _batches = [];
     private RunCost? _cost;
+    private RateLimitWait? _rateLimitWait;
+    private RunDesign? _design;
+    private IReadOnlyList<BreakdownRow> _designBreakdown = [];
+    private bool _showDiff;
 
     [Parameter]
     public Guid RunId { get; set; }
 
     [Inject]
     private RunDashboardService Runs { get; set; } = default!;
+
+    [Inject]
+    private DesignDashboardService Design { get; set; } = default!;
+
+    [Inject]
+    private RunAlertService RunAlerts { get; set; } = default!;
 
     [Inject]
     private IDialogService Dialogs { get; set; } = default!;
@@ -43,6 +56,21 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
         _breakdown = _run is null ? null : await Runs.GetFailureBreakdownAsync(RunId, cancellationToken);
         _batches = _run is null ? [] : await Runs.GetBatchesAsync(RunId, cancellationToken);
         _cost = _batches.Count == 0 ? null : await Runs.GetCostAsync(RunId, cancellationToken);
+        _rateLimitWait = _run is null || _batches.Count > 0 ? null : await Runs.GetRateLimitWaitAsync(_run, cancellationToken);
+        _design = _run is null ? null : await Design.GetRunDesignAsync(RunId, cancellationToken);
+        _designBreakdown = _run is null ? [] : await Design.GetRunBreakdownAsync(RunId, cancellationToken);
+    }
+
+    private async Task PauseAsync()
+    {
+        Snackbar.Add(await RunAlerts.PauseAsync(RunId, Disposed) ? "Run paused: no new tasks start until you resume it." : "The run is not running.", Severity.Info);
+        await ReloadAsync();
+    }
+
+    private async Task ResumeAsync()
+    {
+        Snackbar.Add(await RunAlerts.ResumeAsync(RunId, Disposed) ? "Run resumed." : "The run is not paused.", Severity.Info);
+        await ReloadAsync();
     }
 
     private async Task CancelAsync()

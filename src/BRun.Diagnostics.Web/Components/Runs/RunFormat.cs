@@ -1,4 +1,5 @@
 using System.Globalization;
+using BRun.Diagnostics.Infrastructure.RateLimits;
 
 namespace BRun.Diagnostics.Web.Components.Runs;
 
@@ -12,6 +13,9 @@ internal static class RunFormat
     public static string Throughput(double? tasksPerMinute) =>
         tasksPerMinute is { } r ? r.ToString("0.#", CultureInfo.InvariantCulture) + " /min" : "–";
 
+    /// <summary>"$1.2345": four decimals, because a single call of a small model costs fractions of a cent.</summary>
+    public static string Cost(decimal? usd) => usd is { } v ? "$" + v.ToString("0.0000", CultureInfo.InvariantCulture) : "–";
+
     public static string Eta(TimeSpan? eta) => eta switch
     {
         null => "–",
@@ -19,4 +23,14 @@ internal static class RunFormat
         { TotalHours: < 1 } e => $"{e.Minutes.ToString(CultureInfo.InvariantCulture)} min {e.Seconds.ToString(CultureInfo.InvariantCulture)} s",
         { } e => $"{((int)e.TotalHours).ToString(CultureInfo.InvariantCulture)} h {e.Minutes.ToString(CultureInfo.InvariantCulture)} min",
     };
+
+    /// <summary>"Waiting on the organisation's rate limit ... until 14:03:05 UTC": why the pending tasks are not sent yet.</summary>
+    public static string RateLimitWait(RateLimitWait wait)
+    {
+        ArgumentNullException.ThrowIfNull(wait);
+        var until = DateTime.SpecifyKind(wait.Until, DateTimeKind.Utc).ToString("HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+        return wait.Reason == "rate_limited"
+            ? $"Waiting on the rate limit: Claude answered 429, so every worker pauses until {until}."
+            : $"Waiting on the rate limit: the organisation's per-minute limits are used up; the next call fits at {until}.";
+    }
 }

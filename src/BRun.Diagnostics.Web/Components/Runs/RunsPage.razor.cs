@@ -33,7 +33,7 @@ public sealed partial class RunsPage : LiveReloadingComponentBase
 
     private async Task OpenCreateDialogAsync()
     {
-        var dialog = await Dialogs.ShowAsync<CreateRunDialog>("New run", new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, CloseOnEscapeKey = true });
+        var dialog = await Dialogs.ShowAsync<CreateRunDialog>("New run", new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true, CloseOnEscapeKey = true });
         var result = await dialog.Result;
         if (result is { Canceled: false, Data: Guid })
         {

@@ -28,6 +28,7 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     private int _newCount;
     private int _pageIndex;
     private bool _interactive;
+    private bool _reloadAfterRender;
 
     [Inject]
     private FailureDashboardService Failures { get; set; } = default!;
@@ -41,6 +42,15 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     [Inject]
     private IDialogService Dialogs { get; set; } = default!;
 
+    /// <summary>The grid's page, 1-based, in the URL next to the filters (absent on page 1).</summary>
+    [SupplyParameterFromQuery(Name = PageKey)]
+    public int? PageNumber { get; set; }
+
+    /// <summary>The query parameter of the page number.</summary>
+    public const string PageKey = "page";
+
+    private int UrlPageIndex => PageNumber is { } n and > 1 ? n - 1 : 0;
+
     /// <summary>Grid loads so far (tests check that a burst of events costs one).</summary>
     internal int LoadCount { get; private set; }
 
@@ -51,8 +61,24 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     protected override async Task OnParametersSetAsync()
     {
         var state = FiltersFromUrl();
+        if (_grid is null)
+        {
+            // First render: a link with a page opens on that page (the grid's first load reads CurrentPage).
+            _state = state;
+            _pageIndex = UrlPageIndex;
+            return;
+        }
+
         if (state == _state)
         {
+            if (UrlPageIndex != _pageIndex)
+            {
+                // Back/forward between pages of the same filters: this render hands the grid its new CurrentPage,
+                // and the reload after it reads that page.
+                _pageIndex = UrlPageIndex;
+                _reloadAfterRender = true;
+            }
+
             return;
         }
 
@@ -61,13 +87,19 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         await ReloadFromFirstPageAsync();
     }
 
-    protected override void OnAfterRender(bool firstRender)
+    protected override async Task OnAfterRenderAsync(bool firstRender)
     {
         // Runs only in an interactive circuit, never during prerendering.
         if (firstRender)
         {
             _interactive = true;
             StateHasChanged();
+        }
+
+        if (_reloadAfterRender && _grid is not null)
+        {
+            _reloadAfterRender = false;
+            await _grid.ReloadServerData();
         }
     }
 
@@ -89,6 +121,12 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         if (_pageIndex == 0)
         {
             _newCount = 0;
+        }
+
+        if (_pageIndex != UrlPageIndex)
+        {
+            // The page joins the filters in the URL; replacing the entry keeps Back for the previous filter.
+            Navigation.NavigateTo(Navigation.GetUriWithQueryParameter(PageKey, _pageIndex == 0 ? null : (int?)(_pageIndex + 1)), replace: true);
         }
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
@@ -222,11 +260,7 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
 
     private async Task OnLiveEventsAsync(LiveEventBatch batch)
     {
-        var failureIds = batch.Events
-            .Where(e => e.Kind == RunEvent.TaskFailed && e.FailureId is not null)
-            .Select(e => e.FailureId!.Value)
-            .Distinct()
-            .ToArray();
+        var failureIds = LiveFailureIds.Of(batch);
         if (!batch.Resync && failureIds.Length == 0)
         {
             return;

@@ -1,39 +1,124 @@
+using BRun.Diagnostics.Infrastructure.Design;
+using BRun.Diagnostics.Web.Design;
 using System.Data.Common;
+using BRun.Diagnostics.Infrastructure.Live;
+using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Web.Failures;
 using Microsoft.AspNetCore.Components;
 
 namespace BRun.Diagnostics.Web.Components.Pages.FailedGenerations;
 
-/// <summary>Charts over the failures the user may see, under the filters in the URL (same names as the grid).</summary>
+/// <summary>
+/// Charts over the failures the user may see, under the filters in the URL (same names as the grid). They follow
+/// live arrivals: a hub batch with a failure this user may see under these filters reloads the charts once.
+/// </summary>
 public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDisposable
 {
     private readonly CancellationTokenSource _disposed = new();
+    private readonly SemaphoreSlim _loading = new(1, 1);
     private FailureChartData? _charts;
     private FailureFilterState _state = FailureFilterState.Empty;
     private string? _problem;
+    private IDisposable? _subscription;
 
     [Inject]
     private FailureDashboardService Failures { get; set; } = default!;
 
+    [Inject]
+    private DesignDashboardService Design { get; set; } = default!;
+
+    private IReadOnlyList<BreakdownRow> _designBreakdown = [];
+
+    [Inject]
+    private LiveEventHub Hub { get; set; } = default!;
+
+    /// <summary>Chart loads so far (tests check that a foreign failure costs none).</summary>
+    internal int LoadCount { get; private set; }
+
+    /// <summary>The latest live batch's handling (tests wait for it).</summary>
+    internal Task LiveCheck { get; private set; } = Task.CompletedTask;
+
     private string ListUrl => "/conversations/failed" + _state.ToQueryString();
+
+    /// <summary>Live batches received so far.</summary>
+    internal int LiveBatches { get; private set; }
+
+    protected override void OnInitialized() => _subscription = Hub.Subscribe(batch =>
+    {
+        LiveBatches++;
+        return LiveCheck = OnLiveEventsAsync(batch);
+    });
 
     protected override async Task OnParametersSetAsync()
     {
         _state = FiltersFromUrl();
+        await LoadAsync();
+    }
+
+    private async Task LoadAsync()
+    {
+        // One load at a time: a batch arriving during a load waits, then loads the newer state once.
+        await _loading.WaitAsync(_disposed.Token);
         try
         {
+            LoadCount++;
             _charts = FailureChartData.From(await Failures.GetInsightsAsync(_state, _disposed.Token));
+            // By scaffolding and template version, over the runs the filter's run, model and dates select (run creation time).
+            _designBreakdown = await Design.GetBreakdownAsync(
+                _state.RunId,
+                _state.From is { } from ? new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null,
+                _state.To is { } to ? new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null,
+                _state.Model,
+                _disposed.Token);
             _problem = null;
         }
         catch (DbException)
         {
             _problem = "Could not load the charts: the database did not answer.";
         }
+        finally
+        {
+            _loading.Release();
+        }
+    }
+
+    private async Task OnLiveEventsAsync(LiveEventBatch batch)
+    {
+        var failureIds = LiveFailureIds.Of(batch);
+        if (!batch.Resync && failureIds.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            // Events carry every user's failures: row-level security and the filters decide whether the charts move.
+            if (!batch.Resync && await Failures.CountMatchingAsync(_state, failureIds, _disposed.Token) == 0)
+            {
+                return;
+            }
+
+            await InvokeAsync(async () =>
+            {
+                await LoadAsync();
+                StateHasChanged();
+            });
+        }
+        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        {
+            // The page is closing.
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await DispatchExceptionAsync(ex);
+        }
     }
 
     public void Dispose()
     {
+        _subscription?.Dispose();
         _disposed.Cancel();
         _disposed.Dispose();
+        _loading.Dispose();
     }
 }

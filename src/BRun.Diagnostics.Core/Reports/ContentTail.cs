@@ -1,4 +1,4 @@
-namespace BRun.Diagnostics.Web.Failures;
+namespace BRun.Diagnostics.Core.Reports;
 
 /// <summary>
 /// The end of a response's content, where a truncated response was cut: the last <see cref="DefaultLength"/>

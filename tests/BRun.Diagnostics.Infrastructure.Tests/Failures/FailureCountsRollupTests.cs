@@ -1,0 +1,199 @@
+using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Testing;
+using Dapper;
+using Npgsql;
+
+namespace BRun.Diagnostics.Infrastructure.Tests.Failures;
+
+/// <summary>
+/// The rollup failed_generation_counts (migration 0070) must equal count(*) of failed_generations per key after any
+/// mix of concurrent writers, and the reader's counts from it must equal a scan of the rows.
+/// </summary>
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    /// <summary>Per-key differences between the rollup and the rows; empty when the rollup is exact.</summary>
+    private const string MismatchSql = """
+        WITH actual AS (
+            SELECT created_by, (created_at AT TIME ZONE 'UTC')::date AS day, run_id, failure_type, stop_reason,
+                   truncation_pattern, model, count(*) AS n
+            FROM failed_generations GROUP BY 1, 2, 3, 4, 5, 6, 7),
+        rolled AS (
+            SELECT created_by, day, run_id, failure_type, stop_reason, truncation_pattern, model, n
+            FROM failed_generation_counts WHERE n <> 0)
+        SELECT count(*) FROM (
+            (SELECT * FROM actual EXCEPT ALL SELECT * FROM rolled)
+            UNION ALL
+            (SELECT * FROM rolled EXCEPT ALL SELECT * FROM actual)) AS diff
+        """;
+
+    /// <summary>Inserts <paramref name="count"/> rows in one statement, as a bulk SQL load would.</summary>
+    private static string BulkInsertSql(int count) => $$"""
+        INSERT INTO failed_generations (id, run_id, prompt, prompt_length, model, max_tokens, raw_response, raw_body,
+            stop_reason, output_tokens, http_status, streamed, failure_type, truncation_pattern, detection_confidence,
+            created_at, created_by)
+        SELECT gen_random_uuid(), (ARRAY[@runA, @runB])[1 + g % 2], 'p', 1,
+               CASE WHEN g % 3 = 0 THEN 'claude-haiku-4-5' ELSE 'claude-sonnet-4-5' END, 4096, '{}'::jsonb, '{}',
+               CASE WHEN g % 5 = 0 THEN NULL WHEN g % 5 = 1 THEN 'max_tokens' ELSE 'end_turn' END, 1000, 200, false,
+               CASE WHEN g % 4 = 0 THEN 'api_error' ELSE 'truncation' END,
+               CASE WHEN g % 4 = 0 THEN NULL ELSE (ARRAY['lone_backslash','mid_word'])[1 + g % 2] END, 'high',
+               timestamptz '2026-03-01 00:00:00+00' + (g % 72) * interval '1 hour' + random() * interval '59 minutes',
+               (ARRAY[@userA, @userB])[1 + (g / 7) % 2]
+        FROM generate_series(1, {{count}}) AS g
+        """;
+
+    [Fact]
+    public async Task Rollup_equals_count_after_concurrent_inserts_updates_and_deletes()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var userA = (await db.CreateUserAsync()).Id;
+        var userB = (await db.CreateUserAsync()).Id;
+        var keys = new { userA, userB, runA = Guid.NewGuid(), runB = Guid.NewGuid() };
+        var store = db.Get<FailedGenerationStore>();
+
+        // Writers race on the same rollup keys: bulk loads, single inserts through the store, key-changing updates
+        // (a re-classification) and updates of other columns on user B's rows, retention-style deletes of user A's
+        // rows. Updates and deletes take disjoint rows, so only the rollup (not their own row locks) is contended.
+        async Task Bulk()
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                await using var c = await db.DataSource.OpenConnectionAsync();
+                await c.ExecuteAsync(BulkInsertSql(150), keys);
+            }
+        }
+
+        async Task Single()
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                await store.StoreAsync(FailureSamples.Truncation(runId: keys.runA), i % 2 == 0 ? userA : userB, None);
+            }
+        }
+
+        async Task Reclassify()
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await using var c = await db.DataSource.OpenConnectionAsync();
+                await c.ExecuteAsync("""
+                    UPDATE failed_generations SET failure_type = 'validation_error', truncation_pattern = NULL
+                    WHERE id IN (SELECT id FROM failed_generations WHERE created_by = @userB AND failure_type = 'truncation' LIMIT 20)
+                    """, keys);
+                await c.ExecuteAsync("UPDATE failed_generations SET report_attempts = report_attempts + 1 WHERE id IN (SELECT id FROM failed_generations WHERE created_by = @userB LIMIT 50)", keys);
+            }
+        }
+
+        async Task Delete()
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await using var c = await db.DataSource.OpenConnectionAsync();
+                await c.ExecuteAsync("DELETE FROM failed_generations WHERE id IN (SELECT id FROM failed_generations WHERE created_by = @userA ORDER BY created_at LIMIT 30)", keys);
+            }
+        }
+
+        await Task.WhenAll(Task.Run(Bulk), Task.Run(Bulk), Task.Run(Single), Task.Run(Reclassify), Task.Run(Delete));
+
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generations") > 0);
+        Assert.Equal(0, await check.ExecuteScalarAsync<long>(MismatchSql));
+    }
+
+    [Fact]
+    public async Task Rollup_is_emptied_by_truncate()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var keys = new { userA = (await db.CreateUserAsync()).Id, userB = (await db.CreateUserAsync()).Id, runA = Guid.NewGuid(), runB = Guid.NewGuid() };
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync(BulkInsertSql(40), keys);
+
+        await c.ExecuteAsync("TRUNCATE failed_generations");
+
+        Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_counts"));
+    }
+
+    [Fact]
+    public async Task Rollup_follows_a_user_deleted_with_cascade()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var keys = new { userA = (await db.CreateUserAsync()).Id, userB = (await db.CreateUserAsync()).Id, runA = Guid.NewGuid(), runB = Guid.NewGuid() };
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync(BulkInsertSql(60), keys);
+
+        await c.ExecuteAsync("DELETE FROM app_users WHERE id = @userB", keys);
+
+        Assert.Equal(0, await c.ExecuteScalarAsync<long>(MismatchSql));
+    }
+
+    [Fact]
+    public async Task Member_writes_through_the_store_keep_the_rollup_under_row_level_security()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var member = await db.CreateUserAsync();
+        var connections = db.Get<IUserScopedConnectionFactory>();
+
+        // As brun_app for the member: the trigger writes the member's own rollup rows under the member's policies.
+        await using (var asMember = await connections.OpenAsync(DbIdentity.User(member.Id), None))
+        {
+            await asMember.ExecuteAsync(BulkInsertSql(12), new { userA = member.Id, userB = member.Id, runA = Guid.NewGuid(), runB = Guid.NewGuid() });
+        }
+
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        Assert.Equal(12, await c.ExecuteScalarAsync<long>("SELECT sum(n) FROM failed_generation_counts"));
+    }
+
+    [Fact]
+    public async Task Facets_and_count_from_the_rollup_equal_a_scan_and_stay_within_the_member()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var userA = (await db.CreateUserAsync()).Id;
+        var userB = (await db.CreateUserAsync()).Id;
+        var keys = new { userA, userB, runA = Guid.NewGuid(), runB = Guid.NewGuid() };
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+        {
+            await c.ExecuteAsync(BulkInsertSql(300), keys);
+        }
+
+        var reader = db.Get<FailedGenerationReader>();
+        var identity = DbIdentity.User(userA);
+        var filter = new FailedGenerationFilter
+        {
+            FailureType = FailureType.Truncation,
+            From = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero),
+            To = new DateTimeOffset(2026, 3, 4, 0, 0, 0, TimeSpan.Zero),
+        };
+        Assert.True(FailedGenerationReader.CanUseRollup(filter));
+
+        var facets = await reader.GetFacetsAsync(identity, filter, None);
+        var count = await reader.CountAsync(identity, filter, None);
+
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        var expected = await check.ExecuteScalarAsync<long>("""
+            SELECT count(*) FROM failed_generations
+            WHERE created_by = @userA AND failure_type = 'truncation'
+              AND created_at >= '2026-03-02 00:00:00+00' AND created_at < '2026-03-04 00:00:00+00'
+            """, keys);
+        var expectedEndTurn = await check.ExecuteScalarAsync<long>("""
+            SELECT count(*) FROM failed_generations
+            WHERE created_by = @userA AND failure_type = 'truncation' AND stop_reason = 'end_turn'
+              AND created_at >= '2026-03-02 00:00:00+00' AND created_at < '2026-03-04 00:00:00+00'
+            """, keys);
+        Assert.True(expected > 0);
+        Assert.Equal(expected, count);
+        Assert.Equal(expected, facets.Total);
+        Assert.Equal(expectedEndTurn, facets.ByStopReason["end_turn"]);
+        Assert.Equal(expected, facets.ByRun.Values.Sum());
+    }
+
+    [Fact]
+    public void A_text_search_or_a_bound_inside_a_day_is_not_answered_from_the_rollup()
+    {
+        Assert.False(FailedGenerationReader.CanUseRollup(new FailedGenerationFilter { Query = "backslash" }));
+        Assert.False(FailedGenerationReader.CanUseRollup(new FailedGenerationFilter { From = new DateTimeOffset(2026, 3, 2, 13, 0, 0, TimeSpan.Zero) }));
+    }
+}

@@ -1,0 +1,81 @@
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Users;
+using BRun.Diagnostics.Testing;
+using BRun.Diagnostics.Web.Components.Pages.FailedGenerations;
+using BRun.Diagnostics.Web.Failures;
+using Bunit;
+using Dapper;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BRun.Diagnostics.Web.Tests.Failures;
+
+/// <summary>The grid's page number travels in the URL with the filters (page=N, 1-based, absent on page 1).</summary>
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class FailedGenerationsPagingTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
+{
+    /// <summary>Inserts <paramref name="count"/> failures a minute apart; the newest has output_tokens = count.</summary>
+    private async Task<AppUser> SeedAsync(int count)
+    {
+        var owner = await Db.CreateUserAsync();
+        await using var c = await Db.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            INSERT INTO failed_generations (id, prompt, prompt_length, model, max_tokens, raw_response, raw_body, stop_reason,
+                output_tokens, http_status, streamed, failure_type, truncation_pattern, detection_confidence, created_at, created_by)
+            SELECT gen_random_uuid(), 'p', 1, 'claude-sonnet-4-5', 4096, '{}'::jsonb, '{}', 'end_turn', g, 200, false,
+                   'truncation', 'mid_word', 'high', timestamptz '2026-03-01 00:00:00+00' + g * interval '1 minute', @owner
+            FROM generate_series(1, @count) AS g
+            """, new { owner = owner.Id, count });
+        RegisterSignedInUser(owner);
+        Services.AddSingleton(Db.Get<FailedGenerationReader>());
+        Services.AddScoped<FailureDashboardService>();
+        return owner;
+    }
+
+    private IRenderedComponent<FailedGenerationsPage> RenderPage(string url)
+    {
+        Services.GetRequiredService<NavigationManager>().NavigateTo(url);
+        return Render<FailedGenerationsPage>();
+    }
+
+    private static IReadOnlyList<string> TokenCells(IRenderedComponent<FailedGenerationsPage> cut) =>
+        [.. cut.FindAll("tbody tr.brun-failure-row .brun-cell-tokens").Select(c => c.TextContent.Split(' ')[0])];
+
+    private string Uri => Services.GetRequiredService<NavigationManager>().Uri;
+
+    [Fact]
+    public async Task A_link_with_a_page_opens_that_page()
+    {
+        await SeedAsync(30);
+
+        var cut = RenderPage("/conversations/failed?failure_type=truncation&page=2");
+
+        // Newest first, 25 a page: page 2 holds the five oldest (output tokens 5..1).
+        cut.WaitForAssertion(() => Assert.Equal(["5", "4", "3", "2", "1"], TokenCells(cut)), RenderWait);
+    }
+
+    [Fact]
+    public async Task Moving_to_the_next_page_puts_the_page_in_the_url()
+    {
+        await SeedAsync(30);
+        var cut = RenderPage("/conversations/failed?failure_type=truncation");
+        cut.WaitForAssertion(() => Assert.Equal(25, TokenCells(cut).Count), RenderWait);
+
+        await cut.Find("button[aria-label='Next page']").ClickAsync(new());
+
+        cut.WaitForAssertion(() => Assert.Equal(5, TokenCells(cut).Count), RenderWait);
+        Assert.EndsWith("/conversations/failed?failure_type=truncation&page=2", Uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Going_back_to_page_one_in_the_url_shows_page_one()
+    {
+        await SeedAsync(30);
+        var cut = RenderPage("/conversations/failed?page=2");
+        cut.WaitForAssertion(() => Assert.Equal(5, TokenCells(cut).Count), RenderWait);
+
+        Services.GetRequiredService<NavigationManager>().NavigateTo("/conversations/failed");
+
+        cut.WaitForAssertion(() => Assert.Equal("30", TokenCells(cut).FirstOrDefault()), RenderWait);
+    }
+}
