@@ -80,6 +80,31 @@ public sealed class BatchesEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ResultsDownload_SaysItIsSimulated_SoRowsBuiltFromItAreMarked()
+    {
+        var id = (await CreateAsync(Request("a", "one"))).GetProperty("id").GetString()!;
+
+        using var response = await _http.GetAsync($"/v1/messages/batches/{id}/results");
+
+        Assert.Equal("true", Assert.Single(response.Headers.GetValues(CapturedBody.SimulatedHeader)));
+    }
+
+    [Fact]
+    public async Task BatchRoutes_RefuseACallWithoutAKey_WhenTheSimulatorRequiresOne()
+    {
+        await using var strict = await ClaudeSimulatorServer.StartAsync(new SimulatorOptions { RequireApiKey = true, BatchProcessingTime = TimeSpan.Zero });
+        using var http = new HttpClient { BaseAddress = strict.BaseUrl };
+
+        using var list = await http.GetAsync("/v1/messages/batches");
+        using var create = await http.PostAsJsonAsync("/v1/messages/batches", new { requests = new[] { Request("a", "one") } });
+
+        Assert.Equal(401, (int)list.StatusCode);
+        Assert.Equal(401, (int)create.StatusCode);
+        Assert.Contains("authentication_error", await create.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, strict.BatchCount);
+    }
+
+    [Fact]
     public async Task MaxTokensScenario_IsASucceededResult_WhoseStopReasonIsMaxTokens()
     {
         var id = (await CreateAsync(Request("cut", $"{SimulatorScenario.MaxTokens.Marker()} x"))).GetProperty("id").GetString()!;

@@ -135,6 +135,13 @@ public sealed class WorkerFaultTests(IntegrationEnvironment environment) : IAsyn
         await AssertEveryTaskStoredExactlyOnceAsync(24);
         Assert.Equal(1L, halfway);
         Assert.Equal(0L, await CountAsync("SELECT count(*) FROM generation_tasks WHERE state NOT IN ('succeeded', 'failed')"));
+
+        // Lines read again after the kill were not billed twice: the run's cost is its recorded calls' sum, one per delivery.
+        Assert.True(await CountAsync("SELECT count(*) FROM generation_calls") >= 24);
+        Assert.Equal(0L, await CountAsync("""
+            SELECT count(*) FROM generation_runs r
+            WHERE r.mode = 'batch' AND r.cost_usd <> (SELECT COALESCE(sum(c.cost_usd), 0) FROM generation_calls c WHERE c.run_id = r.id)
+            """));
     }
 
     private Dictionary<string, string?> BatchWorkerEnvironment(ClaudeSimulatorServer batchApi)

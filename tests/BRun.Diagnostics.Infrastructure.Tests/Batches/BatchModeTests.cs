@@ -51,7 +51,7 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     }
 
     [Fact]
-    public async Task BatchRunCost_IsAtTheBatchDiscount_AndTheOnlineEquivalentIsTwiceThat()
+    public async Task BatchRunCost_IsAtTheBatchDiscount_AndTheOnlineEquivalentIsTwiceThat_WithEachResultRecordedAsASimulatedCall()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
         var runId = await harness.CreateRunAsync(4, mode: RunMode.Batch);
@@ -65,6 +65,17 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
         Assert.True(cost > 0, "a priced model's results cost something");
         Assert.Equal(cost * 2, online, 5);
         Assert.Equal(cost, conversations, 5);
+
+        // The durable capture: one generation_calls row per result line, the whole line as its raw body, the run's
+        // cost equal to the calls' sum; the simulator's x-brun-simulated on the download marks every row.
+        var calls = await harness.QueryAsync<(string Disposition, decimal? Cost, bool Simulated, string RawBody)>(
+            "SELECT disposition, cost_usd, simulated, raw_body FROM generation_calls WHERE run_id = @runId", new { runId });
+        Assert.Equal(4, calls.Count);
+        Assert.All(calls, c => Assert.Equal("response", c.Disposition));
+        Assert.All(calls, c => Assert.True(c.Simulated));
+        Assert.All(calls, c => Assert.Contains("\"custom_id\"", c.RawBody, StringComparison.Ordinal));
+        Assert.Equal(cost, calls.Sum(c => c.Cost ?? 0), 5);
+        Assert.Equal(4, await harness.ScalarAsync<long>("SELECT count(*) FROM conversations WHERE run_id = @runId AND simulated", new { runId }));
     }
 
     [Fact]
@@ -99,6 +110,17 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
         Assert.All(rows, r => Assert.StartsWith("msgbatch_", r.BatchId, StringComparison.Ordinal));
         Assert.All(rows, r => Assert.Equal(r.TaskCustomId, r.CustomId));
 
+        // A max_tokens answer was billed: its batch cost is on the failure, the run's failed cost and the run's cost.
+        var (failedCost, runFailedCost, runCost, simulated) = (await harness.QueryAsync<(decimal FailedCost, decimal RunFailedCost, decimal RunCost, long Simulated)>("""
+            SELECT (SELECT sum(cost_usd) FROM failed_generations WHERE run_id = r.id), r.failed_cost_usd, r.cost_usd,
+                   (SELECT count(*) FROM failed_generations WHERE run_id = r.id AND simulated)
+            FROM generation_runs r WHERE r.id = @runId
+            """, new { runId }))[0];
+        Assert.True(failedCost > 0, "a max_tokens answer has usage and a price");
+        Assert.Equal(failedCost, runFailedCost, 5);
+        Assert.Equal(failedCost, runCost, 5);
+        Assert.Equal(3, simulated);
+
         var report = await harness.Default.GetRequiredService<FailedGenerationReader>().DownloadReportAsync(DbIdentity.System, rows[0].Id, CancellationToken.None);
         using var json = JsonDocument.Parse(report!.Content);
         var batch = json.RootElement.GetProperty("batch");
@@ -122,6 +144,13 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
         Assert.Equal(4, run.Succeeded);
         Assert.Equal(2, await harness.ScalarAsync<long>("SELECT count(*) FROM message_batches WHERE run_id = @runId", new { runId }));
         Assert.Equal(4, await harness.ScalarAsync<long>("SELECT count(*) FROM generation_tasks WHERE run_id = @runId AND attempts = 2", new { runId }));
+
+        // Each delivery is one recorded call: the first transient (unbilled), the second the answer.
+        var calls = await harness.QueryAsync<(int Attempt, string Disposition, decimal? Cost)>(
+            "SELECT attempt, disposition, cost_usd FROM generation_calls WHERE run_id = @runId ORDER BY attempt", new { runId });
+        Assert.Equal(8, calls.Count);
+        Assert.All(calls.Where(c => c.Attempt == 1), c => Assert.Equal(("transient", (decimal?)null), (c.Disposition, c.Cost)));
+        Assert.All(calls.Where(c => c.Attempt == 2), c => Assert.Equal("response", c.Disposition));
     }
 
     [Fact]
@@ -137,6 +166,10 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
         Assert.Equal(3, await harness.ScalarAsync<long>("SELECT count(*) FROM message_batches WHERE run_id = @runId", new { runId }));
         Assert.Equal(2, await harness.ScalarAsync<long>(
             "SELECT count(*) FROM failed_generations WHERE run_id = @runId AND failure_type = 'api_error' AND batch_result_type = 'errored'", new { runId }));
+
+        // The failure's attempt history lists all three deliveries, as an online api_error's does.
+        var histories = await harness.QueryAsync<int>("SELECT jsonb_array_length(api_attempts) FROM failed_generations WHERE run_id = @runId", new { runId });
+        Assert.Equal([3, 3], histories);
     }
 
     [Fact]
