@@ -172,9 +172,10 @@ public sealed partial class BatchResultIngester(
         {
             if (item.Line.ResultType == BatchResultType.Succeeded && item.Line.Parsed is { } message)
             {
-                // Only processed results are billed; errored, canceled and expired requests cost nothing.
-                item.Cost = prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: true)?.Total;
-                item.OnlineCost = prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: false)?.Total;
+                // Only processed results are billed; errored, canceled and expired requests cost nothing. Rounded as the
+                // numeric(14,6) columns round, so the run's sums equal the sums of its rows.
+                item.Cost = AsStored(prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: true)?.Total);
+                item.OnlineCost = AsStored(prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: false)?.Total);
             }
 
             if (item.Owned)
@@ -212,7 +213,7 @@ public sealed partial class BatchResultIngester(
 
         // The run's cost moves with the calls recorded above (once per line); its failed cost with the tasks that
         // failed here (a batch task's only billed call is its succeeded line, so that line's cost is the task's).
-        var costed = observed.Where(i => recorded.Contains((i.Task.Id, i.Attempt))).ToList();
+        var costed = observed.Where(i => recorded.ContainsKey((i.Task.Id, i.Attempt))).ToList();
         var counters = await connection.QuerySingleAsync<(int Total, int Succeeded, int Failed, int Cancelled, string Status)>(new CommandDefinition("""
             UPDATE generation_runs SET succeeded = succeeded + @stored, failed = failed + @failed, cancelled = cancelled + @cancelled,
                    cost_usd = cost_usd + @cost, failed_cost_usd = failed_cost_usd + @failedCost,
@@ -225,7 +226,7 @@ public sealed partial class BatchResultIngester(
             stored = stored.Count,
             failed = failed.Count,
             cancelled = cancelled.Count,
-            cost = costed.Sum(i => i.Cost ?? 0),
+            cost = recorded.Values.Sum(c => c ?? 0),
             failedCost = failed.Sum(i => i.Cost ?? 0),
             onlineCost = costed.Sum(i => i.OnlineCost ?? 0),
         }, transaction, cancellationToken: ct)).ConfigureAwait(false);
@@ -499,10 +500,11 @@ public sealed partial class BatchResultIngester(
 
     /// <summary>
     /// Records each line as the call of its delivery in <c>generation_calls</c>; returns the (task, attempt) pairs that
-    /// were new. Disposition: a succeeded line is a response to validate; errored overload/internal errors, canceled and
+    /// were new, with the cost as stored (rounded by the column, so the run's cost is exactly the sum of its calls').
+    /// Disposition: a succeeded line is a response to validate; errored overload/internal errors, canceled and
     /// expired are transient (sent again); other errors are permanent.
     /// </summary>
-    private async Task<HashSet<(Guid TaskId, int Attempt)>> RecordCallsAsync(
+    private async Task<Dictionary<(Guid TaskId, int Attempt), decimal?>> RecordCallsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, bool simulated, CancellationToken ct)
     {
         if (items.Count == 0)
@@ -511,7 +513,7 @@ public sealed partial class BatchResultIngester(
         }
 
         var structured = claude.Value.StructuredOutputs;
-        var rows = await connection.QueryAsync<(Guid TaskId, int Attempt)>(new CommandDefinition("""
+        var rows = await connection.QueryAsync<(Guid TaskId, int Attempt, decimal? Cost)>(new CommandDefinition("""
             INSERT INTO generation_calls (
                 task_id, run_id, attempt, disposition, reason, http_status, request_id, streamed, raw_body, headers,
                 http_attempts, model, max_tokens, temperature, structured_outputs_enabled, stream,
@@ -524,7 +526,7 @@ public sealed partial class BatchResultIngester(
                  AS c(task_id, attempt, disposition, reason, http_status, request_id, raw_body, model, max_tokens,
                       temperature, input_tokens, output_tokens, cache_creation, cache_read, cost)
             ON CONFLICT (task_id, attempt) DO NOTHING
-            RETURNING task_id, attempt
+            RETURNING task_id, attempt, cost_usd
             """, new
         {
             runId = batch.RunId,
@@ -548,7 +550,7 @@ public sealed partial class BatchResultIngester(
             cacheRead = items.Select(i => i.Line.Parsed?.Usage.CacheReadInputTokens).ToArray(),
             costs = items.Select(i => i.Cost).ToArray(),
         }, transaction, cancellationToken: ct)).ConfigureAwait(false);
-        return rows.ToHashSet();
+        return rows.ToDictionary(r => (r.TaskId, r.Attempt), r => r.Cost);
     }
 
     private static CallDisposition Disposition(BatchResultLine line) => line.ResultType switch
@@ -593,6 +595,8 @@ public sealed partial class BatchResultIngester(
         public string? Reason { get; init; }
         public decimal? CostUsd { get; init; }
     }
+
+    private static decimal? AsStored(decimal? cost) => cost is { } value ? Math.Round(value, 6, MidpointRounding.AwayFromZero) : null;
 
     private static string? Truncate(string? text) => text is null || text.Length <= 2000 ? text : text[..2000];
 
