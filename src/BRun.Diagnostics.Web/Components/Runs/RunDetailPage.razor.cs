@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Failures;
@@ -55,8 +56,10 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
         _run = await Runs.GetAsync(RunId, cancellationToken);
         _breakdown = _run is null ? null : await Runs.GetFailureBreakdownAsync(RunId, cancellationToken);
         _batches = _run is null ? [] : await Runs.GetBatchesAsync(RunId, cancellationToken);
-        _cost = _batches.Count == 0 ? null : await Runs.GetCostAsync(RunId, cancellationToken);
-        _rateLimitWait = _run is null || _batches.Count > 0 ? null : await Runs.GetRateLimitWaitAsync(_run, cancellationToken);
+        _cost = _run is null ? null : await Runs.GetCostAsync(RunId, cancellationToken);
+
+        // Batch-mode tasks wait on the Batches API, not on the per-minute limits the pacer keeps.
+        _rateLimitWait = _run is null || _cost?.Mode == RunMode.Batch ? null : await Runs.GetRateLimitWaitAsync(_run, cancellationToken);
         _design = _run is null ? null : await Design.GetRunDesignAsync(RunId, cancellationToken);
         _designBreakdown = _run is null ? [] : await Design.GetRunBreakdownAsync(RunId, cancellationToken);
     }
