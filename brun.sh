@@ -97,6 +97,31 @@ stop_services() {
   fi
 }
 
+# The brun CLI, built once into .tools/brun and run directly: `dotnet run` re-evaluated the whole build on every call
+# (5-12 s). It is rebuilt only when a source, project or migration file is newer than the last build's stamp.
+BRUN_CLI_DIR="$TOOLS/brun"
+ensure_brun_cli() {
+  local stamp="$BRUN_CLI_DIR/.built"
+  if [ ! -f "$stamp" ] || [ ! -f "$BRUN_CLI_DIR/brun.dll" ] \
+     || [ -n "$(find "$ROOT/src" "$ROOT/migrations" "$ROOT/Directory.Build.props" "$ROOT/Directory.Packages.props" \
+              \( -name bin -o -name obj \) -prune -o -type f -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+    log "building the brun command line into $BRUN_CLI_DIR"
+    mkdir -p "$BRUN_CLI_DIR"
+    touch "$stamp.next"
+    dotnet build "$ROOT/src/BRun.Diagnostics.Cli" -c Release -nologo -v q -o "$BRUN_CLI_DIR" >&2
+    mv "$stamp.next" "$stamp"
+  fi
+}
+
+# Commands that need no database or blob storage: answer them without starting services.
+brun_needs_services() {
+  case "${1:-}" in
+    ""|validate|-h|--help|-\?|--version) return 1 ;;
+  esac
+  for arg in "$@"; do case "$arg" in -h|--help|-\?) return 1 ;; esac; done
+  return 0
+}
+
 export_local_config() {
   export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=brun}"
   export ConnectionStrings__Blobs="${ConnectionStrings__Blobs:-DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1;}"
@@ -108,8 +133,14 @@ case "$cmd" in
   services) deps; start_postgres; start_azurite; export_local_config; env | grep '^ConnectionStrings__' ;;
   stop-services) stop_services ;;
   brun)
-    deps; start_postgres; start_azurite; export_local_config
-    exec dotnet run --project "$ROOT/src/BRun.Diagnostics.Cli" -c Release -- "$@" ;;
+    command -v dotnet >/dev/null || { log "the .NET 10 SDK is required (dotnet on PATH)"; exit 2; }
+    ensure_brun_cli
+    if brun_needs_services "$@"; then
+      deps; start_postgres; start_azurite; export_local_config
+      # As under `run`: with no API key, demo mode (the simulator plays Claude; run create may seed the demo admin).
+      [ -z "${ANTHROPIC_API_KEY:-}" ] && export Demo__Enabled="${Demo__Enabled:-true}"
+    fi
+    exec dotnet "$BRUN_CLI_DIR/brun.dll" "$@" ;;
   run)
     deps; start_postgres; start_azurite; export_local_config
     export Database__MigrateOnStart="${Database__MigrateOnStart:-true}"

@@ -53,6 +53,8 @@ public static class WebHostExtensions
         builder.Services.AddScoped<DesignDashboardService>();
         builder.Services.AddSingleton<ClaudeModeStatus>();
         builder.Services.AddScoped<RunReportService>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddApiDocument();
         return builder;
     }
 
@@ -81,6 +83,8 @@ public static class WebHostExtensions
         app.MapGenerationDesignApi();
         app.MapDatasetApi();
         app.MapServiceDefaults(app.Configuration);
+        app.MapApiDocument();
+        app.MapApiNotFound();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }

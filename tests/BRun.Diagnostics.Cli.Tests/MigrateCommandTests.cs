@@ -1,4 +1,3 @@
-using System.CommandLine;
 using BRun.Diagnostics.Infrastructure.Database.Migrations;
 using BRun.Diagnostics.Testing;
 using Dapper;
@@ -12,7 +11,7 @@ public sealed class MigrateCommandTests(IntegrationEnvironment env)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exitCode = await BrunCommandLine.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        var exitCode = await BrunCommandLine.InvokeAsync(args, output, error);
         return (exitCode, output.ToString(), error.ToString());
     }
 

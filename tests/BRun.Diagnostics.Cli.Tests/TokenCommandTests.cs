@@ -27,13 +27,13 @@ public sealed class TokenCommandTests(IntegrationEnvironment env)
     }
 
     [Fact]
-    public async Task Token_create_for_an_unknown_email_fails_with_exit_code_1()
+    public async Task Token_create_for_an_unknown_email_is_a_usage_error_like_run_create()
     {
         await using var db = await env.CreateDatabaseAsync();
 
         var (exitCode, output, error) = await UserCommandTests.RunAsync("token", "create", "--email", "nobody@example.test", "--connection", db.ConnectionString);
 
-        Assert.Equal((1, string.Empty), (exitCode, output));
+        Assert.Equal((2, string.Empty), (exitCode, output));
         Assert.Contains("No user", error, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Users;
 using BRun.Diagnostics.Testing;
@@ -13,7 +12,7 @@ public sealed class UserCommandTests(IntegrationEnvironment env)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exitCode = await BrunCommandLine.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        var exitCode = await BrunCommandLine.InvokeAsync(args, output, error);
         return (exitCode, output.ToString(), error.ToString());
     }
 
@@ -58,13 +57,24 @@ public sealed class UserCommandTests(IntegrationEnvironment env)
     }
 
     [Fact]
-    public async Task User_create_refuses_a_short_password()
+    public async Task User_create_refuses_a_short_password_as_a_usage_error()
     {
         await using var db = await env.CreateDatabaseAsync();
 
         var (exitCode, _, _) = await RunAsync("user", "create", "--email", "ana@example.test", "--password", "short", "--connection", db.ConnectionString);
 
-        Assert.Equal(1, exitCode);
+        Assert.Equal(2, exitCode);
         Assert.Null(await db.Get<AppUserStore>().GetByEmailAsync("ana@example.test", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task User_create_with_an_empty_email_is_one_line_and_exit_2_not_a_stack_trace()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+
+        var (exitCode, _, error) = await RunAsync("user", "create", "--email", "", "--password", "s3cret-pass", "--connection", db.ConnectionString);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal("brun user create: --email '' is not an email address (expected name@domain).", error.TrimEnd());
     }
 }

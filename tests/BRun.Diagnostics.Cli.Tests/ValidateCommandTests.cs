@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BRun.Diagnostics.Cli;
@@ -25,13 +24,32 @@ public sealed class ValidateCommandTests : IDisposable
         }
     }
 
+    /// <summary>samples/responses: the README's `brun validate` example.</summary>
+    private static string SampleDirectory => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(FixtureDirectory)))!, "samples", "responses");
+
+    [Theory]
+    [InlineData("complete.json", null, null)]
+    [InlineData("end-turn-lone-backslash.json", "truncation", "lone_backslash")]
+    [InlineData("max-tokens-cut.json", "truncation", "max_tokens")]
+    [InlineData("refusal.json", "validation_error", "refusal")]
+    [InlineData("stream-complete.sse", null, null)]
+    [InlineData("stream-cut.sse", "truncation", "stream_cut")]
+    public async Task The_readme_samples_get_the_verdicts_in_their_readme(string file, string? failureType, string? pattern)
+    {
+        var (_, output, _) = await RunAsync("validate", "--format", "jsonl", Path.Combine(SampleDirectory, file));
+
+        var line = Assert.Single(Lines(output));
+        Assert.Equal(failureType, line["failure_type"]?.GetValue<string>());
+        Assert.Equal(pattern, line["pattern"]?.GetValue<string>());
+    }
+
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exitCode = await BrunCommandLine.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        var exitCode = await BrunCommandLine.InvokeAsync(args, output, error);
         return (exitCode, output.ToString(), error.ToString());
     }
 
@@ -112,7 +130,7 @@ public sealed class ValidateCommandTests : IDisposable
 
         Assert.Contains("FAIL", output, StringComparison.Ordinal);
         Assert.Contains("truncation/lone_backslash (high)", output, StringComparison.Ordinal);
-        Assert.Contains("1 files: 0 ok, 1 rejected (truncation 1)", output, StringComparison.Ordinal);
+        Assert.Contains("1 file: 0 ok, 1 rejected (truncation 1)", output, StringComparison.Ordinal);
     }
 
     [Fact]

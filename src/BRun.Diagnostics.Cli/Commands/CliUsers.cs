@@ -9,6 +9,8 @@ internal static class CliUsers
 {
     public static async Task<AppUser?> FindAsync(IHost host, string email, TextWriter error, string command, CancellationToken ct)
     {
+        // An empty or malformed --user is a usage error (exit 2, one line), never a store exception.
+        email = UserCommand.RequireEmail("--user", email);
         var user = await host.Services.GetRequiredService<AppUserStore>().GetByEmailAsync(email, ct).ConfigureAwait(false);
         if (user is null)
         {

@@ -81,6 +81,11 @@ internal static class DesignCli
     /// <summary>Reads a template body file; null (after saying why on stderr) when it cannot be read.</summary>
     public static async Task<string?> ReadBodyAsync(ParseResult parse, string path, CancellationToken ct)
     {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw CliException.Usage("--file needs the path of the template body (a text file).");
+        }
+
         try
         {
             return await File.ReadAllTextAsync(path, ct).ConfigureAwait(false);

@@ -19,7 +19,7 @@ internal static class ExportCommand
         var output = new Argument<string>("OUT") { Description = "The JSONL file to write; the manifest goes to OUT.manifest.json." };
         var format = new Option<string>("--format") { Description = "openai or sharegpt.", Required = true };
         var dataset = new Option<string?>("--dataset") { Description = "Only this dataset (by name)." };
-        var run = new Option<Guid?>("--run") { Description = "Only this run." };
+        var run = CliValues.IdOption("--run", "run id", "Only this run.");
         var since = new Option<string?>("--since") { Description = "Only conversations stored at or after this time (ISO 8601)." };
         var model = new Option<string?>("--model") { Description = "Only this model." };
         var includeSimulated = new Option<bool>("--include-simulated") { Description = "Include conversations the built-in simulator made." };

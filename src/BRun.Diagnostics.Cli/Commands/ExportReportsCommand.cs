@@ -25,12 +25,20 @@ internal static class ExportReportsCommand
         var stopReason = new Option<string?>("--stop-reason") { Description = $"Exact stop_reason; {FailureStatistics.NoStopReason} for failures without one." };
         var pattern = new Option<string?>("--pattern") { Description = "Truncation pattern, e.g. lone_backslash." };
         var model = new Option<string?>("--model") { Description = "Model, e.g. claude-sonnet-4-5." };
-        var runId = new Option<Guid?>("--run-id") { Description = "Only this run's failures." };
+        var runId = CliValues.IdOption("--run-id", "run id", "Only this run's failures.");
         var from = new Option<string?>("--from") { Description = "From this UTC day (yyyy-MM-dd, included) or instant (ISO 8601)." };
         var to = new Option<string?>("--to") { Description = "Up to this UTC day (yyyy-MM-dd, included) or instant (ISO 8601, excluded)." };
         var query = new Option<string?>("--q") { Description = "Text in the truncation details or error message (case-insensitive)." };
         var user = new Option<string?>("--user") { Description = "Read as this account (its own reports; an admin's, all). Default: the operator, every report." };
         var output = new Argument<FileInfo>("OUT.zip") { Description = "The archive to write (replaced if it exists)." };
+        // A misspelt option would otherwise be taken for the file name and the export would run.
+        output.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && result.Tokens[0].Value.StartsWith('-'))
+            {
+                result.AddError($"'{result.Tokens[0].Value}' is not an option of export-reports (OUT.zip cannot start with '-').");
+            }
+        });
         var command = new Command("export-reports", "Write every RAW error report matching the filters, plus index.csv, to a ZIP archive.")
         {
             failureType, stopReason, pattern, model, runId, from, to, query, user, output,
@@ -60,14 +68,11 @@ internal static class ExportReportsCommand
 
             using var host = CliHost.BuildForData();
             var identity = DbIdentity.System;
-            if (parse.GetValue(user) is { } email)
+            if (parse.GetValue(user) is { } given)
             {
-                var account = await host.Services.GetRequiredService<AppUserStore>().GetByEmailAsync(email, ct).ConfigureAwait(false);
-                if (account is null)
-                {
-                    await error.WriteLineAsync($"No user {email}.").ConfigureAwait(false);
-                    return RunCommand.ExitUsage;
-                }
+                var email = UserCommand.RequireEmail("--user", given);
+                var account = await host.Services.GetRequiredService<AppUserStore>().GetByEmailAsync(email, ct).ConfigureAwait(false)
+                    ?? throw CliException.Usage($"no user {email} (--user).");
 
                 identity = DbIdentity.User(account.Id);
             }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using BRun.Diagnostics.Infrastructure.Database.Migrations;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -11,10 +10,7 @@ internal static class MigrateCommand
 {
     public static Command Create()
     {
-        var connection = new Option<string?>("--connection")
-        {
-            Description = "Npgsql connection string. Default: ConnectionStrings:Postgres (env ConnectionStrings__Postgres).",
-        };
+        var connection = UserCommand.ConnectionOption();
         var command = new Command("migrate", "Apply pending database migrations (safe to run repeatedly and concurrently).")
         {
             connection,
@@ -23,14 +19,7 @@ internal static class MigrateCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
-            var error = parseResult.InvocationConfiguration.Error;
-            var connectionString = parseResult.GetValue(connection)
-                ?? new ConfigurationBuilder().AddEnvironmentVariables().Build().GetConnectionString("Postgres");
-            if (string.IsNullOrWhiteSpace(connectionString))
-            {
-                await error.WriteLineAsync("No database: pass --connection or set ConnectionStrings__Postgres.").ConfigureAwait(false);
-                return 2;
-            }
+            var connectionString = UserCommand.RequireConnectionString(parseResult.GetValue(connection));
 
             await using var dataSource = NpgsqlDataSource.Create(connectionString);
             var migrator = new DatabaseMigrator(dataSource, NullLogger<DatabaseMigrator>.Instance);
@@ -41,8 +30,7 @@ internal static class MigrateCommand
             }
             catch (MigrationChecksumMismatchException ex)
             {
-                await error.WriteLineAsync(ex.Message).ConfigureAwait(false);
-                return 1;
+                throw CliException.Failed(ex.Message);
             }
 
             foreach (var script in result.Applied)

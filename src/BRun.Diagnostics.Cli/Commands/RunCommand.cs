@@ -5,24 +5,27 @@ using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.RateLimits;
 using BRun.Diagnostics.Infrastructure.Users;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace BRun.Diagnostics.Cli.Commands;
 
 /// <summary>
-/// <c>brun run create|status|wait|cancel|requeue|report</c>. The CLI holds the database credentials, so it acts as an operator
+/// <c>brun run create|status|wait|cancel|pause|resume|requeue|report</c>. The CLI holds the database credentials, so it acts as an operator
 /// (the system identity) for reading and cancelling; runs are created for the user named with <c>--user</c>.
 /// </summary>
 internal static class RunCommand
 {
-    public const int ExitOk = 0;
-    public const int ExitNotDone = 1;
-    public const int ExitUsage = 2;
+    public const int ExitOk = CliExit.Ok;
+    public const int ExitNotDone = CliExit.Failure;
+    public const int ExitUsage = CliExit.Usage;
 
     /// <summary>The user runs are created for when <c>--user</c> is not given: the demo admin that the web host seeds.</summary>
     public const string DefaultUserEmail = "admin@brun.local";
@@ -45,11 +48,12 @@ internal static class RunCommand
 
     private static Command CreateSubcommand()
     {
-        var count = new Option<int>("--count") { Description = "How many conversations to generate (with a weighted matrix: spread by weight)." };
+        // Not required by the parser: a matrix with --per-combination decides the count itself.
+        var count = CliValues.Int("--count", $"How many conversations to generate: {RunLimits.CountRule} (with a weighted matrix: spread by weight).", RunLimits.MinCount, RunLimits.MaxCount, 0);
         var template = new Option<string>("--template") { Description = "Prompt template name.", DefaultValueFactory = _ => "default" };
         var model = new Option<string>("--model") { Description = "Claude model.", DefaultValueFactory = _ => "claude-sonnet-4-5" };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "max_tokens per request.", DefaultValueFactory = _ => 4096 };
-        var temperature = new Option<decimal?>("--temperature") { Description = "Sampling temperature, 0 to 1.", DefaultValueFactory = _ => 0.7m };
+        var maxTokens = CliValues.Int("--max-tokens", $"max_tokens per request: {RunLimits.MaxTokensRule}.", RunLimits.MinMaxTokens, RunLimits.MaxMaxTokens, 4096);
+        var temperature = CliValues.Decimal("--temperature", "Sampling temperature, 0 to 1.", 0m, 1m, 0.7m);
         var user = new Option<string>("--user") { Description = "Email of the user the run belongs to.", DefaultValueFactory = _ => DefaultUserEmail };
         var mode = new Option<string>("--mode")
         {
@@ -60,7 +64,7 @@ internal static class RunCommand
         var personas = new Option<string?>("--personas") { Description = "Matrix: persona keys, key[:weight],... (default: all usable)." };
         var arcs = new Option<string?>("--arcs") { Description = "Matrix: emotional arc keys, key[:weight],... (default: all usable)." };
         var topics = new Option<string?>("--topics") { Description = "Matrix: training topic keys, key[:weight],... (default: all usable)." };
-        var perCombination = new Option<int?>("--per-combination") { Description = "Matrix: N conversations per combination (then --count is not needed)." };
+        var perCombination = CliValues.Int("--per-combination", $"Matrix: N conversations per combination, {RunLimits.CountRule} (then --count is not needed).", RunLimits.MinCount, RunLimits.MaxCount, 0);
         var command = new Command("create", "Create a run and its tasks; prints the run id alone on stdout.")
         {
             count, template, model, maxTokens, temperature, user, mode, personas, arcs, topics, perCombination,
@@ -69,44 +73,48 @@ internal static class RunCommand
         {
             var request = new CreateRunRequest(
                 parse.GetValue(count), parse.GetValue(template)!, parse.GetValue(model)!, parse.GetValue(maxTokens), parse.GetValue(temperature), parse.GetValue(mode)!);
+            var perCombinationValue = parse.GetValue(perCombination);
             try
             {
-                request = request with { Matrix = MatrixFrom(parse.GetValue(personas), parse.GetValue(arcs), parse.GetValue(topics), parse.GetValue(perCombination)) };
+                request = request with { Matrix = MatrixFrom(parse.GetValue(personas), parse.GetValue(arcs), parse.GetValue(topics), perCombinationValue == 0 ? null : perCombinationValue) };
             }
             catch (FormatException ex)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
-                return ExitUsage;
+                throw CliException.Usage(ex.Message);
             }
 
-            if ((request.Matrix?.PerCombination is null && request.Count <= 0) || request.Matrix?.PerCombination <= 0
-                || request.MaxTokens <= 0 || request.Temperature is < 0 or > 1)
+            if (request.Count == 0 && request.Matrix?.PerCombination is null)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync(
-                    "--count (or --per-combination) and --max-tokens must be positive and --temperature between 0 and 1.").ConfigureAwait(false);
-                return ExitUsage;
+                throw CliException.Usage("give --count N (or --per-combination N with a matrix).");
+            }
+
+            if (RunLimits.Problems(request) is [var first, ..])
+            {
+                throw CliException.Usage(first.Message);
             }
 
             using var host = CliHost.BuildForData();
-            var email = parse.GetValue(user)!;
-            var owner = await host.Services.GetRequiredService<AppUserStore>().GetByEmailAsync(email, ct).ConfigureAwait(false);
-            if (owner is null)
+            var owner = await FindOwnerAsync(host, UserCommand.RequireEmail("--user", parse.GetValue(user)), ct).ConfigureAwait(false);
+            var templates = await new RunProgressReader(host.Services.GetRequiredService<IUserScopedConnectionFactory>())
+                .ListTemplatesAsync(DbIdentity.System, ct).ConfigureAwait(false);
+            if (!templates.Any(t => t.Name == request.TemplateName))
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"No user {email}. Create one with: brun user create --email {email} --password ...").ConfigureAwait(false);
-                return ExitUsage;
+                throw CliException.Usage($"No prompt template named '{request.TemplateName}'. Templates: {string.Join(", ", templates.Select(t => t.Name))}.");
             }
 
+            Guid runId;
             try
             {
-                var runId = await host.Services.GetRequiredService<RunStore>().CreateAsync(owner.Id, request, ct).ConfigureAwait(false);
-                await parse.InvocationConfiguration.Output.WriteLineAsync(runId.ToString("D")).ConfigureAwait(false);
-                return ExitOk;
+                runId = await host.Services.GetRequiredService<RunStore>().CreateAsync(owner.Id, request, ct).ConfigureAwait(false);
             }
             catch (ArgumentException ex)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
-                return ExitUsage;
+                // The store refuses a matrix that names unknown or archived scaffolding, with the key in the message.
+                throw CliException.Usage(ex.Message);
             }
+
+            await parse.InvocationConfiguration.Output.WriteLineAsync(runId.ToString("D")).ConfigureAwait(false);
+            return ExitOk;
         });
         return command;
     }
@@ -122,10 +130,38 @@ internal static class RunCommand
                 PerCombination = perCombination,
             };
 
+    /// <summary>
+    /// The run's owner. On a database with no user at all, demo mode creates the seed admin exactly as the web host
+    /// does on its first start; otherwise the message says how to create the first user.
+    /// </summary>
+    private static async Task<AppUser> FindOwnerAsync(IHost host, string email, CancellationToken ct)
+    {
+        var users = host.Services.GetRequiredService<AppUserStore>();
+        if (await users.GetByEmailAsync(email, ct).ConfigureAwait(false) is { } owner)
+        {
+            return owner;
+        }
+
+        var configuration = host.Services.GetRequiredService<IConfiguration>();
+        var auth = configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
+        var demo = configuration.GetValue<bool>("Demo:Enabled");
+        if (demo && string.Equals(email, auth.SeedAdminEmail, StringComparison.OrdinalIgnoreCase) && !string.IsNullOrEmpty(auth.SeedAdminPassword))
+        {
+            var accounts = new LocalAccountService(host.Services.GetRequiredService<IUserScopedConnectionFactory>());
+            if (await accounts.CreateFirstAdminAsync(auth.SeedAdminEmail, auth.SeedAdminName, auth.SeedAdminPassword, ct).ConfigureAwait(false) is { } seeded)
+            {
+                await Console.Error.WriteLineAsync($"brun run create: demo mode: created the first user {seeded.Email} (admin), as the web host does on its first start.").ConfigureAwait(false);
+                return seeded;
+            }
+        }
+
+        throw CliException.Usage($"No user {email}. Create it with: brun user create --email {email} --password PASSWORD --admin (on a new database the web host creates admin@brun.local on its first start).");
+    }
+
     private static Command StatusSubcommand()
     {
-        var runId = new Argument<Guid>("RUN_ID") { Description = "The run id." };
-        var format = new Option<string>("--format") { Description = "text or json.", DefaultValueFactory = _ => "text" };
+        var runId = CliValues.Id("RUN_ID", "run id");
+        var format = CliValues.Choice("--format", "Output format.", "text", "text", "json");
         var command = new Command("status", "Print a run's status and counts.") { runId, format };
         command.SetAction(async (parse, ct) =>
         {
@@ -134,8 +170,7 @@ internal static class RunCommand
             var output = parse.InvocationConfiguration.Output;
             if (run is null)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"No run {parse.GetValue(runId)}.").ConfigureAwait(false);
-                return ExitUsage;
+                throw CliException.Usage($"No run {parse.GetValue(runId)}.");
             }
 
             var batches = run.Mode == RunMode.Batch
@@ -145,7 +180,7 @@ internal static class RunCommand
             var wait = run.Mode == RunMode.Batch
                 ? null
                 : await host.Services.GetRequiredService<RateLimitStore>().GetRunWaitAsync(DbIdentity.System, run.Model, run.Status, run.Pending, ct).ConfigureAwait(false);
-            if (string.Equals(parse.GetValue(format), "json", StringComparison.OrdinalIgnoreCase))
+            if (parse.GetValue(format) == "json")
             {
                 await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run, batches, wait), JsonOptions)).ConfigureAwait(false);
             }
@@ -170,8 +205,8 @@ internal static class RunCommand
 
     private static Command WaitSubcommand()
     {
-        var runId = new Argument<Guid>("RUN_ID") { Description = "The run id." };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds to wait before giving up (exit 1).", DefaultValueFactory = _ => 3600 };
+        var runId = CliValues.Id("RUN_ID", "run id");
+        var timeout = CliValues.Seconds("--timeout", "Seconds to wait before giving up (exit 1).", 3600);
         var command = new Command("wait", "Block until the run is finished (exit 0) or the timeout passes (exit 1).") { runId, timeout };
         command.SetAction(async (parse, ct) =>
         {
@@ -185,8 +220,7 @@ internal static class RunCommand
                 var run = await runs.GetAsync(DbIdentity.System, id, ct).ConfigureAwait(false);
                 if (run is null)
                 {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"No run {id}.").ConfigureAwait(false);
-                    return ExitUsage;
+                    throw CliException.Usage($"No run {id}.");
                 }
 
                 if (run.IsFinished && run.FinishedAt is not null)
@@ -197,8 +231,7 @@ internal static class RunCommand
 
                 if (time.GetUtcNow() >= deadline)
                 {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"Run {id} is still {run.Status} ({run.Done}/{run.Total} done).").ConfigureAwait(false);
-                    return ExitNotDone;
+                    throw CliException.Failed($"run {id} is still {run.Status} ({run.Done}/{run.Total} done) after the timeout.");
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct).ConfigureAwait(false);
@@ -209,51 +242,53 @@ internal static class RunCommand
 
     private static Command CancelSubcommand()
     {
-        var runId = new Argument<Guid>("RUN_ID") { Description = "The run id." };
+        var runId = CliValues.Id("RUN_ID", "run id");
         var command = new Command("cancel", "Cancel a run: pending tasks are dropped, in-flight ones finish.") { runId };
         command.SetAction(async (parse, ct) =>
         {
             using var host = CliHost.BuildForData();
-            var cancelled = await host.Services.GetRequiredService<RunStore>().CancelAsync(DbIdentity.System, parse.GetValue(runId), ct).ConfigureAwait(false);
-            await (cancelled ? parse.InvocationConfiguration.Output : parse.InvocationConfiguration.Error)
-                .WriteLineAsync(cancelled ? "cancelled" : "not running (finished, cancelled already, or no such run)").ConfigureAwait(false);
-            return cancelled ? ExitOk : ExitNotDone;
+            var runs = host.Services.GetRequiredService<RunStore>();
+            var id = parse.GetValue(runId);
+            if (await runs.GetAsync(DbIdentity.System, id, ct).ConfigureAwait(false) is null)
+            {
+                throw CliException.Usage($"No run {id}.");
+            }
+
+            if (!await runs.CancelAsync(DbIdentity.System, id, ct).ConfigureAwait(false))
+            {
+                throw CliException.Failed($"run {id} is not running (finished or cancelled already).");
+            }
+
+            await parse.InvocationConfiguration.Output.WriteLineAsync("cancelled").ConfigureAwait(false);
+            return ExitOk;
         });
         return command;
     }
 
     private static Command RequeueSubcommand()
     {
-        var taskId = new Argument<Guid?>("TASK_ID")
-        {
-            Description = "A failed task (generation_tasks.id, also failed_generations.task_id). Omit it with --run.",
-            Arity = ArgumentArity.ZeroOrOne,
-        };
-        var run = new Option<Guid?>("--run") { Description = "Re-queue every failed task of this run at once." };
-        var failureType = new Option<string?>("--failure-type")
-        {
-            Description = "With --run: only failures of this type (api_error, truncation, parse_error, validation_error).",
-        };
+        var taskId = CliValues.OptionalId("TASK_ID", "task id");
+        taskId.Description = "A failed task (generation_tasks.id, also failed_generations.task_id). Omit it with --run.";
+        var run = CliValues.IdOption("--run", "run id", "Re-queue every failed task of this run at once.");
+        var failureType = CliValues.Choice("--failure-type", "With --run: only failures of this type.", string.Empty,
+            FailureTypeNames.ApiError, FailureTypeNames.Truncation, FailureTypeNames.ParseError, FailureTypeNames.ValidationError);
         var command = new Command("requeue", "Generate failed tasks again, as new tasks of their run: one task (prints its new id), or a whole run with --run (prints the count).")
         {
             taskId, run, failureType,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var error = parse.InvocationConfiguration.Error;
             var task = parse.GetValue(taskId);
             var runId = parse.GetValue(run);
-            var type = parse.GetValue(failureType);
+            var type = parse.GetValue(failureType) is { Length: > 0 } given ? given : null;
             if ((task is null) == (runId is null))
             {
-                await error.WriteLineAsync("Give either TASK_ID or --run RUN_ID.").ConfigureAwait(false);
-                return ExitUsage;
+                throw CliException.Usage("give either TASK_ID or --run RUN_ID.");
             }
 
-            if (type is not null && (runId is null || type is not (FailureTypeNames.ApiError or FailureTypeNames.Truncation or FailureTypeNames.ParseError or FailureTypeNames.ValidationError)))
+            if (type is not null && runId is null)
             {
-                await error.WriteLineAsync("--failure-type needs --run and one of: api_error, truncation, parse_error, validation_error.").ConfigureAwait(false);
-                return ExitUsage;
+                throw CliException.Usage("--failure-type needs --run.");
             }
 
             using var host = CliHost.BuildForData();
@@ -268,8 +303,7 @@ internal static class RunCommand
             var requeued = await runs.RequeueAsync(DbIdentity.System, task!.Value, ct).ConfigureAwait(false);
             if (requeued is not { } id)
             {
-                await error.WriteLineAsync("not re-queued: no such failed task, already re-queued, or its run was cancelled").ConfigureAwait(false);
-                return ExitNotDone;
+                throw CliException.Failed("not re-queued: no such failed task, already re-queued, or its run was cancelled.");
             }
 
             await parse.InvocationConfiguration.Output.WriteLineAsync(id.ToString("D")).ConfigureAwait(false);

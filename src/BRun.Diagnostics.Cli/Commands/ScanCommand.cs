@@ -16,10 +16,10 @@ internal static class ScanCommand
     public static Command Create()
     {
         var dataset = new Option<string?>("--dataset") { Description = "Scan one dataset (by name)." };
-        var run = new Option<Guid?>("--run") { Description = "Scan the conversations of one run." };
+        var run = CliValues.IdOption("--run", "run id", "Scan the conversations of one run.");
         var all = new Option<bool>("--all") { Description = "Scan every conversation the user may see." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Record what would be quarantined; move nothing." };
-        var resume = new Option<Guid?>("--resume") { Description = "Resume this scan id." };
+        var resume = CliValues.IdOption("--resume", "scan id", "Resume this scan id.");
         var user = new Option<string>("--user") { Description = "Email of the user the scan acts for (row-level security).", DefaultValueFactory = _ => RunCommand.DefaultUserEmail };
         var command = new Command("scan", "Re-validate stored conversations and quarantine the bad ones.") { dataset, run, all, dryRun, resume, user };
         command.Subcommands.Add(ReleaseSubcommand());

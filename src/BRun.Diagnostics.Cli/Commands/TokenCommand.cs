@@ -22,20 +22,20 @@ internal static class TokenCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            if (UserCommand.ResolveConnectionString(parseResult.GetValue(connection)) is not { } connectionString)
-            {
-                await error.WriteLineAsync(UserCommand.NoDatabase).ConfigureAwait(false);
-                return 2;
-            }
+            var connectionString = UserCommand.RequireConnectionString(parseResult.GetValue(connection));
 
             await using var dataSource = NpgsqlDataSource.Create(connectionString);
             var connections = new UserScopedConnectionFactory(dataSource);
-            var emailValue = parseResult.GetRequiredValue(email);
+            var emailValue = UserCommand.RequireEmail("--email", parseResult.GetRequiredValue(email));
+            if (parseResult.GetValue(name) is { } label && string.IsNullOrWhiteSpace(label))
+            {
+                throw CliException.Usage("--name must not be empty (leave it out for 'cli').");
+            }
+
             var user = await new AppUserStore(connections).GetByEmailAsync(emailValue, cancellationToken).ConfigureAwait(false);
             if (user is null)
             {
-                await error.WriteLineAsync($"No user with email {emailValue.Trim().ToLowerInvariant()}.").ConfigureAwait(false);
-                return 1;
+                throw CliException.Usage($"No user {emailValue.Trim().ToLowerInvariant()}. Create it with: brun user create --email {emailValue.Trim().ToLowerInvariant()} --password PASSWORD");
             }
 
             var token = await new ApiTokenStore(connections, TimeProvider.System)

@@ -21,19 +21,18 @@ internal static class UserCommand
         create.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
-            var error = parseResult.InvocationConfiguration.Error;
-            if (ResolveConnectionString(parseResult.GetValue(connection)) is not { } connectionString)
+            var connectionString = RequireConnectionString(parseResult.GetValue(connection));
+            var emailValue = RequireEmail("--email", parseResult.GetRequiredValue(email));
+            var passwordValue = parseResult.GetRequiredValue(password);
+
+            if (passwordValue.Length < MinPasswordLength)
             {
-                await error.WriteLineAsync(NoDatabase).ConfigureAwait(false);
-                return 2;
+                throw CliException.Usage($"--password must have at least {MinPasswordLength} characters.");
             }
 
-            var emailValue = parseResult.GetRequiredValue(email).Trim();
-            var passwordValue = parseResult.GetRequiredValue(password);
-            if (passwordValue.Length < 8)
+            if (parseResult.GetValue(name) is { } displayName && string.IsNullOrWhiteSpace(displayName))
             {
-                await error.WriteLineAsync("The password must have at least 8 characters.").ConfigureAwait(false);
-                return 1;
+                throw CliException.Usage("--name must not be empty (leave it out to use the email).");
             }
 
             await using var dataSource = NpgsqlDataSource.Create(connectionString);
@@ -47,25 +46,53 @@ internal static class UserCommand
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
             {
-                await error.WriteLineAsync($"A user with email {emailValue.ToLowerInvariant()} already exists.").ConfigureAwait(false);
-                return 1;
+                throw CliException.Failed($"a user with email {emailValue.ToLowerInvariant()} already exists.");
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.CheckViolation)
             {
-                await error.WriteLineAsync($"'{emailValue}' is not a valid email.").ConfigureAwait(false);
-                return 1;
+                throw CliException.Usage($"--email '{CliValues.Shorten(emailValue)}' is not a valid email address.");
             }
         });
 
         return new Command("user", "Manage dashboard users.") { create };
     }
 
-    internal const string NoDatabase = "No database: pass --connection or set ConnectionStrings__Postgres.";
+    internal const string NoDatabase = "no database: pass --connection or set ConnectionStrings__Postgres.";
+
+    internal const int MinPasswordLength = 8;
 
     internal static Option<string?> ConnectionOption() => new("--connection")
     {
         Description = "Npgsql connection string. Default: ConnectionStrings:Postgres (env ConnectionStrings__Postgres).",
     };
+
+    /// <summary>The connection string, or a usage error saying where it comes from.</summary>
+    internal static string RequireConnectionString(string? fromOption)
+    {
+        var value = ResolveConnectionString(fromOption) ?? throw CliException.Usage(NoDatabase);
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(value);
+            return value;
+        }
+        catch (ArgumentException)
+        {
+            throw CliException.Usage("--connection (or ConnectionStrings__Postgres) is not an Npgsql connection string; expected Host=HOST;Port=PORT;Username=USER;Database=DB.");
+        }
+    }
+
+    /// <summary>An email from an option, trimmed, or a usage error naming the option.</summary>
+    internal static string RequireEmail(string optionName, string? value)
+    {
+        var trimmed = value?.Trim() ?? string.Empty;
+        return LooksLikeEmail(trimmed)
+            ? trimmed
+            : throw CliException.Usage($"{optionName} '{CliValues.Shorten(trimmed)}' is not an email address (expected name@domain).");
+    }
+
+    private static bool LooksLikeEmail(string value) =>
+        value.Length is > 2 and <= 320 && value.IndexOf('@', StringComparison.Ordinal) is > 0 and var at && at < value.Length - 1
+        && !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
 
     internal static string? ResolveConnectionString(string? fromOption)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using BRun.Diagnostics.Core.Text;
 using BRun.Diagnostics.Core.Validation;
 
 namespace BRun.Diagnostics.Cli.Commands;
@@ -27,11 +28,7 @@ internal static class ValidateCommand
 
     public static Command Create()
     {
-        var format = new Option<string>("--format")
-        {
-            Description = "Output format: text (a line per file and a summary) or jsonl (one JSON object per file).",
-            DefaultValueFactory = _ => "text",
-        };
+        var format = CliValues.Choice("--format", "Output format: text (a line per file and a summary) or jsonl (one JSON object per file).", "text", "text", "jsonl");
         var paths = new Argument<string[]>("PATH")
         {
             Description = "Saved response files (.json body or .sse transcript) or directories (searched recursively for *.json and *.sse).",
@@ -43,8 +40,7 @@ internal static class ValidateCommand
             paths,
         };
 
-        // Usage errors are reported by the action so they exit with 2, like I/O errors, rather than the parser's 1.
-        command.TreatUnmatchedTokensAsErrors = false;
+        // Unknown options and a bad --format are parse errors: BrunCommandLine reports them as one line, exit 2.
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             parseResult.GetValue(format) ?? "text",
             parseResult.GetValue(paths) ?? [],
@@ -90,7 +86,9 @@ internal static class ValidateCommand
             }
             else
             {
-                await error.WriteLineAsync($"brun validate: no such file or directory: {path}").ConfigureAwait(false);
+                await error.WriteLineAsync(path.StartsWith('-')
+                    ? $"brun validate: unknown option '{path}'. See 'brun validate --help'."
+                    : $"brun validate: no such file or directory: {path}").ConfigureAwait(false);
                 return ExitUsageOrIo;
             }
         }
@@ -205,7 +203,7 @@ internal static class ValidateCommand
         {
             var byType = _byType.Count == 0 ? string.Empty : $" ({string.Join(", ", _byType.Select(p => $"{p.Key} {p.Value}"))})";
             var unreadable = Unreadable > 0 ? $", {Unreadable} unreadable" : string.Empty;
-            return string.Create(CultureInfo.InvariantCulture, $"{Ok + Failed} files: {Ok} ok, {Failed} rejected{byType}{unreadable}");
+            return string.Create(CultureInfo.InvariantCulture, $"{Plural.Of(Ok + Failed, "file")}: {Ok} ok, {Failed} rejected{byType}{unreadable}");
         }
     }
 }

@@ -3,6 +3,7 @@ using BRun.Diagnostics.Core.Conversations;
 using BRun.Diagnostics.Core.Detection;
 using BRun.Diagnostics.Core.Detection.Json;
 using BRun.Diagnostics.Core.Messages;
+using BRun.Diagnostics.Core.Text;
 
 namespace BRun.Diagnostics.Core.Validation;
 
@@ -141,7 +142,7 @@ public sealed class ResponseValidator
                 return new(
                     FailureType.ApiError,
                     "stream_error_event",
-                    $"The stream carried an error event ({error}) after {message.EventCount} events; {message.Text.Length} chars of text had arrived.",
+                    $"The stream carried an error event ({error}) after {Plural.Of(message.EventCount, "event")}; {Plural.Of(message.Text.Length, "character")} of text had arrived.",
                     Confidence.High);
             }
 

@@ -31,7 +31,8 @@ public sealed record PageRequest(int PageIndex = 0, int PageSize = 25)
 {
     public const int MaxPageSize = 500;
 
-    internal int Offset => checked(PageIndex * PageSize);
+    // Widened before multiplying: page 10,000,000 of 500 is past the end (an empty page), not an overflow.
+    internal long Offset => (long)PageIndex * PageSize;
 
     internal void Validate()
     {

@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
 using Dapper;
 
 namespace BRun.Diagnostics.Infrastructure.Live;
@@ -68,6 +69,25 @@ public sealed class RunProgressReader(IUserScopedConnectionFactory connections)
             new { limit, windowStart },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.AsList();
+    }
+
+    /// <summary>
+    /// A page of the runs the identity may see, newest first, optionally only those in <paramref name="status"/>, with the
+    /// total in the same round trip.
+    /// </summary>
+    public async Task<Page<RunProgressRow>> PageAsync(
+        DbIdentity identity, string? status, PageRequest page, DateTimeOffset windowStart, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        var where = status is null ? string.Empty : " WHERE r.status = @status";
+        await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+            $"SELECT count(*) FROM generation_runs r{where};\n" + RowSql + where + " ORDER BY r.created_at DESC, r.id LIMIT @limit OFFSET @offset",
+            new { status, limit = page.PageSize, offset = (long)page.PageIndex * page.PageSize, windowStart },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var total = await results.ReadSingleAsync<long>().ConfigureAwait(false);
+        var rows = (await results.ReadAsync<RunProgressRow>().ConfigureAwait(false)).AsList();
+        return new Page<RunProgressRow>(rows, total, page.PageIndex, page.PageSize);
     }
 
     /// <summary>The run, or null when it does not exist or the identity may not see it.</summary>

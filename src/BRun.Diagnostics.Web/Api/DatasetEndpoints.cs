@@ -22,10 +22,20 @@ public static class DatasetEndpoints
     public static IEndpointRouteBuilder MapDatasetApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGet("/api/export/training", ExportAsync);
+        endpoints.MapGet("/api/export/training", ExportAsync).WithQueryParameters(ExportParameters);
         endpoints.MapPost("/api/import", ImportAsync);
         return endpoints;
     }
+
+    private static readonly IReadOnlyList<ApiQueryParameter> ExportParameters =
+    [
+        new("format", "Training format: openai or sharegpt.", Values: ["openai", "sharegpt"], Required: true, Example: "openai"),
+        new("dataset", "A dataset id or name."),
+        new("run", "Only this run's conversations: a run id (a UUID)."),
+        new("since", "Only conversations created at or after this: " + Failures.FailureFilterQuery.TimeAccepts + "."),
+        new("model", "Only this model."),
+        new("include_simulated", "true to include conversations the simulator produced (default false).", Values: ["true", "false"]),
+    ];
 
     /// <summary>A 400 naming the parameter.</summary>
     internal static IResult BadParameter(string parameter, string detail) => Results.Problem(
@@ -40,9 +50,38 @@ public static class DatasetEndpoints
     /// needs the whole export, so it comes last in the same response).
     /// </summary>
     private static async Task<IResult> ExportAsync(
-        HttpContext context, string? format, string? dataset, string? run, string? since, string? model, bool? include_simulated,
+        HttpContext context, string? format, string? dataset, string? run, string? since, string? model, string? include_simulated,
         ICurrentUser user, TrainingExporter exporter, DatasetImporter importer, TimeProvider time, CancellationToken ct)
     {
+        if (ApiQueryParameters.RefuseUnknownOrRepeated(context.Request.Query, ExportParameters) is { } unknown)
+        {
+            return unknown.ToResult();
+        }
+
+        // Text goes to Postgres as a parameter; a control character (a NUL above all) cannot be stored or matched.
+        if (model is not null && (model.Length > 200 || model.Any(char.IsControl)))
+        {
+            return BadParameter("model", "model must be a model id of up to 200 characters without control characters.");
+        }
+
+        if (dataset is not null && (string.IsNullOrWhiteSpace(dataset) || dataset.Length > 200 || dataset.Any(char.IsControl)))
+        {
+            return BadParameter("dataset", "dataset must be a dataset id or a name of up to 200 characters without control characters.");
+        }
+
+        bool includeSimulated;
+        switch (include_simulated)
+        {
+            case null or "" or "false":
+                includeSimulated = false;
+                break;
+            case "true":
+                includeSimulated = true;
+                break;
+            default:
+                return BadParameter("include_simulated", "include_simulated must be true or false.");
+        }
+
         if (!TrainingFormats.TryParse(format, out var trainingFormat) || trainingFormat is not (TrainingFormat.OpenAi or TrainingFormat.ShareGpt))
         {
             return BadParameter("format", "format must be openai or sharegpt.");
@@ -62,7 +101,7 @@ public static class DatasetEndpoints
         DateTimeOffset? sinceTime = null;
         if (since is not null)
         {
-            if (!DateTimeOffset.TryParse(since, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsedSince))
+            if (Failures.FailureFilterQuery.ParseInstant(since) is not { } parsedSince)
             {
                 return BadParameter("since", "since must be an ISO 8601 date or time, e.g. 2026-03-01T00:00:00Z.");
             }
@@ -100,7 +139,7 @@ public static class DatasetEndpoints
             await using (var jsonl = zip.CreateEntry("training.jsonl", CompressionLevel.Fastest).Open())
             {
                 manifest = await exporter.ExportAsync(
-                    user.UserId, trainingFormat, new TrainingExportFilter(datasetId, runId, sinceTime, model, include_simulated ?? false), jsonl, ct).ConfigureAwait(false);
+                    user.UserId, trainingFormat, new TrainingExportFilter(datasetId, runId, sinceTime, model, includeSimulated), jsonl, ct).ConfigureAwait(false);
             }
 
             await using var manifestStream = zip.CreateEntry("training.manifest.json", CompressionLevel.Fastest).Open();

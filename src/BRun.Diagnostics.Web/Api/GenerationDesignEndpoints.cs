@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Core.Pipeline;
@@ -47,12 +48,42 @@ public sealed record CreateRunBody(
 /// </summary>
 public static class GenerationDesignEndpoints
 {
+    public const string ArchivedKey = "archived";
+    public const string VersionKey = "version";
+    public const string DiffFromKey = "from";
+    public const string DiffToKey = "to";
+    private const string VersionAccepts = "a version number, a whole number from 1";
+
+    private static IReadOnlyList<ApiQueryParameter> ListParameters { get; } =
+    [
+        new(ArchivedKey, "true lists the archived items instead of the usable ones (default false).", Values: ["true", "false"]),
+    ];
+
+    private static IReadOnlyList<ApiQueryParameter> VersionParameters { get; } =
+    [
+        new(VersionKey, "The version to show (default: the current one).", IsInteger: true, Minimum: 1, Maximum: int.MaxValue),
+    ];
+
+    private static IReadOnlyList<ApiQueryParameter> DiffParameters { get; } =
+    [
+        new(DiffFromKey, "The older version.", IsInteger: true, Minimum: 1, Maximum: int.MaxValue, Required: true, Example: "1"),
+        new(DiffToKey, "The newer version (default: the current one).", IsInteger: true, Minimum: 1, Maximum: int.MaxValue),
+    ];
+
     public static IEndpointRouteBuilder MapGenerationDesignApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var templates = endpoints.MapGroup("/api/templates");
-        templates.MapGet("/", async (bool? archived, DesignDashboardService design, CancellationToken ct) =>
-            Results.Ok((await design.ListTemplatesAsync(archived ?? false, ct).ConfigureAwait(false)).Select(TemplateJson)));
+        templates.MapGet("/", async (HttpContext context, DesignDashboardService design, CancellationToken ct) =>
+        {
+            var (archived, problem) = ArchivedFlag(context);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            return Results.Ok((await design.ListTemplatesAsync(archived, ct).ConfigureAwait(false)).Select(TemplateJson));
+        }).WithQueryParameters(ListParameters);
         templates.MapPost("/", (TemplateWrite body, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
         {
             if (string.IsNullOrWhiteSpace(body.Name))
@@ -63,30 +94,65 @@ public static class GenerationDesignEndpoints
             var created = await design.CreateTemplateAsync(body.Name, body.Body ?? string.Empty, body.Shared, ct).ConfigureAwait(false);
             return Results.Created($"/api/templates/{Uri.EscapeDataString(created.Name)}", TemplateJson(created));
         }, "name"));
-        templates.MapGet("/{name}", (string name, int? version, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
+        templates.MapGet("/{name}", (string name, HttpContext context, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
         {
+            if (Refused(context, VersionParameters) is { } refused)
+            {
+                return refused;
+            }
+
+            var (given, versionProblem) = PageQuery.ParseNumber(context.Request.Query[VersionKey], VersionKey, 1, int.MaxValue, 0, VersionAccepts);
+            if (versionProblem is not null)
+            {
+                return versionProblem.ToResult();
+            }
+
+            int? version = given == 0 ? null : given;
             var template = await RequireTemplateAsync(design, name, ct).ConfigureAwait(false);
             var shown = await design.GetVersionAsync(template.Id, version ?? template.CurrentVersion, ct).ConfigureAwait(false);
             return shown is null
-                ? Problem(StatusCodes.Status404NotFound, "version", $"Template '{template.Name}' has no version {version}.")
+                ? NoSuchVersion(VersionKey, template, version!.Value)
                 : Results.Ok(new { template = TemplateJson(template), version = shown.Version, body = shown.Body, created_at = shown.CreatedAt });
-        }, "name"));
+        }, "name")).WithQueryParameters(VersionParameters);
         templates.MapPut("/{name}", (string name, TemplateWrite body, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
             Results.Ok(TemplateJson(await design.UpdateTemplateAsync(name, body.Body ?? string.Empty, ct).ConfigureAwait(false))), "name"));
-        templates.MapGet("/{name}/versions", (string name, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
+        templates.MapGet("/{name}/versions", (string name, HttpContext context, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
         {
+            if (Refused(context, []) is { } refused)
+            {
+                return refused;
+            }
+
             var template = await RequireTemplateAsync(design, name, ct).ConfigureAwait(false);
             var versions = await design.ListVersionsAsync(template.Id, ct).ConfigureAwait(false);
             return Results.Ok(versions.Select(v => new { version = v.Version, created_at = v.CreatedAt, body = v.Body }));
         }, "name"));
-        templates.MapGet("/{name}/diff", (string name, int from, int? to, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
+        templates.MapGet("/{name}/diff", (string name, HttpContext context, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
         {
+            if (Refused(context, DiffParameters) is { } refused)
+            {
+                return refused;
+            }
+
+            var query = context.Request.Query;
+            var (from, fromProblem) = PageQuery.ParseNumber(query[DiffFromKey], DiffFromKey, 1, int.MaxValue, 0, VersionAccepts);
+            if (fromProblem is not null || from == 0)
+            {
+                return (fromProblem ?? new ParameterProblem(DiffFromKey, "from is required: the older version to compare.", VersionAccepts)).ToResult();
+            }
+
+            var (to, toProblem) = PageQuery.ParseNumber(query[DiffToKey], DiffToKey, 1, int.MaxValue, 0, VersionAccepts);
+            if (toProblem is not null)
+            {
+                return toProblem.ToResult();
+            }
+
             var template = await RequireTemplateAsync(design, name, ct).ConfigureAwait(false);
             var older = await design.GetVersionAsync(template.Id, from, ct).ConfigureAwait(false);
-            var newer = await design.GetVersionAsync(template.Id, to ?? template.CurrentVersion, ct).ConfigureAwait(false);
+            var newer = await design.GetVersionAsync(template.Id, to == 0 ? template.CurrentVersion : to, ct).ConfigureAwait(false);
             if (older is null || newer is null)
             {
-                return Problem(StatusCodes.Status404NotFound, older is null ? "from" : "to", $"Template '{template.Name}' has no such version.");
+                return older is null ? NoSuchVersion(DiffFromKey, template, from) : NoSuchVersion(DiffToKey, template, to);
             }
 
             return Results.Ok(new
@@ -95,7 +161,7 @@ public static class GenerationDesignEndpoints
                 to = newer.Version,
                 lines = DesignDashboardService.Diff(older.Body, newer.Body).Select(l => l.ToString()),
             });
-        }, "name"));
+        }, "name")).WithQueryParameters(DiffParameters);
         templates.MapPost("/{name}/render", (string name, RenderRequest? body, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
         {
             body ??= new RenderRequest(null, null, null, null, null, null, null);
@@ -154,15 +220,21 @@ public static class GenerationDesignEndpoints
             return Results.Created($"/api/runs/{id:D}", new { id });
         }, "template"));
 
-        endpoints.MapGet("/api/runs/{id:guid}/design", async (Guid id, DesignDashboardService design, CancellationToken ct) =>
+        endpoints.MapGet("/api/runs/{id}/design", async (string id, HttpContext context, DesignDashboardService design, CancellationToken ct) =>
         {
-            var run = await design.GetRunDesignAsync(id, ct).ConfigureAwait(false);
-            if (run is null)
+            var (runId, idProblem) = ApiQueryParameters.RouteId(context, id, "run id");
+            if (idProblem is not null)
             {
-                return Problem(StatusCodes.Status404NotFound, "id", $"No run {id:D} that you can see.");
+                return idProblem;
             }
 
-            var breakdown = await design.GetRunBreakdownAsync(id, ct).ConfigureAwait(false);
+            var run = await design.GetRunDesignAsync(runId, ct).ConfigureAwait(false);
+            if (run is null)
+            {
+                return Problem(StatusCodes.Status404NotFound, "id", $"No run {runId:D} that you can see.");
+            }
+
+            var breakdown = await design.GetRunBreakdownAsync(runId, ct).ConfigureAwait(false);
             return Results.Ok(new
             {
                 template = run.Version?.TemplateName,
@@ -186,8 +258,16 @@ public static class GenerationDesignEndpoints
     private static void MapScaffolding(IEndpointRouteBuilder endpoints, string prefix, ScaffoldingKind kind)
     {
         var group = endpoints.MapGroup(prefix);
-        group.MapGet("/", async (bool? archived, DesignDashboardService design, CancellationToken ct) =>
-            Results.Ok((await design.ListScaffoldingAsync(kind, archived ?? false, ct).ConfigureAwait(false)).Select(ScaffoldingJson)));
+        group.MapGet("/", async (HttpContext context, DesignDashboardService design, CancellationToken ct) =>
+        {
+            var (archived, problem) = ArchivedFlag(context);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            return Results.Ok((await design.ListScaffoldingAsync(kind, archived, ct).ConfigureAwait(false)).Select(ScaffoldingJson));
+        }).WithQueryParameters(ListParameters);
         group.MapPost("/", (ScaffoldingWrite body, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
         {
             var missing = string.IsNullOrWhiteSpace(body.Key) ? "key" : string.IsNullOrWhiteSpace(body.Name) ? "name" : string.IsNullOrWhiteSpace(body.Description) ? "description" : null;
@@ -214,6 +294,27 @@ public static class GenerationDesignEndpoints
             await set(design, name, ct).ConfigureAwait(false);
             return Results.NoContent();
         }, "name"));
+
+    /// <summary>The <c>archived</c> flag of a list, after refusing any other parameter.</summary>
+    private static (bool Value, IResult? Problem) ArchivedFlag(HttpContext context)
+    {
+        if (Refused(context, ListParameters) is { } refused)
+        {
+            return (false, refused);
+        }
+
+        var (value, problem) = ApiQueryParameters.ParseFlag(context.Request.Query, ArchivedKey, fallback: false);
+        return (value, problem?.ToResult());
+    }
+
+    /// <summary>A version the template does not have is a bad parameter value (the template itself exists), so a 400 naming it.</summary>
+    private static IResult NoSuchVersion(string key, TemplateRecord template, int version) => new ParameterProblem(
+        key,
+        string.Create(CultureInfo.InvariantCulture, $"Template '{template.Name}' has no version {version}."),
+        string.Create(CultureInfo.InvariantCulture, $"a version from 1 to {template.CurrentVersion}")).ToResult();
+
+    private static IResult? Refused(HttpContext context, IReadOnlyList<ApiQueryParameter> parameters) =>
+        ApiQueryParameters.RefuseUnknownOrRepeated(context.Request.Query, parameters)?.ToResult();
 
     private static async Task<TemplateRecord> RequireTemplateAsync(DesignDashboardService design, string name, CancellationToken ct) =>
         await design.FindTemplateAsync(name, ct).ConfigureAwait(false) ?? throw new DesignNotFoundException($"No template '{name}' that you can see.");

@@ -55,18 +55,46 @@ public static class RunAlertEndpoints
     public static IEndpointRouteBuilder MapRunAlertApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var runs = endpoints.MapGroup("/api/runs/{id:guid}");
+        var runs = endpoints.MapGroup("/api/runs/{id}").WithTags("Runs");
 
-        runs.MapGet("/alerts", async (Guid id, RunAlertService alerts, RunDashboardService runService, CancellationToken ct) =>
-            await runService.GetAsync(id, ct).ConfigureAwait(false) is null
-                ? Results.NotFound()
-                : Results.Ok((await alerts.ListForRunAsync(id, ct).ConfigureAwait(false)).Select(RunAlertResponse.From)));
-
-        runs.MapGet("/alert-rules", async (Guid id, RunAlertService alerts, CancellationToken ct) =>
-            await alerts.GetRulesAsync(id, ct).ConfigureAwait(false) is { } rules ? Results.Ok(AlertRulesBody.From(rules)) : Results.NotFound());
-
-        runs.MapPut("/alert-rules", async (Guid id, AlertRulesBody body, RunAlertService alerts, CancellationToken ct) =>
+        runs.MapGet("/alerts", async (string id, HttpContext context, RunAlertService alerts, RunDashboardService runService, CancellationToken ct) =>
         {
+            var (runId, problem) = ApiQueryParameters.RouteId(context, id, "run id");
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            return await runService.GetAsync(runId, ct).ConfigureAwait(false) is null
+                ? NoRun(runId)
+                : Results.Ok((await alerts.ListForRunAsync(runId, ct).ConfigureAwait(false)).Select(RunAlertResponse.From));
+        })
+            .WithSummary("The run's alerts, newest first.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        runs.MapGet("/alert-rules", async (string id, HttpContext context, RunAlertService alerts, CancellationToken ct) =>
+        {
+            var (runId, problem) = ApiQueryParameters.RouteId(context, id, "run id");
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            return await alerts.GetRulesAsync(runId, ct).ConfigureAwait(false) is { } rules ? Results.Ok(AlertRulesBody.From(rules)) : NoRun(runId);
+        })
+            .WithSummary("The run's alert rules.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        runs.MapPut("/alert-rules", async (string id, HttpContext context, AlertRulesBody body, RunAlertService alerts, CancellationToken ct) =>
+        {
+            var (runId, idProblem) = ApiQueryParameters.RouteId(context, id, "run id");
+            if (idProblem is not null)
+            {
+                return idProblem;
+            }
+
             var rules = body.ToRules();
             if (rules.Problem() is { } problem)
             {
@@ -74,25 +102,33 @@ public static class RunAlertEndpoints
                     extensions: new Dictionary<string, object?> { ["parameter"] = problem.Split(' ')[0] });
             }
 
-            return await alerts.UpdateRulesAsync(id, rules, ct).ConfigureAwait(false) ? Results.NoContent() : Results.NotFound();
+            return await alerts.UpdateRulesAsync(runId, rules, ct).ConfigureAwait(false) ? Results.NoContent() : NoRun(runId);
         });
 
-        runs.MapPost("/pause", (Guid id, RunAlertService alerts, RunDashboardService runService, CancellationToken ct) =>
-            ChangeAsync(id, runService, () => alerts.PauseAsync(id, ct), "The run is not running.", ct));
-        runs.MapPost("/resume", (Guid id, RunAlertService alerts, RunDashboardService runService, CancellationToken ct) =>
-            ChangeAsync(id, runService, () => alerts.ResumeAsync(id, ct), "The run is not paused.", ct));
+        runs.MapPost("/pause", (string id, HttpContext context, RunAlertService alerts, RunDashboardService runService, CancellationToken ct) =>
+            ChangeAsync(context, id, runService, runId => alerts.PauseAsync(runId, ct), "The run is not running.", ct));
+        runs.MapPost("/resume", (string id, HttpContext context, RunAlertService alerts, RunDashboardService runService, CancellationToken ct) =>
+            ChangeAsync(context, id, runService, runId => alerts.ResumeAsync(runId, ct), "The run is not paused.", ct));
         return endpoints;
     }
 
-    private static async Task<IResult> ChangeAsync(Guid id, RunDashboardService runService, Func<Task<bool>> change, string conflict, CancellationToken ct)
+    private static IResult NoRun(Guid runId) => ApiProblems.NotFound($"No run {runId:D} that you can see.");
+
+    private static async Task<IResult> ChangeAsync(HttpContext context, string id, RunDashboardService runService, Func<Guid, Task<bool>> change, string conflict, CancellationToken ct)
     {
-        if (await change().ConfigureAwait(false))
+        var (runId, problem) = ApiQueryParameters.RouteId(context, id, "run id");
+        if (problem is not null)
         {
-            return await runService.GetAsync(id, ct).ConfigureAwait(false) is { } run ? Results.Ok(RunStatusResponse.From(run)) : Results.NotFound();
+            return problem;
         }
 
-        return await runService.GetAsync(id, ct).ConfigureAwait(false) is null
-            ? Results.NotFound()
+        if (await change(runId).ConfigureAwait(false))
+        {
+            return await runService.GetAsync(runId, ct).ConfigureAwait(false) is { } run ? Results.Ok(RunStatusResponse.From(run)) : NoRun(runId);
+        }
+
+        return await runService.GetAsync(runId, ct).ConfigureAwait(false) is null
+            ? NoRun(runId)
             : Results.Problem(statusCode: StatusCodes.Status409Conflict, title: conflict);
     }
 }

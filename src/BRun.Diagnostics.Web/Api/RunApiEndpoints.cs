@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json.Serialization;
 using BRun.Diagnostics.Core.Reports.Runs;
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
 using Microsoft.Net.Http.Headers;
 
@@ -11,8 +13,11 @@ public sealed record RunStatusResponse(
     [property: JsonPropertyName("id")] Guid Id,
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
+    [property: JsonPropertyName("finished_at")] DateTimeOffset? FinishedAt,
+    [property: JsonPropertyName("owner_email")] string OwnerEmail,
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("max_tokens")] int MaxTokens,
+    [property: JsonPropertyName("temperature")] decimal? Temperature,
     [property: JsonPropertyName("template")] string Template,
     [property: JsonPropertyName("total")] int Total,
     [property: JsonPropertyName("succeeded")] int Succeeded,
@@ -22,61 +27,157 @@ public sealed record RunStatusResponse(
     [property: JsonPropertyName("pending")] int Pending,
     [property: JsonPropertyName("tasks_per_minute")] double? TasksPerMinute,
     [property: JsonPropertyName("eta_seconds")] double? EtaSeconds,
-    [property: JsonPropertyName("cost_usd")] decimal CostUsd = 0,
-    [property: JsonPropertyName("failed_cost_usd")] decimal FailedCostUsd = 0,
-    [property: JsonPropertyName("simulated")] bool Simulated = false)
+    [property: JsonPropertyName("failures_url")] string FailuresUrl,
+    [property: JsonPropertyName("cost_usd")] decimal CostUsd,
+    [property: JsonPropertyName("failed_cost_usd")] decimal FailedCostUsd,
+    [property: JsonPropertyName("simulated")] bool Simulated)
 {
     public static RunStatusResponse From(RunView run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        return new(run.Id, run.Status, run.CreatedAt, run.Model, run.MaxTokens, run.TemplateName, run.Total, run.Succeeded,
-            run.Failed, run.Cancelled, run.InFlight, run.Pending,
+        return new(run.Id, run.Status, run.CreatedAt, run.FinishedAt, run.OwnerEmail, run.Model, run.MaxTokens, run.Temperature,
+            run.TemplateName, run.Total, run.Succeeded, run.Failed, run.Cancelled, run.InFlight, run.Pending,
             run.TasksPerMinute is { } r ? Math.Round(r, 2) : null, run.Eta is { } eta ? Math.Round(eta.TotalSeconds) : null,
+            "/api/failed-generations" + (FailureFilterState.Empty with { RunId = run.Id }).ToQueryString(),
             run.CostUsd, run.FailedCostUsd, run.Simulated);
     }
 }
 
+/// <summary>The runs list response: <c>{ "items": [...], "total": N, "page": P, "limit": L }</c>.</summary>
+public sealed record RunListResponse(
+    [property: JsonPropertyName("items")] IReadOnlyList<RunStatusResponse> Items,
+    [property: JsonPropertyName("total")] long Total,
+    [property: JsonPropertyName("page")] int Page,
+    [property: JsonPropertyName("limit")] int Limit);
+
 /// <summary>The runs HTTP API. Authorisation is the fallback policy; visibility is row-level security (others' runs: 404).</summary>
 public static class RunApiEndpoints
 {
+    public const int DefaultLimit = 50;
+    public const string StatusKey = "status";
+    public const string ReportFormatKey = "format";
+
     public static IEndpointRouteBuilder MapRunApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGet("/api/runs/{id:guid}", async (Guid id, RunDashboardService runs, CancellationToken ct) =>
-            await runs.GetAsync(id, ct).ConfigureAwait(false) is { } run
-                ? Results.Ok(RunStatusResponse.From(run))
-                : Results.NotFound());
-        endpoints.MapGet("/api/runs/{id:guid}/report", ReportAsync);
+        var group = endpoints.MapGroup("/api/runs").WithTags("Runs");
+        group.MapGet("/", ListAsync)
+            .WithName("ListRuns")
+            .WithSummary("Runs you can see, newest first, optionally by status, paged.")
+            .WithQueryParameters(ListParameters)
+            .Produces<RunListResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapGet("/{id}", GetAsync)
+            .WithName("GetRun")
+            .WithSummary("One run's status and counts.")
+            .Produces<RunStatusResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{id}/report", ReportAsync)
+            .WithName("GetRunReport")
+            .WithQueryParameters(ReportParameters)
+            .WithSummary("The run's shareable report: one self-contained HTML file (format=html, the default) or Markdown (format=md).")
+            .Produces(StatusCodes.Status200OK, contentType: "text/html")
+            .Produces(StatusCodes.Status200OK, contentType: "text/markdown")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
+    }
+
+    private static IReadOnlyList<ApiQueryParameter> ListParameters { get; } =
+    [
+        new(StatusKey, "Only runs in this status: " + string.Join(", ", RunStatus.All) + ".", Values: RunStatus.All),
+        .. ApiQueryParameters.Paging(DefaultLimit),
+    ];
+
+    private static async Task<IResult> ListAsync(HttpContext context, RunDashboardService runs, CancellationToken ct)
+    {
+        var query = context.Request.Query;
+        if (ApiQueryParameters.RefuseUnknownOrRepeated(query, ListParameters) is { } unknown)
+        {
+            return unknown.ToResult();
+        }
+
+        var statusValues = query[StatusKey];
+        var accepts = "one of " + string.Join(", ", RunStatus.All) + " (lower case)";
+        var status = string.IsNullOrWhiteSpace(statusValues.ToString()) ? null : statusValues.ToString();
+        if (status is not null && !RunStatus.All.Contains(status, StringComparer.Ordinal))
+        {
+            return new ParameterProblem(StatusKey, $"status '{FailureFilterQuery.Shorten(status)}' is not a run status.", accepts).ToResult();
+        }
+
+        var (page, problem) = PageQuery.Parse(query, DefaultLimit);
+        if (problem is not null)
+        {
+            return problem.ToResult();
+        }
+
+        var result = await runs.PageAsync(status, page!, ct).ConfigureAwait(false);
+        return Results.Ok(new RunListResponse([.. result.Items.Select(RunStatusResponse.From)], result.TotalCount, page!.PageIndex + 1, page.PageSize));
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpContext context, RunDashboardService runs, CancellationToken ct)
+    {
+        if (ApiIds.Parse(id) is not { } runId)
+        {
+            return ApiIds.Problem("id", id, "run id").ToResult();
+        }
+
+        if (FailedGenerationEndpoints.RouteOnly(context) is { } extra)
+        {
+            return extra.ToResult();
+        }
+
+        return await runs.GetAsync(runId, ct).ConfigureAwait(false) is { } run
+            ? Results.Ok(RunStatusResponse.From(run))
+            : ApiProblems.NotFound($"No run {runId:D} that you can see.");
     }
 
     /// <summary>
     /// The run report as one self-contained HTML file (default) or Markdown, as an attachment. The HTML also gets a
     /// Content-Security-Policy header that allows no script and no request, as its own meta tag does.
     /// </summary>
-    private static async Task<IResult> ReportAsync(Guid id, string? format, HttpContext context, RunReportService reports, CancellationToken ct)
+    private static IReadOnlyList<ApiQueryParameter> ReportParameters { get; } =
+    [
+        new(ReportFormatKey, "html (the default: one self-contained file) or md (Markdown).", Values: ["html", "md"]),
+    ];
+
+    private static async Task<IResult> ReportAsync(string id, HttpContext context, RunReportService reports, CancellationToken ct)
     {
-        var markdown = format?.ToUpperInvariant() switch
+        if (ApiIds.Parse(id) is not { } runId)
         {
-            null or "HTML" => false,
-            "MD" or "MARKDOWN" => true,
-            _ => (bool?)null,
-        };
-        if (markdown is not { } isMarkdown)
+            return ApiIds.Problem("id", id, "run id").ToResult();
+        }
+
+        var query = context.Request.Query;
+        if (ApiQueryParameters.RefuseUnknownOrRepeated(query, ReportParameters) is { } unknown)
         {
-            return Results.Problem("format must be html or md.", statusCode: StatusCodes.Status400BadRequest,
-                extensions: new Dictionary<string, object?> { ["parameter"] = "format" });
+            return unknown.ToResult();
+        }
+
+        var format = query[ReportFormatKey].ToString();
+        bool isMarkdown;
+        switch (format)
+        {
+            case "" or "html":
+                isMarkdown = false;
+                break;
+            case "md":
+                isMarkdown = true;
+                break;
+            default:
+                return new ParameterProblem(ReportFormatKey, $"format '{FailureFilterQuery.Shorten(format)}' is not a report format.", "html or md (lower case)").ToResult();
         }
 
         var request = context.Request;
-        var report = await reports.BuildAsync(id, new Uri($"{request.Scheme}://{request.Host}{request.PathBase}/"), ct).ConfigureAwait(false);
+        var report = await reports.BuildAsync(runId, new Uri($"{request.Scheme}://{request.Host}{request.PathBase}/"), ct).ConfigureAwait(false);
         if (report is null)
         {
-            return Results.NotFound();
+            return ApiProblems.NotFound($"No run {runId:D} that you can see.");
         }
 
         context.Response.Headers[HeaderNames.XContentTypeOptions] = "nosniff";
-        var fileName = RunReportFiles.FileName(id, isMarkdown);
+        var fileName = RunReportFiles.FileName(runId, isMarkdown);
         if (isMarkdown)
         {
             return Results.File(Encoding.UTF8.GetBytes(RunReportMarkdownWriter.Write(report)), "text/markdown; charset=utf-8", fileName);

@@ -13,7 +13,7 @@ public static class AccountEndpoints
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var account = endpoints.MapGroup("/account");
+        var account = endpoints.MapGroup("/account").ExcludeFromDescription();
 
         // Antiforgery is validated (the form carries the token), which also stops login CSRF.
         account.MapPost("/login", SignInAsync).AllowAnonymous();

@@ -33,12 +33,8 @@ internal sealed class ApiTokenAuthenticationHandler(
         return AuthenticateResult.Success(new AuthenticationTicket(UserClaims.CreatePrincipal(user, SchemeName), SchemeName));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
-    {
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
-        Response.Headers.WWWAuthenticate = "Bearer";
-        return Task.CompletedTask;
-    }
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        ApiChallenge.UnauthorizedAsync(Context, "invalid_token", "The API token is invalid or revoked.");
 
     private static bool TryGetBearer(HttpRequest request, out string token)
     {

@@ -110,15 +110,14 @@ public static class AuthenticationSetup
 
     private static Task RedirectOrStatus(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int status)
     {
-        if (context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
-        {
-            context.Response.StatusCode = status;
-        }
-        else
+        if (!context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
         {
             context.Response.Redirect(context.RedirectUri);
+            return Task.CompletedTask;
         }
 
-        return Task.CompletedTask;
+        return status == StatusCodes.Status401Unauthorized
+            ? ApiChallenge.UnauthorizedAsync(context.HttpContext, error: null, "Sign in, or send an API token as 'Authorization: Bearer TOKEN' (create one with: brun token create --email EMAIL).")
+            : ApiChallenge.ForbiddenAsync(context.HttpContext, "You may not use this endpoint.");
     }
 }

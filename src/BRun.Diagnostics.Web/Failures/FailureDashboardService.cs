@@ -34,6 +34,10 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
     public Task<int> CountMatchingAsync(FailureFilterState state, IReadOnlyCollection<Guid> failureIds, CancellationToken cancellationToken) =>
         reader.CountMatchingAsync(currentUser.Identity, Filter(state), failureIds, cancellationToken);
 
+    /// <summary>One failure for the API, or null when it does not exist or is not visible.</summary>
+    public async Task<FailureDetail?> GetDetailAsync(Guid id, CancellationToken cancellationToken) =>
+        await reader.GetAsync(currentUser.Identity, id, cancellationToken).ConfigureAwait(false) is { } row ? FailureDetail.From(row) : null;
+
     /// <summary>The dialog's view of one failure, or null when it does not exist or is not visible.</summary>
     public async Task<FailureReportView?> GetReportAsync(Guid id, CancellationToken cancellationToken)
     {
@@ -63,7 +67,7 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
         ArgumentNullException.ThrowIfNull(state);
         var filter = Filter(state);
         // Hours for a range of up to two days, else days; with no range, days.
-        var unit = state.From is { } from && (state.To ?? DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime)).DayNumber - from.DayNumber <= 1
+        var unit = state.From is { } from && (state.To ?? timeProvider.GetUtcNow()) - from <= TimeSpan.FromDays(2)
             ? ChartTimeUnit.Hour
             : ChartTimeUnit.Day;
         var overTime = await reader.GetFailuresOverTimeAsync(currentUser.Identity, filter, unit, cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using BRun.Diagnostics.Infrastructure.Failures;
 
@@ -88,7 +89,10 @@ public static class FailureExportWriter
         return CsvText.Line(cells);
     }
 
-    private static string JsonLine(FailedGenerationSummary row) => JsonSerializer.Serialize(FailureItem.From(row)) + "\n";
+    // A file, not HTML: quotes and non-ASCII stay readable instead of \u0022-escaped (JSON stays valid either way).
+    private static readonly JsonSerializerOptions JsonLineOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string JsonLine(FailedGenerationSummary row) => JsonSerializer.Serialize(FailureItem.From(row), JsonLineOptions) + "\n";
 
     private static string Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 

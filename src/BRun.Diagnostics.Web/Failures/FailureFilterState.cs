@@ -6,8 +6,9 @@ namespace BRun.Diagnostics.Web.Failures;
 
 /// <summary>
 /// The failed-generations filters as they travel in the URL query (page links and the HTTP API use the same
-/// names): failure_type, stop_reason, pattern, model, run_id, from, to, q. Dates are UTC; a date without a time
-/// in <c>to</c> includes that whole day. Unknown or malformed values are dropped rather than failing the page.
+/// names): failure_type, stop_reason, pattern, model, run_id, from, to, q. <see cref="From"/> is inclusive and
+/// <see cref="To"/> exclusive, both exact instants; a date alone in <c>to</c> means "through the end of that day"
+/// and is stored as the next midnight. Build one from a query with <see cref="FailureFilterQuery"/>.
 /// </summary>
 public sealed record FailureFilterState
 {
@@ -28,32 +29,29 @@ public sealed record FailureFilterState
     public string? Model { get; init; }
     public Guid? RunId { get; init; }
 
-    /// <summary>First day included.</summary>
-    public DateOnly? From { get; init; }
+    /// <summary>Earliest created_at included (UTC).</summary>
+    public DateTimeOffset? From { get; init; }
 
-    /// <summary>Last day included.</summary>
-    public DateOnly? To { get; init; }
+    /// <summary>First created_at no longer included (UTC).</summary>
+    public DateTimeOffset? To { get; init; }
     public string? Query { get; init; }
 
     public bool IsEmpty => this == Empty;
 
-    /// <summary>Builds the state from raw query values, keeping only values that make sense.</summary>
-    public static FailureFilterState Parse(
-        string? failureType, string? stopReason, string? pattern, string? model, string? runId, string? from, string? to, string? query) => new()
+    /// <summary>The UTC day <see cref="From"/> falls on (for a date picker).</summary>
+    public DateOnly? FromDay => From is { } from ? DateOnly.FromDateTime(from.UtcDateTime) : null;
+
+    /// <summary>The last UTC day with an included instant (for a date picker).</summary>
+    public DateOnly? LastDay => To is { } to ? DateOnly.FromDateTime(to.UtcDateTime.AddTicks(-1)) : null;
+
+    /// <summary>The state for whole UTC days, <paramref name="first"/> through <paramref name="last"/> inclusive.</summary>
+    public FailureFilterState WithDays(DateOnly? first, DateOnly? last) => this with
     {
-        FailureType = failureType is FailureTypeNames.Truncation or FailureTypeNames.ParseError or FailureTypeNames.ApiError or FailureTypeNames.ValidationError
-            ? failureType
-            : null,
-        StopReason = Clean(stopReason),
-        Pattern = Clean(pattern),
-        Model = Clean(model),
-        RunId = Guid.TryParse(runId, out var run) ? run : null,
-        From = ParseDate(from),
-        To = ParseDate(to),
-        Query = Clean(query),
+        From = first is { } f ? Midnight(f) : null,
+        To = last is { } l ? Midnight(l.AddDays(1)) : null,
     };
 
-    /// <summary>The reader's filter: [from 00:00, to+1 00:00) in UTC.</summary>
+    /// <summary>The reader's filter.</summary>
     public FailedGenerationFilter ToFilter() => new()
     {
         FailureType = FailureType is null ? null : FailureTypeNames.Parse(FailureType),
@@ -61,12 +59,12 @@ public sealed record FailureFilterState
         TruncationPattern = Pattern,
         Model = Model,
         RunId = RunId,
-        From = From is { } f ? new DateTimeOffset(f.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null,
-        To = To is { } t ? new DateTimeOffset(t.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null,
+        From = From,
+        To = To,
         Query = Query,
     };
 
-    /// <summary>The query values, in a stable order, without empty members.</summary>
+    /// <summary>The query values, in a stable order, without empty members; <see cref="FailureFilterQuery"/> reads them back to an equal state.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ToQuery()
     {
         var values = new List<KeyValuePair<string, string>>();
@@ -75,8 +73,8 @@ public sealed record FailureFilterState
         Add(PatternKey, Pattern);
         Add(ModelKey, Model);
         Add(RunIdKey, RunId?.ToString("D"));
-        Add(FromKey, From?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        Add(ToKey, To?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        Add(FromKey, From is { } from ? FormatBound(from, exclusiveEnd: false) : null);
+        Add(ToKey, To is { } to ? FormatBound(to, exclusiveEnd: true) : null);
         Add(QueryKey, Query);
         return values;
 
@@ -89,6 +87,9 @@ public sealed record FailureFilterState
         }
     }
 
+    /// <summary>The value of one query key, or null.</summary>
+    public string? QueryValue(string key) => ToQuery().FirstOrDefault(p => p.Key == key).Value;
+
     /// <summary>"?failure_type=...&amp;..." (empty when nothing filters), escaped.</summary>
     public string ToQueryString()
     {
@@ -96,23 +97,18 @@ public sealed record FailureFilterState
         return query.Count == 0 ? string.Empty : "?" + string.Join('&', query.Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value)));
     }
 
-    private static string? Clean(string? value) =>
-        string.IsNullOrWhiteSpace(value) ? null : value.Trim() is { Length: <= 200 } trimmed ? trimmed : null;
+    internal static DateTimeOffset Midnight(DateOnly day) => new(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 
-    private static DateOnly? ParseDate(string? value)
+    // Whole days read back as dates (a `to` at midnight is "through the day before"), anything else as an exact instant.
+    private static string FormatBound(DateTimeOffset bound, bool exclusiveEnd)
     {
-        if (string.IsNullOrWhiteSpace(value))
+        var utc = bound.ToUniversalTime();
+        if (utc.TimeOfDay == TimeSpan.Zero)
         {
-            return null;
+            var day = DateOnly.FromDateTime(utc.UtcDateTime);
+            return (exclusiveEnd ? day.AddDays(-1) : day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         }
 
-        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
-        {
-            return date;
-        }
-
-        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var moment)
-            ? DateOnly.FromDateTime(moment.UtcDateTime)
-            : null;
+        return utc.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
     }
 }

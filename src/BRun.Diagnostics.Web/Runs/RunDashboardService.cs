@@ -30,6 +30,14 @@ public sealed class RunDashboardService(
         return [.. rows.Select(r => RunProgressCalculator.ToView(r, now))];
     }
 
+    /// <summary>A page of the runs the user may see, newest first, optionally only those with <paramref name="status"/>.</summary>
+    public async Task<Page<RunView>> PageAsync(string? status, PageRequest page, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var rows = await reader.PageAsync(currentUser.Identity, status, page, now - RunProgressCalculator.ThroughputWindow, cancellationToken).ConfigureAwait(false);
+        return new Page<RunView>([.. rows.Items.Select(r => RunProgressCalculator.ToView(r, now))], rows.TotalCount, rows.PageIndex, rows.PageSize);
+    }
+
     /// <summary>The run, or null when it does not exist or belongs to someone else (callers answer 404).</summary>
     public async Task<RunView?> GetAsync(Guid runId, CancellationToken cancellationToken)
     {

@@ -7,6 +7,7 @@ namespace BRun.Diagnostics.Web.Runs;
 public sealed record RunView(
     Guid Id,
     DateTimeOffset CreatedAt,
+    DateTimeOffset? FinishedAt,
     string OwnerName,
     string OwnerEmail,
     string Model,
@@ -63,7 +64,7 @@ public static class RunProgressCalculator
             ? null
             : TimeSpan.FromMinutes(remaining / rate.Value);
         return new RunView(
-            row.Id, Utc(row.CreatedAt), row.OwnerName, row.OwnerEmail, row.Model, row.MaxTokens, row.Temperature,
+            row.Id, Utc(row.CreatedAt), row.FinishedAt is { } finished ? Utc(finished) : null, row.OwnerName, row.OwnerEmail, row.Model, row.MaxTokens, row.Temperature,
             row.TemplateName, row.Status, row.Total, row.Succeeded, row.Failed, row.Cancelled, row.InFlight, row.Pending,
             rate, eta, row.CostUsd, row.FailedCostUsd, row.Simulated);
     }

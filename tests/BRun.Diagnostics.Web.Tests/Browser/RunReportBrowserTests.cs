@@ -142,7 +142,9 @@ public sealed class RunReportBrowserTests(IntegrationEnvironment env) : IAsyncLi
     {
         var (report, _, _) = await OpenReportFileAsync(await DownloadReportAsync());
 
-        // The run page's three breakdown tables, in order: failure type, stop reason, truncation pattern.
+        // The run page's three breakdown tables, in order: failure type, stop reason, truncation pattern. They load after
+        // the counts the sign-in waited for, so wait for their rows before reading them.
+        await _dashboard.Locator(".brun-failure-breakdown .brun-breakdown-table tbody tr").First.WaitForAsync();
         var runPageRows = await _dashboard.Locator(".brun-failure-breakdown .brun-breakdown-table tbody tr")
             .EvaluateAllAsync<string[][]>("rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.innerText.trim()))");
         var reportRows = await report.Locator("#failure-rates table[data-breakdown] tbody tr[data-key]")

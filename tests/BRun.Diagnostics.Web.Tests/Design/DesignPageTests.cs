@@ -83,7 +83,9 @@ public sealed class DesignPageTests(IntegrationEnvironment env) : LiveDashboardT
         cut.WaitForAssertion(() => Assert.Contains("version 1", cut.Find(".brun-run-template-version").TextContent, StringComparison.Ordinal), RenderWait);
         cut.Find("button.brun-show-diff").Click();
 
-        var lines = cut.FindAll(".brun-diff > div").Select(d => d.TextContent).ToList();
-        Assert.Equal(["  Line one {{persona}}", "- Old line", "+ New line"], lines);
+        // MudButton hands the click to the page through an async EventCallback, so the diff may render after Click returns.
+        cut.WaitForAssertion(
+            () => Assert.Equal(["  Line one {{persona}}", "- Old line", "+ New line"], cut.FindAll(".brun-diff > div").Select(d => d.TextContent).ToList()),
+            RenderWait);
     }
 }

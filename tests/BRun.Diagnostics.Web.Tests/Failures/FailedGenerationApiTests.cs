@@ -142,4 +142,139 @@ public sealed class FailedGenerationApiTests(IntegrationEnvironment env)
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
+
+    [Fact]
+    public async Task A_page_far_past_the_end_is_empty_with_the_total_not_a_500()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        await Store(host).StoreAsync(user.Id, FailureSeed.Truncation());
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, "/api/failed-generations?page=10000000&limit=500", token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, json.RootElement.GetProperty("items").GetArrayLength());
+        Assert.Equal(1, json.RootElement.GetProperty("total").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("failure_type=bogus", "failure_type")]
+    [InlineData("failure_type=TRUNCATION", "failure_type")]
+    [InlineData("run_id=not-a-guid", "run_id")]
+    [InlineData("from=yesterday", "from")]
+    [InlineData("limit=abc", "limit")]
+    [InlineData("limit=1.5", "limit")]
+    [InlineData("limit=0", "limit")]
+    [InlineData("page=2147483648", "page")]
+    public async Task A_bad_filter_or_paging_value_is_a_problem_naming_the_parameter(string query, string parameter)
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, "/api/failed-generations?" + query, token);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(parameter, json.RootElement.GetProperty("parameter").GetString());
+    }
+
+    [Fact]
+    public async Task The_time_range_is_honoured_to_the_second_not_widened_to_days()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        await Store(host).StoreAsync(user.Id, FailureSeed.Truncation());
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+        var now = host.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        var sameDayButLater = now.AddMinutes(1).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+
+        using var response = await GetAsync(client, "/api/failed-generations?from=" + Uri.EscapeDataString(sameDayButLater), token);
+
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, json.RootElement.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task One_failure_is_served_as_json()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        var id = await Store(host).StoreAsync(user.Id, FailureSeed.Truncation());
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, $"/api/failed-generations/{id}", token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("req_011", json.RootElement.GetProperty("request_id").GetString());
+        Assert.Equal($"/api/failed-generations/{id}/report", json.RootElement.GetProperty("report_url").GetString());
+    }
+
+    [Fact]
+    public async Task Another_members_failure_is_a_problem_404()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var memberA = await host.CreateUserAsync();
+        var memberB = await host.CreateUserAsync();
+        var failureOfB = await Store(host).StoreAsync(memberB.Id, FailureSeed.Truncation());
+        var tokenOfA = await host.CreateTokenAsync(memberA);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, $"/api/failed-generations/{failureOfB}", tokenOfA);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Jsonl_export_keeps_quotes_readable()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        await Store(host).StoreAsync(user.Id, FailureSeed.ApiError("the proxy said \"bad gateway\""));
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, "/api/failed-generations/export?format=jsonl", token);
+
+        Assert.Contains("the proxy said \\\"bad gateway\\\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_token_gets_401_with_a_bearer_challenge_and_a_problem()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, "/api/failed-generations", token: null);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer", Assert.Single(response.Headers.WwwAuthenticate).Scheme);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_is_served_and_lists_the_filter_parameters()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        using var client = host.NewClient();
+
+        using var response = await GetAsync(client, "/openapi/v1.json", token: null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var list = json.RootElement.GetProperty("paths").EnumerateObject()
+            .Single(p => p.Name.TrimEnd('/') == "/api/failed-generations").Value.GetProperty("get");
+        var names = list.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToList();
+        Assert.Contains("failure_type", names);
+        Assert.Contains("limit", names);
+    }
 }

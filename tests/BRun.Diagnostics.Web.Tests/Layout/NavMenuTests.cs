@@ -33,4 +33,14 @@ public sealed class NavMenuTests : DashboardTestContext
             (true, false),
             (cut.Find("a[href='/runs']").ClassList.Contains("active"), cut.Find("a[href='/conversations/failed']").ClassList.Contains("active")));
     }
+
+    [Fact]
+    public void Insights_has_its_own_link_in_the_side_navigation()
+    {
+        Services.GetRequiredService<NavigationManager>().NavigateTo("/conversations/failed/insights");
+
+        var cut = Render<NavMenu>();
+
+        Assert.True(cut.Find("a[href='/conversations/failed/insights']").ClassList.Contains("active"));
+    }
 }

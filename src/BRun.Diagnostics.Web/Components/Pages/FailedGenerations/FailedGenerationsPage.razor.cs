@@ -218,8 +218,8 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                 [FailureFilterState.PatternKey] = state.Pattern,
                 [FailureFilterState.ModelKey] = state.Model,
                 [FailureFilterState.RunIdKey] = state.RunId?.ToString("D"),
-                [FailureFilterState.FromKey] = state.ToQuery().FirstOrDefault(p => p.Key == FailureFilterState.FromKey).Value,
-                [FailureFilterState.ToKey] = state.ToQuery().FirstOrDefault(p => p.Key == FailureFilterState.ToKey).Value,
+                [FailureFilterState.FromKey] = state.QueryValue(FailureFilterState.FromKey),
+                [FailureFilterState.ToKey] = state.QueryValue(FailureFilterState.ToKey),
                 [FailureFilterState.QueryKey] = state.Query,
             }));
         await ReloadFromFirstPageAsync();

@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Failures;
 using Microsoft.AspNetCore.Components;
 
@@ -33,6 +34,24 @@ public abstract class FailureFilterPageBase : ComponentBase
     [SupplyParameterFromQuery(Name = FailureFilterState.QueryKey)]
     public string? Q { get; set; }
 
-    /// <summary>The filters the URL asks for.</summary>
-    protected FailureFilterState FiltersFromUrl() => FailureFilterState.Parse(FailureType, StopReason, Pattern, Model, RunId, From, To, Q);
+    /// <summary>What the URL's filters could not honour (shown on the page; the API answers 400 instead).</summary>
+    protected IReadOnlyList<ParameterProblem> UrlProblems { get; private set; } = [];
+
+    /// <summary>The filters the URL asks for, read by the same parser as the API; values it cannot honour are left out and listed in <see cref="UrlProblems"/>.</summary>
+    protected FailureFilterState FiltersFromUrl()
+    {
+        var parsed = FailureFilterQuery.Parse(new Dictionary<string, string?>
+        {
+            [FailureFilterState.FailureTypeKey] = FailureType,
+            [FailureFilterState.StopReasonKey] = StopReason,
+            [FailureFilterState.PatternKey] = Pattern,
+            [FailureFilterState.ModelKey] = Model,
+            [FailureFilterState.RunIdKey] = RunId,
+            [FailureFilterState.FromKey] = From,
+            [FailureFilterState.ToKey] = To,
+            [FailureFilterState.QueryKey] = Q,
+        });
+        UrlProblems = parsed.Problems;
+        return parsed.State;
+    }
 }

@@ -66,8 +66,8 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
             // By scaffolding and template version, over the runs the filter's run, model and dates select (run creation time).
             _designBreakdown = await Design.GetBreakdownAsync(
                 _state.RunId,
-                _state.From is { } from ? new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null,
-                _state.To is { } to ? new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null,
+                _state.From,
+                _state.To,
                 _state.Model,
                 _disposed.Token);
             _problem = null;

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Testing;
+using BRun.Diagnostics.Web.Api;
+using BRun.Diagnostics.Web.Tests.Failures;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BRun.Diagnostics.Web.Tests.Api;
+
+/// <summary>
+/// Walks every parameter of every API endpoint (found from the host's routing table, so a new endpoint is walked
+/// without touching this test) with malformed, boundary and hostile values. No answer may be a 500, and every 400
+/// must be problem+json naming the parameter.
+/// </summary>
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class ApiWalkerTests(IntegrationEnvironment env)
+{
+    /// <summary>Overflowing numbers, wrong case, non-ASCII, control characters, injection attempts, 10 KB.</summary>
+    public static readonly string[] HostileValues =
+    [
+        " ", "bogus", "TRUNCATION", "Running", "-1", "0", "1", "1.5", "1e3", "+1", "0x10", "abc", "2147483647", "2147483648",
+        "99999999999999999999999", "-2147483649", "１２", "é", "\u202e", "😀", "\0", "a\nb", "<script>alert(1)</script>",
+        "' OR 1=1 --", "%", "_", "\\", "(none)", "2026-13-45", "yesterday", "12/02/2026", "9999-12-31", "0001-01-01",
+        "2026-12-02T25:00:00Z", "2026-12-02T10:00:00+14:00", "not-a-guid", "00000000-0000-0000-0000-000000000000",
+        "../../etc/passwd", "\r\nX-Injected: 1", new string('a', 10_240),
+    ];
+
+    [Fact]
+    public async Task Every_parameter_of_every_endpoint_answers_bad_values_with_a_named_problem_and_never_500()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        var runId = await host.CreateRunAsync(user, count: 2);
+        var failureId = await host.Services.GetRequiredService<FailedGenerationStore>().StoreAsync(user.Id, FailureSeed.Truncation(runId: runId));
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var endpoints = ApiEndpoints(host);
+        Assert.True(endpoints.Count >= 7, $"Found only {endpoints.Count} API endpoints.");
+        var failures = new List<string>();
+
+        foreach (var endpoint in endpoints)
+        {
+            var template = endpoint.RoutePattern.RawText!.TrimStart('/');
+            var id = template.StartsWith("api/runs", StringComparison.Ordinal) ? runId : failureId;
+            // Every database has the seeded "default" template, so {name} routes answer 200 with their example values.
+            var path = "/" + template.Replace("{id}", id.ToString("D"), StringComparison.Ordinal).Replace("{name}", "default", StringComparison.Ordinal);
+            var parameters = endpoint.Metadata.GetMetadata<ApiQueryParametersMetadata>()?.Parameters ?? [];
+            // Required parameters travel with their example value, so each walk varies one parameter at a time.
+            string Base(string? except) => string.Concat(parameters.Where(p => p.Required && p.Name != except).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Example!)}&"));
+
+            await ExpectAsync(client, $"{path}?{Base(null)}", null, HttpStatusCode.OK, failures);
+            await ExpectAsync(client, $"{path}?{Base(null)}no_such_parameter=1", "no_such_parameter", HttpStatusCode.BadRequest, failures);
+            foreach (var parameter in parameters)
+            {
+                await ExpectAsync(client, $"{path}?{Base(parameter.Name)}{parameter.Name}=a&{parameter.Name}=b", parameter.Name, HttpStatusCode.BadRequest, failures);
+                foreach (var value in HostileValues)
+                {
+                    await ExpectAsync(client, $"{path}?{Base(parameter.Name)}{parameter.Name}={Uri.EscapeDataString(value)}", parameter.Name, expected: null, failures);
+                }
+            }
+
+            if (template.Contains("{id}", StringComparison.Ordinal))
+            {
+                // No NUL in a path: the in-process test server refuses to build such a request at all (Kestrel answers 400).
+                foreach (var value in HostileValues.Where(v => v.Trim().Length > 0 && !v.Contains('\0', StringComparison.Ordinal)))
+                {
+                    var hostilePath = "/" + template.Replace("{id}", Uri.EscapeDataString(value), StringComparison.Ordinal);
+                    await ExpectAsync(client, hostilePath, "id", expected: null, failures);
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join('\n', failures.Take(40)));
+    }
+
+    /// <summary>The API's GET endpoints, less the catch-all 404 and the OpenAPI document.</summary>
+    internal static IReadOnlyList<RouteEndpoint> ApiEndpoints(DashboardHost host) =>
+    [
+        .. host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && raw.TrimStart('/').StartsWith("api/", StringComparison.Ordinal)
+                && !raw.Contains("**", StringComparison.Ordinal)
+                && e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods.Contains("GET") == true)
+            .DistinctBy(e => e.RoutePattern.RawText),
+    ];
+
+    private static async Task ExpectAsync(HttpClient client, string url, string? parameter, HttpStatusCode? expected, List<string> failures)
+    {
+        using var response = await client.GetAsync(new Uri(url, UriKind.Relative));
+        var status = response.StatusCode;
+        var shortUrl = url.Length > 120 ? url[..120] + "…" : url;
+        if ((int)status >= 500 || (expected is { } e && status != e))
+        {
+            failures.Add($"{shortUrl}: {(int)status}");
+            return;
+        }
+
+        if (status == HttpStatusCode.NotFound && parameter == "id")
+        {
+            // A value that changes the route (an encoded slash, "..") can leave the endpoint; it still must be problem+json.
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            return;
+        }
+
+        if ((int)status >= 400)
+        {
+            if (status != HttpStatusCode.BadRequest)
+            {
+                failures.Add($"{shortUrl}: {(int)status}, expected 200 or 400");
+                return;
+            }
+
+            if (response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+            {
+                failures.Add($"{shortUrl}: 400 as {response.Content.Headers.ContentType?.MediaType}");
+                return;
+            }
+
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var named = json.RootElement.TryGetProperty("parameter", out var p) ? p.GetString() : null;
+            if (named != parameter && !(parameter is "from" && named is "to"))
+            {
+                failures.Add($"{shortUrl}: 400 names '{named}', expected '{parameter}'");
+            }
+        }
+    }
+}
