@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Design;
@@ -25,6 +26,7 @@ internal static class CliHost
         builder.Configuration["Worker:Enabled"] = "false";
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddBatchMode(builder.Configuration);
         builder.Services.AddRunReports(builder.Configuration);
         return builder.Build();
     }
@@ -56,6 +58,7 @@ internal static class CliHost
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddBatchMode(builder.Configuration);
         builder.Services.AddRunAlerts(builder.Configuration);
         builder.AddServiceDefaults("brun-worker");
         builder.AddHealthProbeServer();

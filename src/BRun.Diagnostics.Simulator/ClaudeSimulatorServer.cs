@@ -21,10 +21,13 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
     private readonly SimulatorState _state;
     private readonly OrganizationRateLimiter _limiter;
 
-    private ClaudeSimulatorServer(WebApplication app, SimulatorState state, OrganizationRateLimiter limiter, Uri baseUrl)
+    private readonly SimulatedBatchStore _batches;
+
+    private ClaudeSimulatorServer(WebApplication app, SimulatorState state, OrganizationRateLimiter limiter, SimulatedBatchStore batches, Uri baseUrl)
     {
         _app = app;
         _state = state;
+        _batches = batches;
         _limiter = limiter;
         BaseUrl = baseUrl;
     }
@@ -34,6 +37,9 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
 
     /// <summary>Requests to /v1/messages that reached the scenario logic.</summary>
     public int RequestCount => _state.RequestCount;
+
+    /// <summary>Message batches created (POST /v1/messages/batches that were accepted).</summary>
+    public int BatchCount => _batches.Count;
 
     /// <summary>Every body received, in arrival order; empty unless <see cref="SimulatorOptions.RecordRequestBodies"/> is on.</summary>
     public IReadOnlyList<ReceivedRequest> ReceivedRequests => _state.Received;
@@ -75,17 +81,26 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         });
 
         var state = new SimulatorState();
+        var batches = new SimulatedBatchStore();
         var limiter = new OrganizationRateLimiter(options, time);
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(limiter);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<MessagesEndpoint>();
+        builder.Services.AddSingleton(batches);
+        builder.Services.AddSingleton<BatchesEndpoint>();
         builder.Services.AddSingleton<CountTokensEndpoint>();
 
         var app = builder.Build();
         app.UseRouting();
         app.MapPost("/v1/messages", (HttpContext context, MessagesEndpoint endpoint) => endpoint.HandleAsync(context));
+        app.MapPost("/v1/messages/batches", (HttpContext context, BatchesEndpoint endpoint) => endpoint.CreateAsync(context));
+        app.MapGet("/v1/messages/batches", (HttpContext context, BatchesEndpoint endpoint) => endpoint.ListAsync(context));
+        app.MapGet("/v1/messages/batches/{id}", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.RetrieveAsync(context, id));
+        app.MapPost("/v1/messages/batches/{id}/cancel", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.CancelAsync(context, id));
+        app.MapDelete("/v1/messages/batches/{id}", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.DeleteAsync(context, id));
+        app.MapGet("/v1/messages/batches/{id}/results", (HttpContext context, string id, BatchesEndpoint endpoint) => endpoint.ResultsAsync(context, id));
         app.MapPost("/v1/messages/count_tokens", (HttpContext context, CountTokensEndpoint endpoint) => endpoint.HandleAsync(context));
 
         try
@@ -99,7 +114,7 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        var server = new ClaudeSimulatorServer(app, state, limiter, new Uri(address));
+        var server = new ClaudeSimulatorServer(app, state, limiter, batches, new Uri(address));
         Log.Started(app.Services.GetRequiredService<ILogger<ClaudeSimulatorServer>>(), server.BaseUrl);
         return server;
     }

@@ -20,7 +20,7 @@ internal sealed class MessagesEndpoint(
     TimeProvider time,
     ILogger<MessagesEndpoint> logger)
 {
-    private static readonly JsonWriterOptions WireJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonWriterOptions WireJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     private const string BadGatewayPage =
@@ -158,53 +158,58 @@ internal sealed class MessagesEndpoint(
 
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return (null, "The request body must be a JSON object.");
-            }
-
-            if (!root.TryGetProperty("max_tokens", out var maxTokens) || !maxTokens.TryGetInt32(out var max) || max < 1)
-            {
-                return (null, "max_tokens: Field required");
-            }
-
-            if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
-            {
-                return (null, "messages: Field required");
-            }
-
-            var prompt = new StringBuilder();
-            var cacheable = new StringBuilder();
-            var cachePrefix = string.Empty;
-            if (root.TryGetProperty("system", out var systemBlocks))
-            {
-                cachePrefix = AppendCacheable(cacheable, systemBlocks, cachePrefix);
-            }
-
-            foreach (var message in messages.EnumerateArray())
-            {
-                if (message.TryGetProperty("role", out var role) && role.ValueEquals("user")
-                    && message.TryGetProperty("content", out var content))
-                {
-                    AppendText(prompt, content);
-                    cachePrefix = AppendCacheable(cacheable, content, cachePrefix);
-                }
-            }
-
-            var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "claude-sonnet-4-5";
-            var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
-            var system = new StringBuilder();
-            if (root.TryGetProperty("system", out var systemElement))
-            {
-                AppendText(system, systemElement);
-            }
-
-            return (new SimulatedRequest(model, max, stream, prompt.ToString(), system.Length == 0 ? null : system.ToString())
-            {
-                CachePrefix = cachePrefix.Length == 0 ? null : cachePrefix,
-            }, null);
+            return ParseRequest(document.RootElement);
         }
+    }
+
+    /// <summary>Reads Messages parameters: a request body, or the <c>params</c> of one batch request.</summary>
+    internal static (SimulatedRequest? Request, string? Problem) ParseRequest(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return (null, "The request body must be a JSON object.");
+        }
+
+        if (!root.TryGetProperty("max_tokens", out var maxTokens) || !maxTokens.TryGetInt32(out var max) || max < 1)
+        {
+            return (null, "max_tokens: Field required");
+        }
+
+        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        {
+            return (null, "messages: Field required");
+        }
+
+        var prompt = new StringBuilder();
+        var cacheable = new StringBuilder();
+        var cachePrefix = string.Empty;
+        if (root.TryGetProperty("system", out var systemBlocks))
+        {
+            cachePrefix = AppendCacheable(cacheable, systemBlocks, cachePrefix);
+        }
+
+        foreach (var message in messages.EnumerateArray())
+        {
+            if (message.TryGetProperty("role", out var role) && role.ValueEquals("user")
+                && message.TryGetProperty("content", out var content))
+            {
+                AppendText(prompt, content);
+                cachePrefix = AppendCacheable(cacheable, content, cachePrefix);
+            }
+        }
+
+        var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "claude-sonnet-4-5";
+        var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+        var system = new StringBuilder();
+        if (root.TryGetProperty("system", out var systemElement))
+        {
+            AppendText(system, systemElement);
+        }
+
+        return (new SimulatedRequest(model, max, stream, prompt.ToString(), system.Length == 0 ? null : system.ToString())
+        {
+            CachePrefix = cachePrefix.Length == 0 ? null : cachePrefix,
+        }, null);
     }
 
     /// <summary>Reads the whole body (recording it when asked) and parses it; a problem message when it is not JSON.</summary>
@@ -441,7 +446,7 @@ internal sealed class MessagesEndpoint(
         return chunks;
     }
 
-    private static void WriteMessageHead(Utf8JsonWriter writer, SimulatedRequest request, string messageId)
+    internal static void WriteMessageHead(Utf8JsonWriter writer, SimulatedRequest request, string messageId)
     {
         writer.WriteString("id", messageId);
         writer.WriteString("type", "message");
@@ -449,7 +454,7 @@ internal sealed class MessagesEndpoint(
         writer.WriteString("model", request.Model);
     }
 
-    private static void WriteStopDetails(Utf8JsonWriter writer, SimulatedReply reply)
+    internal static void WriteStopDetails(Utf8JsonWriter writer, SimulatedReply reply)
     {
         if (reply.StopReason != "refusal")
         {
@@ -501,7 +506,7 @@ internal sealed class MessagesEndpoint(
 
     private static string Event(string name, Action<Utf8JsonWriter> data) => $"event: {name}\ndata: {Json(data)}\n\n";
 
-    private static string Json(Action<Utf8JsonWriter> write)
+    internal static string Json(Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, WireJson))

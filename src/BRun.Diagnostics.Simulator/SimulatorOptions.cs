@@ -78,6 +78,33 @@ public sealed class SimulatorOptions : IValidatableObject
     public TimeSpan MaxLatency { get; set; } = TimeSpan.FromSeconds(4);
 
     /// <summary>
+    /// How long a message batch takes from creation to <c>ended</c>; its requests finish evenly over that time, so
+    /// request_counts move while it runs. Default: 20 s (use 0 in tests; the real API takes minutes to 24 h).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan BatchProcessingTime { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// A pause after each line of a results download, so a test can kill its reader half-way through. Default: 0.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan BatchResultsLineDelay { get; set; }
+
+    /// <summary>
+    /// Batch requests that come back <c>expired</c> for the first <see cref="TransientFailures"/> submissions of their
+    /// prompt (then answered as usual). Default: 0.02 (<c>[simulate:batch_expired]</c> forces it).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double BatchExpiredRate { get; set; } = 0.02;
+
+    /// <summary>
+    /// Batch requests that come back <c>errored</c> with a permanent <c>invalid_request_error</c>, every time.
+    /// Default: 0.01 (<c>[simulate:batch_invalid_request]</c> forces it).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double BatchInvalidRequestRate { get; set; } = 0.01;
+
+    /// <summary>
     /// The organisation's requests per minute (per <see cref="RateLimitWindow"/>), enforced as a token bucket refilled
     /// continuously; over it the answer is 429 <c>rate_limit_error</c> with <c>retry-after</c>. Default: 0 (not enforced,
     /// and its <c>anthropic-ratelimit-requests-*</c> headers are not sent).

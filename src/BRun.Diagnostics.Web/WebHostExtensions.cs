@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Infrastructure;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Claude;
@@ -32,6 +33,7 @@ public static class WebHostExtensions
         builder.Services.AddDiagnosticsInfrastructure(builder.Configuration);
         builder.Services.AddClaudeMessagesClient();
         builder.Services.AddGenerationPipeline(builder.Configuration);
+        builder.Services.AddBatchMode(builder.Configuration);
         builder.Services.AddPromptPreview();
         // Alert store and the webhook sender (alerts themselves are raised by database triggers).
         builder.Services.AddRunAlerts(builder.Configuration);

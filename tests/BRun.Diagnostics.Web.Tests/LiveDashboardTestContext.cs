@@ -1,6 +1,8 @@
 using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Live;
+using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Users;
 using BRun.Diagnostics.Testing;
 using BRun.Diagnostics.Web.Auth;
@@ -53,6 +55,8 @@ public abstract class LiveDashboardTestContext(IntegrationEnvironment env) : Das
         Services.AddSingleton<TimeProvider>(Db.Time);
         Services.AddSingleton(Db.Get<IUserScopedConnectionFactory>());
         Services.AddSingleton(Hub);
+        Services.AddSingleton<GenerationQueue>();
+        Services.AddSingleton<MessageBatchStore>();
         RegisterDesignServices();
         return currentUser;
     }

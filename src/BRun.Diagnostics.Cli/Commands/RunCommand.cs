@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Database;
@@ -54,17 +55,24 @@ internal static class RunCommand
         var maxTokens = CliValues.Int("--max-tokens", $"max_tokens per request: {RunLimits.MaxTokensRule}.", RunLimits.MinMaxTokens, RunLimits.MaxMaxTokens, 4096);
         var temperature = CliValues.Decimal("--temperature", "Sampling temperature, 0 to 1.", 0m, 1m, 0.7m);
         var user = new Option<string>("--user") { Description = "Email of the user the run belongs to.", DefaultValueFactory = _ => DefaultUserEmail };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "online (one call per task, answers in seconds) or batch (Message Batches API, half price, answers within 24 h).",
+            DefaultValueFactory = _ => RunMode.Online,
+        };
+        mode.AcceptOnlyFromAmong(RunMode.Online, RunMode.Batch);
         var personas = new Option<string?>("--personas") { Description = "Matrix: persona keys, key[:weight],... (default: all usable)." };
         var arcs = new Option<string?>("--arcs") { Description = "Matrix: emotional arc keys, key[:weight],... (default: all usable)." };
         var topics = new Option<string?>("--topics") { Description = "Matrix: training topic keys, key[:weight],... (default: all usable)." };
         var perCombination = CliValues.Int("--per-combination", $"Matrix: N conversations per combination, {RunLimits.CountRule} (then --count is not needed).", RunLimits.MinCount, RunLimits.MaxCount, 0);
         var command = new Command("create", "Create a run and its tasks; prints the run id alone on stdout.")
         {
-            count, template, model, maxTokens, temperature, user, personas, arcs, topics, perCombination,
+            count, template, model, maxTokens, temperature, user, mode, personas, arcs, topics, perCombination,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var request = new CreateRunRequest(parse.GetValue(count), parse.GetValue(template)!, parse.GetValue(model)!, parse.GetValue(maxTokens), parse.GetValue(temperature));
+            var request = new CreateRunRequest(
+                parse.GetValue(count), parse.GetValue(template)!, parse.GetValue(model)!, parse.GetValue(maxTokens), parse.GetValue(temperature), parse.GetValue(mode)!);
             var perCombinationValue = parse.GetValue(perCombination);
             try
             {
@@ -165,10 +173,16 @@ internal static class RunCommand
                 throw CliException.Usage($"No run {parse.GetValue(runId)}.");
             }
 
-            var wait = await host.Services.GetRequiredService<RateLimitStore>().GetRunWaitAsync(DbIdentity.System, run.Model, run.Status, run.Pending, ct).ConfigureAwait(false);
+            var batches = run.Mode == RunMode.Batch
+                ? await host.Services.GetRequiredService<MessageBatchStore>().ListForRunAsync(DbIdentity.System, run.Id, ct).ConfigureAwait(false)
+                : [];
+            // Batch-mode tasks wait on the Batches API, not on the per-minute limits the pacer keeps.
+            var wait = run.Mode == RunMode.Batch
+                ? null
+                : await host.Services.GetRequiredService<RateLimitStore>().GetRunWaitAsync(DbIdentity.System, run.Model, run.Status, run.Pending, ct).ConfigureAwait(false);
             if (parse.GetValue(format) == "json")
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run, wait), JsonOptions)).ConfigureAwait(false);
+                await output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run, batches, wait), JsonOptions)).ConfigureAwait(false);
             }
             else
             {
@@ -177,6 +191,11 @@ internal static class RunCommand
                     : string.Create(CultureInfo.InvariantCulture, $"; waiting on a rate limit ({wait.Reason}) until {wait.Until:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}");
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"{run.Id} {run.Status}: {run.Succeeded} succeeded, {run.Failed} failed, {run.Cancelled} cancelled, {run.InFlight} in flight, {run.Pending} pending of {run.Total}; cost ${run.CostUsd:0.0000} (failed ${run.FailedCostUsd:0.0000}){waiting}")).ConfigureAwait(false);
+                foreach (var batch in batches)
+                {
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"  batch {batch.Seq} {batch.AnthropicBatchId ?? "(not confirmed)"} {batch.SubmissionState}/{batch.ProcessingStatus ?? "-"}: {batch.RequestCount} requests, {batch.CountSucceeded} succeeded, {batch.CountErrored} errored, {batch.CountCanceled} canceled, {batch.CountExpired} expired, {batch.CountProcessing} processing")).ConfigureAwait(false);
+                }
             }
 
             return ExitOk;
@@ -206,7 +225,7 @@ internal static class RunCommand
 
                 if (run.IsFinished && run.FinishedAt is not null)
                 {
-                    await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run), JsonOptions)).ConfigureAwait(false);
+                    await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(ToJson(run, []), JsonOptions)).ConfigureAwait(false);
                     return ExitOk;
                 }
 
@@ -293,10 +312,11 @@ internal static class RunCommand
         return command;
     }
 
-    private static object ToJson(RunSnapshot run, RateLimitWait? wait = null) => new
+    private static object ToJson(RunSnapshot run, IReadOnlyList<MessageBatchRow> batches, RateLimitWait? wait = null) => new
     {
         id = run.Id,
         status = run.Status,
+        mode = run.Mode,
         total = run.Total,
         succeeded = run.Succeeded,
         failed = run.Failed,
@@ -307,6 +327,20 @@ internal static class RunCommand
         failed_cost_usd = run.FailedCostUsd,
         created_at = run.CreatedAt,
         finished_at = run.FinishedAt,
+        batches = batches.Select(b => new
+        {
+            seq = b.Seq,
+            batch_id = b.AnthropicBatchId,
+            submission = b.SubmissionState,
+            processing_status = b.ProcessingStatus,
+            requests = b.RequestCount,
+            processing = b.CountProcessing,
+            succeeded = b.CountSucceeded,
+            errored = b.CountErrored,
+            canceled = b.CountCanceled,
+            expired = b.CountExpired,
+            results_ingested = b.ResultsLinesDone,
+        }),
         // Null unless pending tasks are held back by the organisation's rate limits: "pacing" (the limits are used up)
         // or "rate_limited" (paused after a 429), until the given time.
         rate_limit = wait is null ? null : new { reason = wait.Reason, until = DateTime.SpecifyKind(wait.Until, DateTimeKind.Utc) },

@@ -74,6 +74,9 @@ public sealed record FailedGenerationInput
     public string? ErrorMessage { get; init; }
     public string? ErrorStack { get; init; }
 
+    /// <summary>Set when the response came from a Message Batches result line rather than an online call.</summary>
+    public BatchProvenance? Batch { get; init; }
+
     /// <summary>What every Claude call of the task cost in USD (retried calls included); null when the model has no price.</summary>
     public decimal? CostUsd { get; init; }
 
@@ -86,6 +89,12 @@ public sealed record FailedGenerationInput
     /// <summary>Length of the prompt in UTF-16 code units, as the plan's <c>prompt.length</c>.</summary>
     public int PromptLength => Prompt.Length;
 }
+
+/// <summary>
+/// Where a batch result came from: Anthropic's batch id, the request's custom_id, and the result type the batch
+/// gave it (<c>succeeded</c> for a result we still rejected, e.g. a max_tokens cut; <c>errored</c> for an API error).
+/// </summary>
+public sealed record BatchProvenance(string BatchId, string CustomId, string ResultType);
 
 /// <summary>The scaffolding a conversation was generated from.</summary>
 public sealed record ScaffoldingIds(Guid? PersonaId, Guid? EmotionalArcId, Guid? TrainingTopicId, Guid? TemplateId)

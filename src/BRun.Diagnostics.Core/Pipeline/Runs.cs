@@ -19,6 +19,18 @@ public static class RunStatus
     public static bool IsFinished(string status) => status is Completed or Cancelled;
 }
 
+/// <summary>How a run's tasks reach Claude (<c>generation_runs.mode</c>).</summary>
+public static class RunMode
+{
+    /// <summary>One POST /v1/messages per task, answers in seconds.</summary>
+    public const string Online = "online";
+
+    /// <summary>Message Batches: half price, answers within 24 hours.</summary>
+    public const string Batch = "batch";
+
+    public static bool IsValid(string? mode) => mode is Online or Batch;
+}
+
 /// <summary>Task states as stored (<c>generation_tasks.state</c>).</summary>
 public static class TaskState
 {
@@ -75,6 +87,11 @@ public static class RunLimits
             problems.Add(("temperature", string.Create(CultureInfo.InvariantCulture, $"temperature must be {TemperatureRule}; got {t}.")));
         }
 
+        if (!RunMode.IsValid(request.Mode))
+        {
+            problems.Add(("mode", $"mode must be {RunMode.Online} or {RunMode.Batch}; got '{request.Mode}'."));
+        }
+
         if (string.IsNullOrWhiteSpace(request.Model) || request.Model.Length > MaxModelLength)
         {
             problems.Add(("model", string.Create(CultureInfo.InvariantCulture, $"model must be a model id of 1 to {MaxModelLength} characters, such as claude-sonnet-4-5.")));
@@ -85,7 +102,8 @@ public static class RunLimits
 }
 
 /// <summary>
-/// What a user asks for when creating a run (see <see cref="RunLimits"/>). Without a <see cref="Matrix"/>, <see cref="Count"/> tasks cycle through
+/// What a user asks for when creating a run (see <see cref="RunLimits"/>); <c>Mode</c> is one of <see cref="RunMode"/>
+/// (default online). Without a <see cref="Matrix"/>, <see cref="Count"/> tasks cycle through
 /// every usable persona x arc x topic. With one, the matrix decides the combinations; with
 /// <see cref="RunMatrixSpec.PerCombination"/> set, <see cref="Count"/> is ignored and the run has combinations x N tasks.
 /// </summary>
@@ -94,7 +112,8 @@ public sealed record CreateRunRequest(
     string TemplateName,
     string Model,
     int MaxTokens,
-    decimal? Temperature)
+    decimal? Temperature,
+    string Mode = RunMode.Online)
 {
     /// <summary>Personas x arcs x topics to cross; null for the default set. Default: null.</summary>
     public RunMatrixSpec? Matrix { get; init; }
@@ -123,7 +142,8 @@ public sealed record RunSnapshot(
     int InFlight,
     int Pending,
     decimal CostUsd = 0,
-    decimal FailedCostUsd = 0)
+    decimal FailedCostUsd = 0,
+    string Mode = RunMode.Online)
 {
     public int Done => Succeeded + Failed + Cancelled;
     public bool IsFinished => RunStatus.IsFinished(Status);

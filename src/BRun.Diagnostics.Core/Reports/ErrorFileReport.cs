@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace BRun.Diagnostics.Core.Reports;
 
@@ -13,7 +14,15 @@ public sealed record ErrorFileReport(
     JsonNode? RawResponse,
     string ExtractedContent,
     ReportScaffoldingContext ScaffoldingContext,
-    ReportDiagnostics Diagnostics);
+    ReportDiagnostics Diagnostics)
+{
+    /// <summary>Only for results of a message batch; online failures have no such section.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ReportBatch? Batch { get; init; }
+}
+
+/// <summary>The batch a result came from, and what the batch called it; <c>Note</c> says plainly when the batch called a rejected result "succeeded".</summary>
+public sealed record ReportBatch(string BatchId, string CustomId, string ResultType, string Note);
 
 public sealed record ErrorReportSection(
     string FailureType,

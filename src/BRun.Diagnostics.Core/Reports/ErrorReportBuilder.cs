@@ -96,8 +96,18 @@ public static class ErrorReportBuilder
                 input.ErrorStack,
                 NormalizeCost(input.CostUsd),
                 input.Simulated,
-                [.. input.ApiAttempts.Select(a => a with { CostUsd = NormalizeCost(a.CostUsd) })]));
+                [.. input.ApiAttempts.Select(a => a with { CostUsd = NormalizeCost(a.CostUsd) })]))
+        {
+            Batch = input.Batch is { } batch ? new ReportBatch(batch.BatchId, batch.CustomId, batch.ResultType, BatchNote(batch, input.FailureType)) : null,
+        };
     }
+
+    private static string BatchNote(BatchProvenance batch, FailureType failureType) => batch.ResultType switch
+    {
+        "succeeded" => $"The Message Batches API reported this result as \"succeeded\"; validation rejected it as {failureType.ToWire()}.",
+        "errored" => "The Message Batches API reported this request as \"errored\"; the error body is in raw_response.",
+        _ => $"The Message Batches API reported this request as \"{batch.ResultType}\".",
+    };
 
     // The column is numeric(3,2): it rounds to 2 places and reads 0.7 back as 0.70. Both are undone here so the
     // report rebuilt from the row has the same bytes as the one built at store time.

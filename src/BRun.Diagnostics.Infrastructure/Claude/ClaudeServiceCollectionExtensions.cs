@@ -40,6 +40,7 @@ public static class ClaudeServiceCollectionExtensions
 
         // Polly owns retries and each attempt has its own timeout, so the HttpClient must not cut in first.
         services.AddHttpClient<ClaudeMessagesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddHttpClient<IClaudeBatchesClient, ClaudeBatchesClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
 
         // Callers get the traced and measured client; the transport underneath knows nothing of telemetry.
         services.AddMetrics();

@@ -42,7 +42,8 @@ public sealed class FailedGeneration
         report_next_attempt_at AS reportnextattemptat,
         created_at AS createdat, created_by AS createdby,
         persona_id AS personaid, emotional_arc_id AS emotionalarcid, training_topic_id AS trainingtopicid, template_id AS templateid,
-        cost_usd AS costusd, simulated, api_attempts::text AS apiattempts
+        cost_usd AS costusd, simulated, api_attempts::text AS apiattempts,
+        batch_id AS batchid, batch_custom_id AS batchcustomid, batch_result_type AS batchresulttype
         """;
 
     public Guid Id { get; init; }
@@ -115,6 +116,13 @@ public sealed class FailedGeneration
     /// <summary>Every Claude call of the task, oldest first (<see cref="ApiAttempts"/> parsed).</summary>
     public IReadOnlyList<ApiAttempt> ApiAttemptList => ApiAttemptsJson.Deserialize(ApiAttempts);
 
+    /// <summary>Anthropic's message batch id, when the failure came from a batch result.</summary>
+    public string? BatchId { get; init; }
+    public string? BatchCustomId { get; init; }
+
+    /// <summary>What the batch called the result (<c>succeeded</c>, <c>errored</c>).</summary>
+    public string? BatchResultType { get; init; }
+
     public DateTimeOffset CreatedAtOffset => new(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc));
 
     /// <summary>The input this row was stored from: the report rebuilt from it equals the one built at store time.</summary>
@@ -156,6 +164,9 @@ public sealed class FailedGeneration
         CostUsd = CostUsd,
         Simulated = Simulated,
         ApiAttempts = ApiAttemptsJson.Deserialize(ApiAttempts),
+        Batch = BatchId is not null && BatchCustomId is not null && BatchResultType is not null
+            ? new BatchProvenance(BatchId, BatchCustomId, BatchResultType)
+            : null,
     };
 
     private static Confidence ParseConfidence(string wire) => wire switch

@@ -103,7 +103,8 @@ public sealed class FailedGenerationStore
                 failure_type, truncation_pattern, truncation_details, detection_confidence, error_message, error_stack,
                 report_status, report_next_attempt_at, created_at, created_by,
                 persona_id, emotional_arc_id, training_topic_id, template_id,
-                cost_usd, simulated, api_attempts)
+                cost_usd, simulated, api_attempts,
+                batch_id, batch_custom_id, batch_result_type)
             VALUES (
                 @Id, @ConversationId, @RunId, @TaskId, @Source, @DatasetId,
                 @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
@@ -114,7 +115,8 @@ public sealed class FailedGenerationStore
                 @FailureType, @TruncationPattern, @TruncationDetails, @DetectionConfidence, @ErrorMessage, @ErrorStack,
                 'pending', @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
                 @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId,
-                @CostUsd, @Simulated, @ApiAttempts::jsonb)
+                @CostUsd, @Simulated, @ApiAttempts::jsonb,
+                @BatchId, @BatchCustomId, @BatchResultType)
             ON CONFLICT (task_id) DO NOTHING
             RETURNING id
             """,
@@ -167,9 +169,33 @@ public sealed class FailedGenerationStore
                 input.CostUsd,
                 input.Simulated,
                 ApiAttempts = ApiAttemptsJson.Serialize(input.ApiAttempts),
+                BatchId = input.Batch?.BatchId,
+                BatchCustomId = input.Batch?.CustomId,
+                BatchResultType = input.Batch?.ResultType,
             },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+    /// <summary>
+    /// Stores many rows inside the caller's transaction and leaves their reports to <see cref="ReportUploadRetrier"/>:
+    /// batch ingestion must not wait on blob storage a report at a time. Idempotent per task: returns, for each task,
+    /// the id of the row stored for it (new or earlier).
+    /// </summary>
+    internal async Task<IReadOnlyDictionary<Guid, Guid>> StoreManyForRetrierAsync(
+        Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, IReadOnlyList<(FailedGenerationInput Input, Guid CreatedBy)> failures, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(failures);
+        foreach (var (input, createdBy) in failures)
+        {
+            var (id, createdAt) = NewIdentity();
+            await InsertAsync(connection, transaction, input, id, createdAt, createdBy, cancellationToken).ConfigureAwait(false);
+        }
+
+        var taskIds = failures.Select(f => f.Input.TaskId ?? throw new ArgumentException("Every failure needs a task id.", nameof(failures))).ToArray();
+        var stored = await connection.QueryAsync<(Guid TaskId, Guid Id)>(new CommandDefinition(
+            "SELECT task_id, id FROM failed_generations WHERE task_id = ANY(@taskIds)", new { taskIds }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return stored.ToDictionary(r => r.TaskId, r => r.Id);
+    }
 
     /// <summary>Uploads the report of a row inserted with <see cref="InsertAsync"/> once its transaction committed.</summary>
     internal Task<(string Status, string? Path)> UploadReportAsync(Guid owner, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, CancellationToken cancellationToken) =>

@@ -28,7 +28,8 @@ public sealed class GenerationQueue(IUserScopedConnectionFactory connections, Di
         }
 
         // The CTE is evaluated exactly once (a sub-select in WHERE may be re-evaluated and over-claim: PG bug #15715).
-        // Runs that are not 'running' (cancelled) never hand out work. Leases and not_before use the database clock,
+        // Runs that are not 'running' (cancelled, paused) never hand out work; batch-mode tasks go to the batch
+        // coordinator unless one was explicitly sent back online. Leases and not_before use the database clock,
         // so workers on machines whose clocks disagree still agree on who owns a task.
         const string Sql = """
             WITH next AS (
@@ -36,6 +37,7 @@ public sealed class GenerationQueue(IUserScopedConnectionFactory connections, Di
                 FROM generation_tasks t
                 JOIN generation_runs r ON r.id = t.run_id
                 WHERE t.state = 'available' AND t.not_before <= now() AND r.status = 'running'
+                  AND (r.mode = 'online' OR t.force_online)
                 ORDER BY t.not_before, t.created_at, t.seq
                 LIMIT @limit
                 FOR UPDATE OF t SKIP LOCKED

@@ -26,6 +26,10 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.MaxTokens);
+        if (!RunMode.IsValid(request.Mode))
+        {
+            throw new ArgumentException($"Unknown run mode '{request.Mode}'; use '{RunMode.Online}' or '{RunMode.Batch}'.", nameof(request));
+        }
 
         await using var connection = await connections.OpenAsync(DbIdentity.User(userId), ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
@@ -36,14 +40,15 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
 
         var now = timeProvider.GetUtcNow();
         var runId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition("""
-            INSERT INTO generation_runs (created_by, created_at, model, max_tokens, temperature, template_id, template_version_id, matrix, total)
-            VALUES (@userId, @now, @model, @maxTokens, @temperature, @templateId, @versionId, @matrix::jsonb, @total)
+            INSERT INTO generation_runs (created_by, created_at, model, max_tokens, temperature, template_id, template_version_id, matrix, total, mode)
+            VALUES (@userId, @now, @model, @maxTokens, @temperature, @templateId, @versionId, @matrix::jsonb, @total, @mode)
             RETURNING id
             """,
             new
             {
                 userId, now, model = request.Model, maxTokens = request.MaxTokens, temperature = request.Temperature,
                 templateId = template.TemplateId, versionId = template.VersionId, matrix = design.MatrixJson(request.Matrix), total = cells.Count,
+                mode = request.Mode,
             },
             transaction, cancellationToken: ct)).ConfigureAwait(false);
         await design.SaveAsync(connection, transaction, runId, ct).ConfigureAwait(false);
@@ -259,7 +264,7 @@ public sealed class RunStore(IUserScopedConnectionFactory connections, TimeProvi
                r.cancelled AS Cancelled,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'running') AS InFlight,
                (SELECT count(*)::int FROM generation_tasks t WHERE t.run_id = r.id AND t.state = 'available') AS Pending,
-               r.cost_usd AS CostUsd, r.failed_cost_usd AS FailedCostUsd
+               r.cost_usd AS CostUsd, r.failed_cost_usd AS FailedCostUsd, r.mode AS Mode
         FROM generation_runs r LEFT JOIN prompt_templates p ON p.id = r.template_id
         """;
 }

@@ -25,6 +25,10 @@ public sealed class CreateRunForm
     [Range(0.0, 1.0)]
     public decimal? Temperature { get; set; } = 0.7m;
 
+    /// <summary><see cref="RunMode.Online"/> or <see cref="RunMode.Batch"/> (Message Batches: half price, within 24 h).</summary>
+    [Required]
+    public string Mode { get; set; } = RunMode.Online;
+
     /// <summary>Matrix axes: chosen keys; empty means every usable item of that kind.</summary>
     public IReadOnlyCollection<string> Personas { get; set; } = [];
 
@@ -44,7 +48,7 @@ public sealed class CreateRunForm
         ? Axis(Personas, available.Personas) * Axis(EmotionalArcs, available.Arcs) * Axis(TrainingTopics, available.Topics) * n
         : Count;
 
-    public CreateRunRequest ToRequest() => new(Count, TemplateName, Model.Trim(), MaxTokens, Temperature)
+    public CreateRunRequest ToRequest() => new(Count, TemplateName, Model.Trim(), MaxTokens, Temperature, Mode)
     {
         Matrix = UsesMatrix
             ? new RunMatrixSpec

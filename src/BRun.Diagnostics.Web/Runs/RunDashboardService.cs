@@ -1,5 +1,6 @@
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
@@ -15,6 +16,7 @@ public sealed class RunDashboardService(
     RunProgressReader reader,
     RunStore runStore,
     FailedGenerationReader failures,
+    MessageBatchStore batches,
     RateLimitStore rateLimits,
     ICurrentUser currentUser,
     TimeProvider timeProvider)
@@ -54,6 +56,14 @@ public sealed class RunDashboardService(
     /// <summary>Failures of the run counted by failure type, stop reason and truncation pattern.</summary>
     public Task<FailureStatistics> GetFailureBreakdownAsync(Guid runId, CancellationToken cancellationToken) =>
         failures.GetStatisticsAsync(currentUser.Identity, new FailedGenerationFilter { RunId = runId }, cancellationToken);
+
+    /// <summary>The run's message batches (batch mode), oldest first; empty for an online run.</summary>
+    public Task<IReadOnlyList<MessageBatchRow>> GetBatchesAsync(Guid runId, CancellationToken cancellationToken) =>
+        batches.ListForRunAsync(currentUser.Identity, runId, cancellationToken);
+
+    /// <summary>What the run cost so far, and what the same results would have cost online (batch mode).</summary>
+    public Task<RunCost?> GetCostAsync(Guid runId, CancellationToken cancellationToken) =>
+        batches.GetRunCostAsync(currentUser.Identity, runId, cancellationToken);
 
     public Task<IReadOnlyList<PromptTemplateOption>> ListTemplatesAsync(CancellationToken cancellationToken) =>
         reader.ListTemplatesAsync(currentUser.Identity, cancellationToken);

@@ -106,6 +106,53 @@ public sealed class WorkerFaultTests(IntegrationEnvironment environment) : IAsyn
         await AssertEveryTaskStoredExactlyOnceAsync(20);
     }
 
+    [Fact]
+    public async Task BatchWorkerKilledHalfwayThroughAResultsFile_IsReplaced_AndEveryTaskIsStoredExactlyOnce()
+    {
+        // A slow results download (a pause per line) and small chunks, so the kill lands between checkpoints.
+        await using var batchApi = await ClaudeSimulatorServer.StartAsync(new SimulatorOptions
+        {
+            BatchProcessingTime = TimeSpan.Zero,
+            BatchResultsLineDelay = TimeSpan.FromMilliseconds(40),
+            BatchExpiredRate = 0.1,
+            BatchInvalidRequestRate = 0.05,
+        });
+        var runId = await CreateRunAsync(24, mode: "batch");
+        var settings = BatchWorkerEnvironment(batchApi);
+        await using (var doomed = BrunProcess.Start(settings, "worker"))
+        {
+            await WaitUntilAsync(() => CountAsync("SELECT COALESCE(max(results_lines_done), 0) FROM message_batches WHERE ingest_state = 'ingesting'"), n => n >= 6, doomed);
+            doomed.Kill();
+        }
+
+        var halfway = await CountAsync("SELECT count(*) FROM message_batches WHERE ingest_state = 'ingesting'");
+        await using var replacement = BrunProcess.Start(settings, "worker");
+        await WaitForRunAsync(runId, replacement);
+
+        await AssertEveryTaskStoredExactlyOnceAsync(24);
+        Assert.Equal(1L, halfway);
+        Assert.Equal(0L, await CountAsync("SELECT count(*) FROM generation_tasks WHERE state NOT IN ('succeeded', 'failed')"));
+
+        // Lines read again after the kill were not billed twice: the run's cost is its recorded calls' sum, one per delivery.
+        Assert.True(await CountAsync("SELECT count(*) FROM generation_calls") >= 24);
+        Assert.Equal(0L, await CountAsync("""
+            SELECT count(*) FROM generation_runs r
+            WHERE r.mode = 'batch' AND r.cost_usd <> (SELECT COALESCE(sum(c.cost_usd), 0) FROM generation_calls c WHERE c.run_id = r.id)
+            """));
+    }
+
+    private Dictionary<string, string?> BatchWorkerEnvironment(ClaudeSimulatorServer batchApi)
+    {
+        var settings = WorkerEnvironment();
+        settings["ANTHROPIC_BASE_URL"] = batchApi.BaseUrl.ToString();
+        settings["Batch__TickInterval"] = "00:00:00.100";
+        settings["Batch__MinPollInterval"] = "00:00:00";
+        settings["Batch__MaxPollInterval"] = "00:00:00.200";
+        settings["Batch__IngestChunkSize"] = "3";
+        settings["Batch__PollLease"] = "00:00:02";
+        return settings;
+    }
+
     private Dictionary<string, string?> DataEnvironment() => new()
     {
         ["ConnectionStrings__Postgres"] = _db.ConnectionString,
@@ -137,7 +184,7 @@ public sealed class WorkerFaultTests(IntegrationEnvironment environment) : IAsyn
         return settings;
     }
 
-    private async Task<Guid> CreateRunAsync(int count, SimulatorScenario? scenario = null)
+    private async Task<Guid> CreateRunAsync(int count, SimulatorScenario? scenario = null, string mode = "online")
     {
         var template = "default";
         if (scenario is { } forced)
@@ -150,7 +197,7 @@ public sealed class WorkerFaultTests(IntegrationEnvironment environment) : IAsyn
         }
 
         var (exit, stdout, stderr) = await BrunProcess.RunAsync(
-            DataEnvironment(), "run", "create", "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "--template", template, "--user", _ownerEmail);
+            DataEnvironment(), "run", "create", "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "--template", template, "--user", _ownerEmail, "--mode", mode);
         Assert.True(exit == 0, stderr);
         var runId = Guid.Parse(stdout.Trim());
         if (scenario is not null and not SimulatorScenario.Complete)

@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Users;
@@ -87,6 +88,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
                     o.Timeout = TimeSpan.FromSeconds(30);
                 });
                 services.AddGenerationPipeline(configuration);
+                services.AddBatchMode(configuration);
             });
     }
 
@@ -102,8 +104,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
         return worker;
     }
 
-    public Task<Guid> CreateRunAsync(int count, string template = "default", int maxTokens = 4096) =>
-        Default.GetRequiredService<RunStore>().CreateAsync(Owner.Id, new CreateRunRequest(count, template, "claude-sonnet-4-5", maxTokens, 0.7m), CancellationToken.None);
+    public Task<Guid> CreateRunAsync(int count, string template = "default", int maxTokens = 4096, string mode = RunMode.Online) =>
+        Default.GetRequiredService<RunStore>().CreateAsync(Owner.Id, new CreateRunRequest(count, template, "claude-sonnet-4-5", maxTokens, 0.7m, mode), CancellationToken.None);
 
     /// <summary>Adds a template whose every prompt carries a simulator marker, so a run's outcome is known in advance.</summary>
     public async Task<string> AddTemplateAsync(SimulatorScenario scenario)
@@ -113,6 +115,17 @@ internal sealed class PipelineHarness : IAsyncDisposable
         await connection.ExecuteAsync(
             "INSERT INTO prompt_templates (name, body) VALUES (@name, @body)",
             new { name, body = $"Persona: {{{{persona}}}}\nVariation: {{{{variation}}}}\n{scenario.Marker()}" });
+        return name;
+    }
+
+    /// <summary>Adds a template whose every prompt ends in <paramref name="marker"/> (batch-only markers included).</summary>
+    public async Task<string> AddMarkerTemplateAsync(string marker)
+    {
+        var name = "marker-" + Guid.NewGuid().ToString("N")[..8];
+        await using var connection = await Database.DataSource.OpenConnectionAsync();
+        await connection.ExecuteAsync(
+            "INSERT INTO prompt_templates (name, body) VALUES (@name, @body)",
+            new { name, body = $"Persona: {{{{persona}}}}\nVariation: {{{{variation}}}}\n{marker}" });
         return name;
     }
 

@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
@@ -21,7 +22,7 @@ public sealed class RunDashboardServiceTests(IntegrationEnvironment env)
         var currentUser = new CurrentUser();
         currentUser.SetPrincipal(UserClaims.CreatePrincipal(user, "test"));
         var connections = db.Get<IUserScopedConnectionFactory>();
-        return new RunDashboardService(new RunProgressReader(connections), new RunStore(connections, db.Time), db.Get<FailedGenerationReader>(), new RateLimitStore(connections), currentUser, db.Time);
+        return new RunDashboardService(new RunProgressReader(connections), new RunStore(connections, db.Time), db.Get<FailedGenerationReader>(), new MessageBatchStore(connections, new GenerationQueue(connections)), new RateLimitStore(connections), currentUser, db.Time);
     }
 
     private static CreateRunRequest Request(int count) => new(count, "default", "claude-sonnet-4-5", 1024, null);

@@ -16,6 +16,8 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using MudBlazor;
+using MudBlazor.Extensions;
 
 namespace BRun.Diagnostics.Web.Tests.Runs;
 
@@ -139,6 +141,57 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         cut.WaitForAssertion(
             () => Assert.Contains("limits are used up; the next call fits at 10:11:12 UTC", cut.Find(".brun-rate-limit-wait").TextContent, StringComparison.Ordinal),
             RenderWait);
+    }
+
+    [Fact]
+    public async Task Run_page_of_a_batch_run_lists_its_batches_with_their_counts_and_the_online_cost_but_no_rate_limit_wait()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time).CreateAsync(
+            owner.Id, new CreateRunRequest(3, "default", "claude-sonnet-4-5", 2048, 0.7m, RunMode.Batch), CancellationToken.None);
+        await using (var connection = await Db.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO message_batches (run_id, seq, anthropic_batch_id, submission_state, request_count, processing_status,
+                                             count_processing, count_succeeded, count_errored, count_expired, results_lines_done)
+                VALUES (@runId, 1, 'msgbatch_01test', 'submitted', 3, 'in_progress', 1, 1, 0, 1, 0);
+                UPDATE generation_runs SET cost_usd = 0.5, online_equivalent_cost_usd = 1.0 WHERE id = @runId;
+                INSERT INTO rate_limit_state (scope, model, waiting_until)
+                VALUES ('key-test:claude-sonnet-4-5', 'claude-sonnet-4-5', '2099-01-01T10:11:12Z');
+                """, new { runId });
+        }
+
+        SignInAs(owner);
+        var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
+
+        cut.WaitForAssertion(() =>
+        {
+            var cells = cut.Find("tr.brun-batch-row").QuerySelectorAll("td").Select(td => td.TextContent.Trim()).ToList();
+            Assert.Equal(["1", "msgbatch_01test", "in_progress", "3", "1", "1", "0", "0", "1", "0"], cells);
+        }, RenderWait);
+        Assert.Contains("online the same results would have cost $1.0000", cut.Find(".brun-batch-cost").TextContent, StringComparison.Ordinal);
+        Assert.Empty(cut.FindAll(".brun-rate-limit-wait"));
+    }
+
+    [Fact]
+    public async Task New_run_dialog_creates_a_batch_mode_run_when_batch_is_chosen()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+        var provider = Render<MudDialogProvider>();
+        var dialogs = Services.GetRequiredService<IDialogService>();
+        await provider.InvokeAsync(() => dialogs.ShowAsync<CreateRunDialog>("New run"));
+        provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-run-mode")), RenderWait);
+
+        var mode = provider.FindComponents<MudSelect<string>>().Single(s => s.Instance.Class?.Contains("brun-run-mode", StringComparison.Ordinal) == true);
+        Assert.Equal(RunMode.Online, mode.Instance.GetState(x => x.Value));
+        await provider.InvokeAsync(() => mode.Instance.ValueChanged.InvokeAsync(RunMode.Batch));
+        provider.Find("form#create-run-form").Submit();
+
+        await using var connection = await Db.DataSource.OpenConnectionAsync();
+        provider.WaitForAssertion(() => Assert.Equal(
+            [RunMode.Batch],
+            connection.Query<string>("SELECT mode FROM generation_runs WHERE created_by = @id", new { id = owner.Id }).ToList()), RenderWait);
     }
 
     [Fact]

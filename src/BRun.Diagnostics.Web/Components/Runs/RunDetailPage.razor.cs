@@ -1,3 +1,5 @@
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
@@ -15,6 +17,8 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     private List<BreadcrumbItem> _breadcrumbs = [];
     private RunView? _run;
     private FailureStatistics? _breakdown;
+    private IReadOnlyList<MessageBatchRow> _batches = [];
+    private RunCost? _cost;
     private RateLimitWait? _rateLimitWait;
     private RunDesign? _design;
     private IReadOnlyList<BreakdownRow> _designBreakdown = [];
@@ -51,7 +55,11 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     {
         _run = await Runs.GetAsync(RunId, cancellationToken);
         _breakdown = _run is null ? null : await Runs.GetFailureBreakdownAsync(RunId, cancellationToken);
-        _rateLimitWait = _run is null ? null : await Runs.GetRateLimitWaitAsync(_run, cancellationToken);
+        _batches = _run is null ? [] : await Runs.GetBatchesAsync(RunId, cancellationToken);
+        _cost = _run is null ? null : await Runs.GetCostAsync(RunId, cancellationToken);
+
+        // Batch-mode tasks wait on the Batches API, not on the per-minute limits the pacer keeps.
+        _rateLimitWait = _run is null || _cost?.Mode == RunMode.Batch ? null : await Runs.GetRateLimitWaitAsync(_run, cancellationToken);
         _design = _run is null ? null : await Design.GetRunDesignAsync(RunId, cancellationToken);
         _designBreakdown = _run is null ? [] : await Design.GetRunBreakdownAsync(RunId, cancellationToken);
     }

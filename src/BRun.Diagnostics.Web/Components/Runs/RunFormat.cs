@@ -6,6 +6,8 @@ namespace BRun.Diagnostics.Web.Components.Runs;
 /// <summary>Display formats shared by the runs pages.</summary>
 internal static class RunFormat
 {
+    public static string Usd(decimal value) => value.ToString("$0.0000", CultureInfo.InvariantCulture);
+
     public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 
     public static string Throughput(double? tasksPerMinute) =>

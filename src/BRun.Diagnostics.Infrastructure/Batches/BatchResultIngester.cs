@@ -1,0 +1,614 @@
+using System.Text;
+using System.Text.Json;
+using BRun.Diagnostics.Core.Conversations;
+using BRun.Diagnostics.Core.Failures;
+using BRun.Diagnostics.Core.Messages;
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Core.Pricing;
+using BRun.Diagnostics.Core.Validation;
+using BRun.Diagnostics.Infrastructure.Claude;
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using Dapper;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace BRun.Diagnostics.Infrastructure.Batches;
+
+/// <summary>The batch lease moved to another worker while this one was ingesting; it stops and lets that one finish.</summary>
+public sealed class BatchLeaseLostException : Exception
+{
+    public BatchLeaseLostException()
+        : base("The batch lease was lost to another worker.")
+    {
+    }
+
+    public BatchLeaseLostException(string message)
+        : base(message)
+    {
+    }
+
+    public BatchLeaseLostException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>
+/// Streams a batch's results file line by line (never whole) and handles each line as an online response: the line is
+/// the raw body; <c>succeeded</c> goes through <see cref="ResponseValidator"/>, so a max_tokens cut or cut text is a
+/// failure like any other; <c>errored</c> transient and <c>canceled</c>/<c>expired</c> are resubmitted (unless the
+/// run was cancelled or the task is out of attempts); a permanent error is an api_error failure.
+/// Every line of ours is recorded in <c>generation_calls</c> (the durable capture of issue 8A: raw line, usage, batch
+/// cost, simulated), and the run's cost moves with that record, once per (task, delivery).
+/// <para>
+/// Lines are handled in chunks of <see cref="BatchOptions.IngestChunkSize"/>, one transaction each, rather than
+/// through <see cref="GenerationOutcomeStore"/> a task at a time: 100,000 results at the target rate leave about a
+/// millisecond per result on this machine, less than one transaction's round trips. The chunk follows the same fencing
+/// rule: each task is moved out of <c>running</c> first, conditioned on <c>id AND attempts = attempt from the
+/// custom_id AND state = 'running'</c> (and this batch), and only the tasks that moved get an outcome, in the same
+/// transaction; timestamps use the database clock. A line handled twice (a restart after a kill) changes nothing the
+/// second time.
+/// </para>
+/// </summary>
+public sealed partial class BatchResultIngester(
+    IUserScopedConnectionFactory connections,
+    ResponseValidator validator,
+    FailedGenerationStore failures,
+    PriceTable prices,
+    IOptions<BatchOptions> options,
+    IOptions<ClaudeOptions> claude,
+    ILogger<BatchResultIngester> logger)
+{
+    private readonly BatchOptions _options = options.Value;
+
+    /// <summary>What ingestion did, in lines.</summary>
+    public sealed record IngestSummary(long Lines, int Stored, int Failed, int Resubmitted, int Cancelled, int Skipped);
+
+    /// <param name="batch">The leased batch; <see cref="MessageBatchRow.ResultsLinesDone"/> lines are skipped.</param>
+    /// <param name="results">The JSONL stream.</param>
+    /// <param name="keepLease">Renews the lease after each chunk; false stops ingestion.</param>
+    /// <param name="ct">Cancels between chunks (a chunk's transaction is all or nothing).</param>
+    /// <param name="simulated">The download carried <c>x-brun-simulated: true</c>; every row built from it is marked.</param>
+    public async Task<IngestSummary> IngestAsync(
+        MessageBatchRow batch, Stream results, bool simulated, Func<CancellationToken, Task<bool>> keepLease, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(keepLease);
+
+        var totals = new Totals();
+        var chunk = new List<BatchResultLine>(_options.IngestChunkSize);
+        long line = 0;
+        using var reader = new StreamReader(results, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 64 * 1024);
+        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } text)
+        {
+            if (text.Length == 0)
+            {
+                continue;
+            }
+
+            line++;
+            if (line <= batch.ResultsLinesDone)
+            {
+                continue;
+            }
+
+            try
+            {
+                chunk.Add(BatchResultLine.Parse(text));
+            }
+            catch (FormatException ex)
+            {
+                Log.UnreadableLine(logger, ex, batch.AnthropicBatchId, line);
+                totals.Skipped++;
+            }
+
+            if (chunk.Count >= _options.IngestChunkSize)
+            {
+                await ProcessChunkAsync(batch, chunk, line, simulated, totals, ct).ConfigureAwait(false);
+                chunk.Clear();
+                if (!await keepLease(ct).ConfigureAwait(false))
+                {
+                    throw new BatchLeaseLostException();
+                }
+            }
+        }
+
+        await ProcessChunkAsync(batch, chunk, line, simulated, totals, ct).ConfigureAwait(false);
+        return new IngestSummary(line, totals.Stored, totals.Failed, totals.Resubmitted, totals.Cancelled, totals.Skipped);
+    }
+
+    private sealed class Totals
+    {
+        public int Stored;
+        public int Failed;
+        public int Resubmitted;
+        public int Cancelled;
+        public int Skipped;
+    }
+
+    private sealed record TaskRow(
+        Guid Id, int Attempts, string State, Guid? BatchId, string Prompt, Guid? PersonaId, Guid? EmotionalArcId, Guid? TrainingTopicId,
+        Guid TemplateId, string Model, int MaxTokens, decimal? Temperature, Guid CreatedBy, string RunStatus);
+
+    private enum Decision
+    {
+        Store,
+        Fail,
+        Resubmit,
+        Cancel,
+    }
+
+    private sealed class Item(BatchResultLine line, TaskRow task, int attempt, bool owned)
+    {
+        public BatchResultLine Line { get; } = line;
+        public TaskRow Task { get; } = task;
+        public int Attempt { get; } = attempt;
+
+        /// <summary>The line belongs to the task's current delivery in this batch: it may finish the task.</summary>
+        public bool Owned { get; } = owned;
+        public Decision Decision { get; set; }
+        public Conversation? Conversation { get; set; }
+        public CapturedResponse? Captured { get; set; }
+        public FailedGenerationInput? Failure { get; set; }
+        public Guid? FailureId { get; set; }
+
+        /// <summary>What the result cost at the batch discount, and what it would have cost online; null without a price or usage.</summary>
+        public decimal? Cost { get; set; }
+        public decimal? OnlineCost { get; set; }
+    }
+
+    private async Task ProcessChunkAsync(
+        MessageBatchRow batch, List<BatchResultLine> lines, long lastLine, bool simulated, Totals totals, CancellationToken ct)
+    {
+        var observed = lines.Count == 0 ? [] : await MatchAsync(batch, lines, totals, ct).ConfigureAwait(false);
+        var items = observed.Where(i => i.Owned).ToList();
+
+        // Validation is pure CPU and thread-safe: spread it over the cores while the database waits.
+        Parallel.ForEach(observed, new ParallelOptions { CancellationToken = ct }, item =>
+        {
+            if (item.Line.ResultType == BatchResultType.Succeeded && item.Line.Parsed is { } message)
+            {
+                // Only processed results are billed; errored, canceled and expired requests cost nothing. Rounded as the
+                // numeric(14,6) columns round, so the run's sums equal the sums of its rows.
+                item.Cost = AsStored(prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: true)?.Total);
+                item.OnlineCost = AsStored(prices.Cost(message.Model ?? item.Task.Model, message.Usage, batch: false)?.Total);
+            }
+
+            if (item.Owned)
+            {
+                Decide(batch, item, simulated);
+            }
+        });
+
+        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+
+        // Durable capture first: a line that was billed is recorded (and costed on the run) even when its delivery no
+        // longer owns the task; (task, attempt) is unique, so a re-read line is not recorded or costed twice.
+        var recorded = await RecordCallsAsync(connection, transaction, batch, observed, simulated, ct).ConfigureAwait(false);
+
+        var stored = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Store).ToList(), "succeeded", ct).ConfigureAwait(false);
+        await InsertConversationsAsync(connection, transaction, batch, stored, simulated, ct).ConfigureAwait(false);
+        var failed = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Fail).ToList(), "failed", ct).ConfigureAwait(false);
+
+        // The failure rows commit with their tasks' finish, so a kill leaves both or neither. Their reports are uploaded
+        // by the report retrier (due at once): ingestion does not wait on blob storage a report at a time.
+        if (failed.Count > 0)
+        {
+            await AttachCallHistoryAsync(connection, transaction, failed, ct).ConfigureAwait(false);
+            var ids = await failures.StoreManyForRetrierAsync(connection, transaction, failed.Select(i => (i.Failure!, i.Task.CreatedBy)).ToList(), ct).ConfigureAwait(false);
+            foreach (var item in failed)
+            {
+                item.FailureId = ids[item.Task.Id];
+                Log.Rejected(logger, item.Task.Id, batch.AnthropicBatchId, item.Line.CustomId, item.Line.ResultType, item.Failure!.FailureType.ToWire(), item.Failure.TruncationPattern);
+            }
+        }
+
+        var cancelled = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Cancel).ToList(), "cancelled", ct).ConfigureAwait(false);
+        var resubmitted = await ResubmitAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Resubmit).ToList(), ct).ConfigureAwait(false);
+
+        // The run's cost moves with the calls recorded above (once per line); its failed cost with the tasks that
+        // failed here (a batch task's only billed call is its succeeded line, so that line's cost is the task's).
+        var costed = observed.Where(i => recorded.ContainsKey((i.Task.Id, i.Attempt))).ToList();
+        var counters = await connection.QuerySingleAsync<(int Total, int Succeeded, int Failed, int Cancelled, string Status)>(new CommandDefinition("""
+            UPDATE generation_runs SET succeeded = succeeded + @stored, failed = failed + @failed, cancelled = cancelled + @cancelled,
+                   cost_usd = cost_usd + @cost, failed_cost_usd = failed_cost_usd + @failedCost,
+                   online_equivalent_cost_usd = online_equivalent_cost_usd + @onlineCost
+            WHERE id = @runId
+            RETURNING total, succeeded, failed, cancelled, status
+            """, new
+        {
+            runId = batch.RunId,
+            stored = stored.Count,
+            failed = failed.Count,
+            cancelled = cancelled.Count,
+            cost = recorded.Values.Sum(c => c ?? 0),
+            failedCost = failed.Sum(i => i.Cost ?? 0),
+            onlineCost = costed.Sum(i => i.OnlineCost ?? 0),
+        }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+
+        // Checkpoint: the chunk's outcomes and the line count commit together, so a restart resumes after this chunk.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE message_batches SET results_lines_done = @lastLine, ingest_state = 'ingesting', updated_at = now() WHERE id = @id",
+            new { id = batch.Id, lastLine }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        if (stored.Count + failed.Count + cancelled.Count > 0)
+        {
+            await RunEvents.PublishAsync(connection, transaction, new RunEvent("batch_results", batch.RunId, Status: counters.Status, Total: counters.Total,
+                Succeeded: counters.Succeeded, Failed: counters.Failed, Cancelled: counters.Cancelled), ct).ConfigureAwait(false);
+        }
+
+        if (resubmitted > 0 && _options.ResubmitOnline)
+        {
+            await GenerationQueue.NotifyWorkAsync(connection, ct).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        totals.Stored += stored.Count;
+        totals.Failed += failed.Count;
+        totals.Cancelled += cancelled.Count;
+        totals.Resubmitted += resubmitted;
+        totals.Skipped += observed.Count - stored.Count - failed.Count - cancelled.Count - resubmitted;
+    }
+
+    /// <summary>Pairs each line with its task; lines for another delivery, another batch or a finished task are not owned.</summary>
+    private async Task<List<Item>> MatchAsync(MessageBatchRow batch, List<BatchResultLine> lines, Totals totals, CancellationToken ct)
+    {
+        var wanted = new Dictionary<Guid, (BatchResultLine Line, int Attempt)>(lines.Count);
+        foreach (var line in lines)
+        {
+            if (BatchResultLine.TryReadCustomId(line.CustomId, out var taskId, out var attempt))
+            {
+                wanted[taskId] = (line, attempt);
+            }
+            else
+            {
+                Log.ForeignCustomId(logger, batch.AnthropicBatchId, line.CustomId);
+                totals.Skipped++;
+            }
+        }
+
+        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
+        var tasks = await connection.QueryAsync<TaskRow>(new CommandDefinition("""
+            SELECT t.id AS Id, t.attempts AS Attempts, t.state AS State, t.batch_id AS BatchId, t.prompt AS Prompt,
+                   t.persona_id AS PersonaId, t.emotional_arc_id AS EmotionalArcId, t.training_topic_id AS TrainingTopicId,
+                   t.template_id AS TemplateId, r.model AS Model, r.max_tokens AS MaxTokens, r.temperature AS Temperature,
+                   r.created_by AS CreatedBy, r.status AS RunStatus
+            FROM generation_tasks t JOIN generation_runs r ON r.id = t.run_id
+            WHERE t.id = ANY(@ids)
+            """, new { ids = wanted.Keys.ToArray() }, cancellationToken: ct)).ConfigureAwait(false);
+
+        var items = new List<Item>(wanted.Count);
+        var found = 0;
+        foreach (var task in tasks)
+        {
+            var (line, attempt) = wanted[task.Id];
+            // Not owned: already handled (a line re-read after a restart) or a stale delivery. The fence would refuse
+            // it anyway; it is only recorded as a call (if it was not already).
+            items.Add(new Item(line, task, attempt, owned: task.State == "running" && task.BatchId == batch.Id && task.Attempts == attempt));
+            found++;
+        }
+
+        // A custom_id of ours whose task no longer exists (its run was deleted).
+        totals.Skipped += wanted.Count - found;
+
+        return items;
+    }
+
+    private void Decide(MessageBatchRow batch, Item item, bool simulated)
+    {
+        var line = item.Line;
+        var runCancelled = item.Task.RunStatus == Core.Pipeline.RunStatus.Cancelled;
+        var outOfAttempts = item.Attempt >= _options.MaxAttempts;
+        switch (line.ResultType)
+        {
+            case BatchResultType.Succeeded when line.Parsed is not null:
+            {
+                // A finished answer is kept even when the run was cancelled meanwhile: it was paid for.
+                var captured = Capture(item, simulated);
+                var verdict = validator.Validate(captured);
+                if (verdict is { IsOk: true, Conversation: { } conversation })
+                {
+                    item.Decision = Decision.Store;
+                    item.Captured = captured;
+                    item.Conversation = conversation;
+                    return;
+                }
+
+                FailWith(item, captured, verdict.Failure!, batch);
+                return;
+            }
+
+            case BatchResultType.Errored when line.IsTransientError && !outOfAttempts:
+                item.Decision = runCancelled ? Decision.Cancel : Decision.Resubmit;
+                return;
+
+            case BatchResultType.Errored when line.Parsed is not null:
+            {
+                var captured = Capture(item, simulated);
+                var verdict = validator.Validate(captured);
+                var failure = verdict.Failure ?? new ValidationFailure(FailureType.ApiError, "batch_errored", $"The batch errored this request: {line.ErrorType}.", Confidence.High);
+                FailWith(item, captured, failure, batch, outOfAttempts && line.IsTransientError
+                    ? $"{line.ErrorType} on each of {item.Attempt} deliveries; given up"
+                    : null);
+                return;
+            }
+
+            case BatchResultType.Canceled or BatchResultType.Expired when runCancelled:
+                item.Decision = Decision.Cancel;
+                return;
+
+            case BatchResultType.Canceled or BatchResultType.Expired when !outOfAttempts:
+                item.Decision = Decision.Resubmit;
+                return;
+
+            default:
+            {
+                // Out of attempts (or an unknown result type): an api_error failure that keeps the line as evidence.
+                var captured = Capture(item, simulated) with
+                {
+                    Parsed = new ParsedMessage { Kind = BodyKind.UnexpectedShape, ParseProblem = $"batch result '{line.ResultType}'" },
+                };
+                var failure = new ValidationFailure(FailureType.ApiError, $"batch_{line.ResultType}",
+                    $"The batch returned '{line.ResultType}' for this request on delivery {item.Attempt}; no more attempts.", Confidence.High);
+                FailWith(item, captured, failure, batch, $"batch result '{line.ResultType}' on each of {item.Attempt} deliveries; given up");
+                return;
+            }
+        }
+    }
+
+    private void FailWith(Item item, CapturedResponse captured, ValidationFailure failure, MessageBatchRow batch, string? errorMessage = null)
+    {
+        item.Decision = Decision.Fail;
+        item.Captured = captured;
+        var task = item.Task;
+        item.Failure = FailedGenerationInputFactory.FromCapture(
+            captured,
+            failure.Type,
+            failure.Pattern,
+            failure.Details,
+            failure.Confidence,
+            new FailureContext
+            {
+                RunId = batch.RunId,
+                TaskId = task.Id,
+                Scaffolding = new ScaffoldingIds(task.PersonaId, task.EmotionalArcId, task.TrainingTopicId, task.TemplateId),
+            },
+            errorMessage) with
+        {
+            Batch = new BatchProvenance(batch.AnthropicBatchId ?? string.Empty, item.Line.CustomId, item.Line.ResultType),
+            CostUsd = item.Cost,
+            Simulated = captured.Simulated,
+        };
+    }
+
+    /// <summary>The line as a captured response: the whole line is the raw body; the message inside it is what is judged.</summary>
+    private CapturedResponse Capture(Item item, bool simulated)
+    {
+        var line = item.Line;
+        var task = item.Task;
+        return new CapturedResponse
+        {
+            HttpStatus = line.EquivalentHttpStatus,
+            RawBody = line.RawLine,
+            Streamed = false,
+            Parsed = line.Parsed ?? new ParsedMessage { Kind = BodyKind.Empty },
+            RequestId = line.Parsed?.BodyRequestId,
+            Attempts = item.Attempt,
+            Request = new RequestSnapshot(task.Model, task.MaxTokens, task.Temperature, claude.Value.StructuredOutputs, Stream: false, task.Prompt),
+            Simulated = simulated,
+        };
+    }
+
+    /// <summary>Moves tasks to a final state, fenced on (id, attempt, running, this batch). Returns the items it moved.</summary>
+    private static async Task<List<Item>> FinishAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, string state, CancellationToken ct)
+    {
+        if (items.Count == 0)
+        {
+            return items;
+        }
+
+        var moved = (await connection.QueryAsync<Guid>(new CommandDefinition("""
+            UPDATE generation_tasks t
+            SET state = @state, finished_at = now(), updated_at = now(), last_error = i.last_error
+            FROM unnest(@ids, @attempts, @errors) AS i(id, attempt, last_error)
+            WHERE t.id = i.id AND t.attempts = i.attempt AND t.state = 'running' AND t.batch_id = @batchRowId
+            RETURNING t.id
+            """, new
+        {
+            state,
+            batchRowId = batch.Id,
+            ids = items.Select(i => i.Task.Id).ToArray(),
+            attempts = items.Select(i => i.Attempt).ToArray(),
+            errors = items.Select(i => i.Failure is { } f ? Truncate($"{f.FailureType.ToWire()}: {f.TruncationPattern} (batch {f.Batch?.ResultType})") : null).ToArray(),
+        }, transaction, cancellationToken: ct)).ConfigureAwait(false)).ToHashSet();
+        return items.Where(i => moved.Contains(i.Task.Id)).ToList();
+    }
+
+    private async Task<int> ResubmitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, CancellationToken ct)
+    {
+        if (items.Count == 0)
+        {
+            return 0;
+        }
+
+        // Checkpoint: back to waiting with the attempt kept, so the next batch (or the online worker) sends attempt + 1.
+        return await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE generation_tasks t
+            SET state = 'available', batch_id = NULL, custom_id = NULL, updated_at = now(), force_online = @online,
+                last_error = i.reason
+            FROM unnest(@ids, @attempts, @reasons) AS i(id, attempt, reason)
+            WHERE t.id = i.id AND t.attempts = i.attempt AND t.state = 'running' AND t.batch_id = @batchRowId
+            """, new
+        {
+            batchRowId = batch.Id,
+            online = _options.ResubmitOnline,
+            ids = items.Select(i => i.Task.Id).ToArray(),
+            attempts = items.Select(i => i.Attempt).ToArray(),
+            reasons = items.Select(i => $"batch {batch.AnthropicBatchId}: {i.Line.ResultType}{(i.Line.ErrorType is { } e ? " " + e : string.Empty)}; sent again").ToArray(),
+        }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    private static Task InsertConversationsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, bool simulated, CancellationToken ct)
+    {
+        if (items.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO conversations (run_id, task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata,
+                                       persona_id, emotional_arc_id, training_topic_id, template_id, created_by, created_at, cost_usd,
+                                       simulated)
+            SELECT @runId, c.task_id, c.model, c.stop_reason, c.input_tokens, c.output_tokens, c.turns::jsonb, c.metadata::jsonb,
+                   c.persona_id, c.arc_id, c.topic_id, c.template_id, @createdBy, now(), c.cost, @simulated
+            FROM unnest(@taskIds, @models, @stopReasons, @inputTokens, @outputTokens, @turns, @metadata, @personaIds, @arcIds, @topicIds, @templateIds, @costs)
+                 AS c(task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata, persona_id, arc_id, topic_id, template_id, cost)
+            ON CONFLICT (task_id) DO NOTHING
+            """, new
+        {
+            runId = batch.RunId,
+            createdBy = batch.CreatedBy,
+            simulated,
+            taskIds = items.Select(i => i.Task.Id).ToArray(),
+            models = items.Select(i => i.Captured!.Parsed.Model ?? i.Task.Model).ToArray(),
+            stopReasons = items.Select(i => i.Captured!.Parsed.StopReason).ToArray(),
+            inputTokens = items.Select(i => i.Captured!.Parsed.Usage.InputTokens).ToArray(),
+            outputTokens = items.Select(i => i.Captured!.Parsed.Usage.OutputTokens).ToArray(),
+            turns = items.Select(i => JsonSerializer.Serialize(i.Conversation!.Turns.Select(t => new { role = t.Role.ToString().ToLowerInvariant(), content = t.Content }))).ToArray(),
+            metadata = items.Select(i => JsonSerializer.Serialize(new
+            {
+                persona = i.Conversation!.Metadata.Persona,
+                emotional_arc = i.Conversation.Metadata.EmotionalArc,
+                training_topic = i.Conversation.Metadata.TrainingTopic,
+                turn_count = i.Conversation.Metadata.TurnCount,
+                batch_id = batch.AnthropicBatchId,
+                custom_id = i.Line.CustomId,
+            })).ToArray(),
+            personaIds = items.Select(i => i.Task.PersonaId).ToArray(),
+            arcIds = items.Select(i => i.Task.EmotionalArcId).ToArray(),
+            topicIds = items.Select(i => i.Task.TrainingTopicId).ToArray(),
+            templateIds = items.Select(i => (Guid?)i.Task.TemplateId).ToArray(),
+            costs = items.Select(i => i.Cost).ToArray(),
+        }, transaction, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Records each line as the call of its delivery in <c>generation_calls</c>; returns the (task, attempt) pairs that
+    /// were new, with the cost as stored (rounded by the column, so the run's cost is exactly the sum of its calls').
+    /// Disposition: a succeeded line is a response to validate; errored overload/internal errors, canceled and
+    /// expired are transient (sent again); other errors are permanent.
+    /// </summary>
+    private async Task<Dictionary<(Guid TaskId, int Attempt), decimal?>> RecordCallsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, MessageBatchRow batch, List<Item> items, bool simulated, CancellationToken ct)
+    {
+        if (items.Count == 0)
+        {
+            return [];
+        }
+
+        var structured = claude.Value.StructuredOutputs;
+        var rows = await connection.QueryAsync<(Guid TaskId, int Attempt, decimal? Cost)>(new CommandDefinition("""
+            INSERT INTO generation_calls (
+                task_id, run_id, attempt, disposition, reason, http_status, request_id, streamed, raw_body, headers,
+                http_attempts, model, max_tokens, temperature, structured_outputs_enabled, stream,
+                input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd, simulated)
+            SELECT c.task_id, @runId, c.attempt, c.disposition, c.reason, c.http_status, c.request_id, false, c.raw_body, '{}'::jsonb,
+                   1, c.model, c.max_tokens, c.temperature, @structured, false,
+                   c.input_tokens, c.output_tokens, c.cache_creation, c.cache_read, c.cost, @simulated
+            FROM unnest(@taskIds, @attempts, @dispositions, @reasons, @statuses, @requestIds, @rawBodies, @models, @maxTokens,
+                        @temperatures, @inputTokens, @outputTokens, @cacheCreation, @cacheRead, @costs)
+                 AS c(task_id, attempt, disposition, reason, http_status, request_id, raw_body, model, max_tokens,
+                      temperature, input_tokens, output_tokens, cache_creation, cache_read, cost)
+            ON CONFLICT (task_id, attempt) DO NOTHING
+            RETURNING task_id, attempt, cost_usd
+            """, new
+        {
+            runId = batch.RunId,
+            structured,
+            simulated,
+            taskIds = items.Select(i => i.Task.Id).ToArray(),
+            attempts = items.Select(i => i.Attempt).ToArray(),
+            dispositions = items.Select(i => Disposition(i.Line).ToWire()).ToArray(),
+            reasons = items.Select(i => i.Line.ResultType == BatchResultType.Succeeded
+                ? null
+                : $"batch {batch.AnthropicBatchId}: {i.Line.ResultType}{(i.Line.ErrorType is { } e ? " " + e : string.Empty)}").ToArray(),
+            statuses = items.Select(i => i.Line.EquivalentHttpStatus).ToArray(),
+            requestIds = items.Select(i => i.Line.Parsed?.BodyRequestId).ToArray(),
+            rawBodies = items.Select(i => i.Line.RawLine).ToArray(),
+            models = items.Select(i => i.Line.Parsed?.Model ?? i.Task.Model).ToArray(),
+            maxTokens = items.Select(i => i.Task.MaxTokens).ToArray(),
+            temperatures = items.Select(i => i.Task.Temperature).ToArray(),
+            inputTokens = items.Select(i => i.Line.Parsed?.Usage.InputTokens).ToArray(),
+            outputTokens = items.Select(i => i.Line.Parsed?.Usage.OutputTokens).ToArray(),
+            cacheCreation = items.Select(i => i.Line.Parsed?.Usage.CacheCreationInputTokens).ToArray(),
+            cacheRead = items.Select(i => i.Line.Parsed?.Usage.CacheReadInputTokens).ToArray(),
+            costs = items.Select(i => i.Cost).ToArray(),
+        }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        return rows.ToDictionary(r => (r.TaskId, r.Attempt), r => r.Cost);
+    }
+
+    private static CallDisposition Disposition(BatchResultLine line) => line.ResultType switch
+    {
+        BatchResultType.Succeeded => CallDisposition.Response,
+        BatchResultType.Errored when !line.IsTransientError => CallDisposition.Permanent,
+        _ => CallDisposition.Transient,
+    };
+
+    /// <summary>Puts every call of each failing task (earlier expired or errored deliveries included) on its failure.</summary>
+    private static async Task AttachCallHistoryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Item> failed, CancellationToken ct)
+    {
+        var calls = await connection.QueryAsync<CallRow>(new CommandDefinition("""
+            SELECT task_id AS TaskId, attempt AS Attempt, created_at AS CreatedAt, http_status AS HttpStatus, request_id AS RequestId,
+                   disposition AS Disposition, reason AS Reason, cost_usd AS CostUsd
+            FROM generation_calls WHERE task_id = ANY(@ids) ORDER BY created_at, attempt
+            """, new { ids = failed.Select(i => i.Task.Id).ToArray() }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        var byTask = calls.ToLookup(c => c.TaskId, c => new GenerationCall
+        {
+            Attempt = c.Attempt,
+            CreatedAt = c.CreatedAt,
+            HttpStatus = c.HttpStatus,
+            RequestId = c.RequestId,
+            Disposition = c.Disposition,
+            Reason = c.Reason,
+            CostUsd = c.CostUsd,
+        }.ToApiAttempt());
+        foreach (var item in failed)
+        {
+            item.Failure = item.Failure! with { ApiAttempts = [.. byTask[item.Task.Id]] };
+        }
+    }
+
+    private sealed class CallRow
+    {
+        public Guid TaskId { get; init; }
+        public int Attempt { get; init; }
+        public DateTime CreatedAt { get; init; }
+        public int HttpStatus { get; init; }
+        public string? RequestId { get; init; }
+        public string Disposition { get; init; } = "response";
+        public string? Reason { get; init; }
+        public decimal? CostUsd { get; init; }
+    }
+
+    private static decimal? AsStored(decimal? cost) => cost is { } value ? Math.Round(value, 6, MidpointRounding.AwayFromZero) : null;
+
+    private static string? Truncate(string? text) => text is null || text.Length <= 2000 ? text : text[..2000];
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 7110, Level = LogLevel.Warning, Message = "Batch {BatchId}: results line {Line} is unreadable and was skipped")]
+        public static partial void UnreadableLine(ILogger logger, Exception exception, string? batchId, long line);
+
+        [LoggerMessage(EventId = 7111, Level = LogLevel.Warning, Message = "Batch {BatchId}: custom_id {CustomId} is not one of ours; skipped")]
+        public static partial void ForeignCustomId(ILogger logger, string? batchId, string customId);
+
+        [LoggerMessage(EventId = 7112, Level = LogLevel.Warning, Message = "Task {TaskId} rejected from batch {BatchId} ({CustomId}, batch said {ResultType}): {FailureType} ({Pattern})")]
+        public static partial void Rejected(ILogger logger, Guid taskId, string? batchId, string customId, string resultType, string failureType, string? pattern);
+    }
+}
