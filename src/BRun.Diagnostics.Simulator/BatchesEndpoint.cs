@@ -80,7 +80,7 @@ internal sealed partial class BatchesEndpoint(
         };
         batches.Add(batch);
         Log.BatchCreated(logger, id, shuffled.Length);
-        await WriteBatchAsync(context, batch, requestId, forceStatus: null, token).ConfigureAwait(false);
+        await WriteBatchAsync(context, batch, forceStatus: null, token).ConfigureAwait(false);
     }
 
     public async Task RetrieveAsync(HttpContext context, string id)
@@ -96,7 +96,7 @@ internal sealed partial class BatchesEndpoint(
             return;
         }
 
-        await WriteBatchAsync(context, batch, requestId, forceStatus: null, context.RequestAborted).ConfigureAwait(false);
+        await WriteBatchAsync(context, batch, forceStatus: null, context.RequestAborted).ConfigureAwait(false);
     }
 
     public async Task ListAsync(HttpContext context)
@@ -170,7 +170,7 @@ internal sealed partial class BatchesEndpoint(
             Log.BatchCanceled(logger, id);
         }
 
-        await WriteBatchAsync(context, batch, requestId, answer, context.RequestAborted).ConfigureAwait(false);
+        await WriteBatchAsync(context, batch, answer, context.RequestAborted).ConfigureAwait(false);
     }
 
     public async Task DeleteAsync(HttpContext context, string id)
@@ -417,7 +417,7 @@ internal sealed partial class BatchesEndpoint(
         buffer.WriteByte((byte)'\n');
     }
 
-    private async Task WriteBatchAsync(HttpContext context, SimulatedBatch batch, string requestId, string? forceStatus, CancellationToken token)
+    private async Task WriteBatchAsync(HttpContext context, SimulatedBatch batch, string? forceStatus, CancellationToken token)
     {
         var now = time.GetUtcNow();
         var baseUrl = BaseUrl(context);

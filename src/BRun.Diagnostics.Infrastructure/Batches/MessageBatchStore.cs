@@ -176,6 +176,7 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
     /// <summary>Stores the API's view of a batch (status, counts, times) without touching the lease.</summary>
     public async Task SaveStatusAsync(Guid batchRowId, MessageBatchInfo info, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(info);
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         await UpdateStatusAsync(connection, batchRowId, info, ct).ConfigureAwait(false);
     }
@@ -284,6 +285,7 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
     /// <summary>Stores a poll's answer, schedules the next poll after <paramref name="nextPoll"/>, and lets go of the lease.</summary>
     public async Task RecordPollAsync(Guid batchRowId, string owner, MessageBatchInfo info, TimeSpan nextPoll, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(info);
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         await UpdateStatusAsync(connection, batchRowId, info, ct).ConfigureAwait(false);
         var runId = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition("""

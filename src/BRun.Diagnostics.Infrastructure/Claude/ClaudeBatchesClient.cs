@@ -341,12 +341,18 @@ public sealed class BatchRequestBody
     public int Count => _items.Count;
 
     /// <summary>How many bytes adding this request would add.</summary>
-    public static long SizeOf(byte[] item) => item.Length + 1;
+    public static long SizeOf(byte[] item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return item.Length + 1;
+    }
 
     /// <param name="customId">Unique in the batch; <c>^[a-zA-Z0-9_-]{1,64}$</c>.</param>
     /// <param name="messagesParams">A non-streaming Messages request body.</param>
     public static byte[] Item(string customId, byte[] messagesParams)
     {
+        ArgumentNullException.ThrowIfNull(customId);
+        ArgumentNullException.ThrowIfNull(messagesParams);
         using var buffer = new MemoryStream(messagesParams.Length + customId.Length + 32);
         using (var writer = new Utf8JsonWriter(buffer))
         {
