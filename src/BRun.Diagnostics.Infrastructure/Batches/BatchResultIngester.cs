@@ -10,6 +10,7 @@ using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Telemetry;
 using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -60,7 +61,8 @@ public sealed partial class BatchResultIngester(
     PriceTable prices,
     IOptions<BatchOptions> options,
     IOptions<ClaudeOptions> claude,
-    ILogger<BatchResultIngester> logger)
+    ILogger<BatchResultIngester> logger,
+    DiagnosticsMetrics? metrics = null)
 {
     private readonly BatchOptions _options = options.Value;
 
@@ -247,6 +249,23 @@ public sealed partial class BatchResultIngester(
         }
 
         await transaction.CommitAsync(ct).ConfigureAwait(false);
+
+        // Counted after the commit, as the online path counts its outcomes, so a rolled-back chunk counts nothing.
+        if (metrics is not null)
+        {
+            foreach (var _ in stored)
+            {
+                metrics.TaskSucceeded();
+            }
+
+            foreach (var item in failed)
+            {
+                metrics.TaskFailed(item.Failure!.FailureType.ToWire(), item.Failure.TruncationPattern, item.Failure.StopReason);
+            }
+
+            metrics.TasksCancelled(cancelled.Count);
+        }
+
         totals.Stored += stored.Count;
         totals.Failed += failed.Count;
         totals.Cancelled += cancelled.Count;

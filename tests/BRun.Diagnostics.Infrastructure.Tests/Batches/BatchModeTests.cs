@@ -51,6 +51,39 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task BatchOutcomes_AreCountedInTheTaskMetrics_AsTheOnlinePathCountsThem()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment, Instant());
+        var runId = await harness.CreateRunAsync(30, mode: RunMode.Batch);
+        var services = harness.Services(BatchHarness.Fast());
+        var finished = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        var meters = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            // Only this provider's meters: other tests in the process count their own tasks.
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "brun.tasks.finished" && ReferenceEquals(instrument.Meter.Scope, meters))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var outcome = tags.ToArray().Single(t => t.Key == "brun.task.outcome").Value as string ?? "?";
+            finished.AddOrUpdate(outcome, value, (_, total) => total + value);
+        });
+        listener.Start();
+
+        var run = await harness.TickUntilFinishedAsync(ActivatorUtilities.CreateInstance<BatchCoordinator>(services), runId);
+
+        Assert.True(run.Succeeded is > 0 and < 30, "the default mix should produce both outcomes in 30 tasks");
+        Assert.Equal(run.Succeeded, finished.GetValueOrDefault("succeeded"));
+        Assert.Equal(run.Failed, finished.GetValueOrDefault("failed"));
+    }
+
+    [Fact]
     public async Task BatchRunCost_IsAtTheBatchDiscount_AndTheOnlineEquivalentIsTwiceThat_WithEachResultRecordedAsASimulatedCall()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
