@@ -1,4 +1,5 @@
 using System.Text;
+using System.Threading.Channels;
 using System.Text.Json;
 using BRun.Diagnostics.Core.Conversations;
 using BRun.Diagnostics.Core.Failures;
@@ -82,45 +83,96 @@ public sealed partial class BatchResultIngester(
         ArgumentNullException.ThrowIfNull(keepLease);
 
         var totals = new Totals();
-        var chunk = new List<BatchResultLine>(_options.IngestChunkSize);
-        long line = 0;
-        using var reader = new StreamReader(results, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 64 * 1024);
-        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } text)
+        var chunks = Channel.CreateBounded<PreparedChunk>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        // Reading, parsing, matching and validating the next chunk overlap the transaction of this one. Chunks are
+        // still stored one at a time in file order, so the checkpoint and the fence work as before; at most three
+        // chunks are in memory (one being stored, one ready, one being read).
+        var reading = Task.Run(() => ReadAsync(batch, results, simulated, chunks.Writer, stop.Token), stop.Token);
+        try
         {
-            if (text.Length == 0)
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                continue;
-            }
-
-            line++;
-            if (line <= batch.ResultsLinesDone)
-            {
-                continue;
-            }
-
-            try
-            {
-                chunk.Add(BatchResultLine.Parse(text));
-            }
-            catch (FormatException ex)
-            {
-                Log.UnreadableLine(logger, ex, batch.AnthropicBatchId, line);
-                totals.Skipped++;
-            }
-
-            if (chunk.Count >= _options.IngestChunkSize)
-            {
-                await ProcessChunkAsync(batch, chunk, line, simulated, totals, ct).ConfigureAwait(false);
-                chunk.Clear();
-                if (!await keepLease(ct).ConfigureAwait(false))
+                await StoreChunkAsync(batch, chunk, simulated, totals, ct).ConfigureAwait(false);
+                if (!chunk.Final && !await keepLease(ct).ConfigureAwait(false))
                 {
                     throw new BatchLeaseLostException();
                 }
             }
         }
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await reading.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The reader stopped because ingestion did; the first failure is the one to report.
+            }
 
-        await ProcessChunkAsync(batch, chunk, line, simulated, totals, ct).ConfigureAwait(false);
-        return new IngestSummary(line, totals.Stored, totals.Failed, totals.Resubmitted, totals.Cancelled, totals.Skipped);
+            throw;
+        }
+
+        var lines = await reading.ConfigureAwait(false);
+        return new IngestSummary(lines, totals.Stored, totals.Failed, totals.Resubmitted, totals.Cancelled, totals.Skipped);
+    }
+
+    /// <summary>A chunk read, matched to its tasks and decided, waiting for its transaction.</summary>
+    private sealed record PreparedChunk(List<Item> Observed, long LastLine, int Skipped, bool Final);
+
+    /// <summary>Reads the stream line by line into prepared chunks; returns the number of lines in the file.</summary>
+    private async Task<long> ReadAsync(MessageBatchRow batch, Stream results, bool simulated, ChannelWriter<PreparedChunk> writer, CancellationToken ct)
+    {
+        try
+        {
+            var chunk = new List<BatchResultLine>(_options.IngestChunkSize);
+            var unreadable = 0;
+            long line = 0;
+            using var reader = new StreamReader(results, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 64 * 1024);
+            while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } text)
+            {
+                if (text.Length == 0)
+                {
+                    continue;
+                }
+
+                line++;
+                if (line <= batch.ResultsLinesDone)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    chunk.Add(BatchResultLine.Parse(text));
+                }
+                catch (FormatException ex)
+                {
+                    Log.UnreadableLine(logger, ex, batch.AnthropicBatchId, line);
+                    unreadable++;
+                }
+
+                if (chunk.Count >= _options.IngestChunkSize)
+                {
+                    await writer.WriteAsync(await PrepareAsync(batch, chunk, line, unreadable, simulated, final: false, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                    chunk = new List<BatchResultLine>(_options.IngestChunkSize);
+                    unreadable = 0;
+                }
+            }
+
+            // Always a last chunk, even an empty one: its checkpoint covers trailing lines that were skipped.
+            await writer.WriteAsync(await PrepareAsync(batch, chunk, line, unreadable, simulated, final: true, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            writer.Complete();
+            return line;
+        }
+        catch (Exception ex)
+        {
+            writer.Complete(ex);
+            throw;
+        }
     }
 
     private sealed class Totals
@@ -163,11 +215,12 @@ public sealed partial class BatchResultIngester(
         public decimal? OnlineCost { get; set; }
     }
 
-    private async Task ProcessChunkAsync(
-        MessageBatchRow batch, List<BatchResultLine> lines, long lastLine, bool simulated, Totals totals, CancellationToken ct)
+    /// <summary>Matches a chunk's lines to their tasks and decides each owned line's outcome (CPU only after the match).</summary>
+    private async Task<PreparedChunk> PrepareAsync(
+        MessageBatchRow batch, List<BatchResultLine> lines, long lastLine, int unreadable, bool simulated, bool final, CancellationToken ct)
     {
-        var observed = lines.Count == 0 ? [] : await MatchAsync(batch, lines, totals, ct).ConfigureAwait(false);
-        var items = observed.Where(i => i.Owned).ToList();
+        var skipped = new Totals { Skipped = unreadable };
+        var observed = lines.Count == 0 ? [] : await MatchAsync(batch, lines, skipped, ct).ConfigureAwait(false);
 
         // Validation is pure CPU and thread-safe: spread it over the cores while the database waits.
         Parallel.ForEach(observed, new ParallelOptions { CancellationToken = ct }, item =>
@@ -185,6 +238,20 @@ public sealed partial class BatchResultIngester(
                 Decide(batch, item, simulated);
             }
         });
+
+        return new PreparedChunk(observed, lastLine, skipped.Skipped, final);
+    }
+
+    /// <summary>
+    /// Stores a prepared chunk in one transaction. A line prepared while the chunk before it was being stored may
+    /// have been finished by that chunk meanwhile (a duplicated line): the fence below turns it into a no-op.
+    /// </summary>
+    private async Task StoreChunkAsync(MessageBatchRow batch, PreparedChunk chunk, bool simulated, Totals totals, CancellationToken ct)
+    {
+        var observed = chunk.Observed;
+        var lastLine = chunk.LastLine;
+        var items = observed.Where(i => i.Owned).ToList();
+        totals.Skipped += chunk.Skipped;
 
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);

@@ -90,8 +90,30 @@ public sealed class FailedGenerationStore
     /// </summary>
     /// <returns>The id, or null when the task already has a row.</returns>
     internal async Task<Guid?> InsertAsync(
-        Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? transaction, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, Guid createdBy, CancellationToken cancellationToken) =>
-        await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition(
+        Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? transaction, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, Guid createdBy, CancellationToken cancellationToken)
+    {
+        var inserted = await InsertManyAsync(connection, transaction, [new NewFailedGeneration(input, id, createdAt, createdBy)], cancellationToken).ConfigureAwait(false);
+        return inserted.Count == 0 ? null : inserted[0];
+    }
+
+    /// <summary>
+    /// Inserts rows in one statement (one round trip, and one firing of the statement-level count triggers however
+    /// many rows): batch ingestion stores a chunk's failures this way. Rows whose task already has one are skipped.
+    /// </summary>
+    /// <returns>The ids of the rows inserted.</returns>
+    internal async Task<IReadOnlyList<Guid>> InsertManyAsync(
+        Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? transaction, IReadOnlyList<NewFailedGeneration> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        T[] Column<T>(Func<NewFailedGeneration, T> value) => rows.Select(value).ToArray();
+        var grace = _options.Value.InitialGrace;
+
+        // The column list and the unnest arguments are in the same order; report_status takes its default ('pending').
+        var inserted = await connection.QueryAsync<Guid>(new CommandDefinition(
             """
             INSERT INTO failed_generations (
                 id, conversation_id, run_id, task_id, source, dataset_id,
@@ -101,97 +123,100 @@ public sealed class FailedGenerationStore
                 input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens,
                 request_id, http_status, duration_ms, streamed, stream_outcome, transport_failure, attempts, rate_limit_headers,
                 failure_type, truncation_pattern, truncation_details, detection_confidence, error_message, error_stack,
-                report_status, report_next_attempt_at, created_at, created_by,
+                report_next_attempt_at, created_at, created_by,
                 persona_id, emotional_arc_id, training_topic_id, template_id,
                 cost_usd, simulated, api_attempts,
                 batch_id, batch_custom_id, batch_result_type)
-            VALUES (
+            SELECT * FROM unnest(
                 @Id, @ConversationId, @RunId, @TaskId, @Source, @DatasetId,
                 @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
-                @RawResponse::jsonb, @RawBody, @ResponseContent,
+                @RawResponse::jsonb[], @RawBody, @ResponseContent,
                 @StopReason, @StopSequence, @StopDetailsCategory, @StopDetailsExplanation,
                 @InputTokens, @OutputTokens, @CacheCreationInputTokens, @CacheReadInputTokens,
-                @RequestId, @HttpStatus, @DurationMs, @Streamed, @StreamOutcome, @TransportFailure, @Attempts, @RateLimitHeaders::jsonb,
+                @RequestId, @HttpStatus, @DurationMs, @Streamed, @StreamOutcome, @TransportFailure, @Attempts, @RateLimitHeaders::jsonb[],
                 @FailureType, @TruncationPattern, @TruncationDetails, @DetectionConfidence, @ErrorMessage, @ErrorStack,
-                'pending', @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
+                @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
                 @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId,
-                @CostUsd, @Simulated, @ApiAttempts::jsonb,
+                @CostUsd, @Simulated, @ApiAttempts::jsonb[],
                 @BatchId, @BatchCustomId, @BatchResultType)
             ON CONFLICT (task_id) DO NOTHING
             RETURNING id
             """,
             new
             {
-                Id = id,
-                input.ConversationId,
-                input.RunId,
-                input.TaskId,
-                input.Source,
-                input.DatasetId,
-                input.Prompt,
-                input.PromptLength,
-                input.Model,
-                input.MaxTokens,
-                input.Temperature,
-                input.StructuredOutputsEnabled,
-                RawResponse = Core.Reports.RawResponseJson.ToJsonText(input.RawBody),
-                input.RawBody,
-                input.ResponseContent,
-                input.StopReason,
-                input.StopSequence,
-                input.StopDetailsCategory,
-                input.StopDetailsExplanation,
-                input.InputTokens,
-                input.OutputTokens,
-                input.CacheCreationInputTokens,
-                input.CacheReadInputTokens,
-                input.RequestId,
-                input.HttpStatus,
-                input.DurationMs,
-                input.Streamed,
-                input.StreamOutcome,
-                input.TransportFailure,
-                input.Attempts,
-                RateLimitHeaders = JsonSerializer.Serialize(input.RateLimitHeaders),
-                FailureType = input.FailureType.ToWire(),
-                input.TruncationPattern,
-                input.TruncationDetails,
-                DetectionConfidence = input.Confidence.ToWire(),
-                input.ErrorMessage,
-                input.ErrorStack,
-                ReportNextAttemptAt = (createdAt + _options.Value.InitialGrace).UtcDateTime,
-                CreatedAt = createdAt.UtcDateTime,
-                CreatedBy = createdBy,
-                input.Scaffolding.PersonaId,
-                input.Scaffolding.EmotionalArcId,
-                input.Scaffolding.TrainingTopicId,
-                input.Scaffolding.TemplateId,
-                input.CostUsd,
-                input.Simulated,
-                ApiAttempts = ApiAttemptsJson.Serialize(input.ApiAttempts),
-                BatchId = input.Batch?.BatchId,
-                BatchCustomId = input.Batch?.CustomId,
-                BatchResultType = input.Batch?.ResultType,
+                Id = Column(r => r.Id),
+                ConversationId = Column(r => r.Input.ConversationId),
+                RunId = Column(r => r.Input.RunId),
+                TaskId = Column(r => r.Input.TaskId),
+                Source = Column(r => r.Input.Source),
+                DatasetId = Column(r => r.Input.DatasetId),
+                Prompt = Column(r => r.Input.Prompt),
+                PromptLength = Column(r => r.Input.PromptLength),
+                Model = Column(r => r.Input.Model),
+                MaxTokens = Column(r => r.Input.MaxTokens),
+                Temperature = Column(r => r.Input.Temperature),
+                StructuredOutputsEnabled = Column(r => r.Input.StructuredOutputsEnabled),
+                RawResponse = Column(r => Core.Reports.RawResponseJson.ToJsonText(r.Input.RawBody)),
+                RawBody = Column(r => r.Input.RawBody),
+                ResponseContent = Column(r => r.Input.ResponseContent),
+                StopReason = Column(r => r.Input.StopReason),
+                StopSequence = Column(r => r.Input.StopSequence),
+                StopDetailsCategory = Column(r => r.Input.StopDetailsCategory),
+                StopDetailsExplanation = Column(r => r.Input.StopDetailsExplanation),
+                InputTokens = Column(r => r.Input.InputTokens),
+                OutputTokens = Column(r => r.Input.OutputTokens),
+                CacheCreationInputTokens = Column(r => r.Input.CacheCreationInputTokens),
+                CacheReadInputTokens = Column(r => r.Input.CacheReadInputTokens),
+                RequestId = Column(r => r.Input.RequestId),
+                HttpStatus = Column(r => r.Input.HttpStatus),
+                DurationMs = Column(r => r.Input.DurationMs),
+                Streamed = Column(r => r.Input.Streamed),
+                StreamOutcome = Column(r => r.Input.StreamOutcome),
+                TransportFailure = Column(r => r.Input.TransportFailure),
+                Attempts = Column(r => r.Input.Attempts),
+                RateLimitHeaders = Column(r => JsonSerializer.Serialize(r.Input.RateLimitHeaders)),
+                FailureType = Column(r => r.Input.FailureType.ToWire()),
+                TruncationPattern = Column(r => r.Input.TruncationPattern),
+                TruncationDetails = Column(r => r.Input.TruncationDetails),
+                DetectionConfidence = Column(r => r.Input.Confidence.ToWire()),
+                ErrorMessage = Column(r => r.Input.ErrorMessage),
+                ErrorStack = Column(r => r.Input.ErrorStack),
+                ReportNextAttemptAt = Column(r => (r.CreatedAt + grace).UtcDateTime),
+                CreatedAt = Column(r => r.CreatedAt.UtcDateTime),
+                CreatedBy = Column(r => r.CreatedBy),
+                PersonaId = Column(r => r.Input.Scaffolding.PersonaId),
+                EmotionalArcId = Column(r => r.Input.Scaffolding.EmotionalArcId),
+                TrainingTopicId = Column(r => r.Input.Scaffolding.TrainingTopicId),
+                TemplateId = Column(r => r.Input.Scaffolding.TemplateId),
+                CostUsd = Column(r => r.Input.CostUsd),
+                Simulated = Column(r => r.Input.Simulated),
+                ApiAttempts = Column(r => ApiAttemptsJson.Serialize(r.Input.ApiAttempts)),
+                BatchId = Column(r => r.Input.Batch?.BatchId),
+                BatchCustomId = Column(r => r.Input.Batch?.CustomId),
+                BatchResultType = Column(r => r.Input.Batch?.ResultType),
             },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return inserted.AsList();
+    }
 
     /// <summary>
-    /// Stores many rows inside the caller's transaction and leaves their reports to <see cref="ReportUploadRetrier"/>:
-    /// batch ingestion must not wait on blob storage a report at a time. Idempotent per task: returns, for each task,
-    /// the id of the row stored for it (new or earlier).
+    /// Stores many rows inside the caller's transaction, in one statement, and leaves their reports to
+    /// <see cref="ReportUploadRetrier"/>: batch ingestion must not wait on blob storage a report at a time. Idempotent
+    /// per task: returns, for each task, the id of the row stored for it (new or earlier).
     /// </summary>
     internal async Task<IReadOnlyDictionary<Guid, Guid>> StoreManyForRetrierAsync(
         Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, IReadOnlyList<(FailedGenerationInput Input, Guid CreatedBy)> failures, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(failures);
-        foreach (var (input, createdBy) in failures)
+        var taskIds = failures.Select(f => f.Input.TaskId ?? throw new ArgumentException("Every failure needs a task id.", nameof(failures))).ToArray();
+        var rows = failures.Select(f =>
         {
             var (id, createdAt) = NewIdentity();
-            await InsertAsync(connection, transaction, input, id, createdAt, createdBy, cancellationToken).ConfigureAwait(false);
-        }
+            return new NewFailedGeneration(f.Input, id, createdAt, f.CreatedBy);
+        }).ToList();
+        await InsertManyAsync(connection, transaction, rows, cancellationToken).ConfigureAwait(false);
 
-        var taskIds = failures.Select(f => f.Input.TaskId ?? throw new ArgumentException("Every failure needs a task id.", nameof(failures))).ToArray();
         var stored = await connection.QueryAsync<(Guid TaskId, Guid Id)>(new CommandDefinition(
             "SELECT task_id, id FROM failed_generations WHERE task_id = ANY(@taskIds)", new { taskIds }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return stored.ToDictionary(r => r.TaskId, r => r.Id);
@@ -201,6 +226,9 @@ public sealed class FailedGenerationStore
     internal Task<(string Status, string? Path)> UploadReportAsync(Guid owner, FailedGenerationInput input, Guid id, DateTimeOffset createdAt, CancellationToken cancellationToken) =>
         _uploader.UploadAsync(DbIdentity.User(owner), input, id, createdAt, attemptsBefore: 0, cancellationToken);
 }
+
+/// <summary>A failed generation to insert: its input, its new id and creation time (see <see cref="FailedGenerationStore.NewIdentity"/>) and its owner.</summary>
+internal sealed record NewFailedGeneration(FailedGenerationInput Input, Guid Id, DateTimeOffset CreatedAt, Guid CreatedBy);
 
 /// <summary>The <c>api_attempts</c> jsonb column.</summary>
 internal static class ApiAttemptsJson
