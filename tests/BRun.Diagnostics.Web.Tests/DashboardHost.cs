@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Auth;
@@ -79,6 +81,20 @@ internal sealed partial class DashboardHost : WebApplicationFactory<Program>
 
     public async Task<string> CreateTokenAsync(AppUser owner) =>
         (await Services.GetRequiredService<ApiTokenStore>().CreateAsync(owner.Id, "test", CancellationToken.None)).Token;
+
+    /// <summary>Sends <paramref name="body"/> (as JSON, when given) with an API token.</summary>
+    public static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string url, string token, object? body = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        using var request = new HttpRequestMessage(method, new Uri(url, UriKind.Relative));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        return await client.SendAsync(request);
+    }
 
     /// <summary>Loads the sign-in page (for its antiforgery token) and posts the form.</summary>
     public static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string email, string password, string returnUrl = "/runs")

@@ -38,7 +38,8 @@ public sealed record CreateRunBody(
     [property: JsonPropertyName("model")] string? Model,
     [property: JsonPropertyName("max_tokens")] int? MaxTokens,
     [property: JsonPropertyName("temperature")] decimal? Temperature,
-    [property: JsonPropertyName("matrix")] RunMatrixSpec? Matrix);
+    [property: JsonPropertyName("matrix")] RunMatrixSpec? Matrix,
+    [property: JsonPropertyName("mode")] string? Mode = null);
 
 /// <summary>
 /// The generation-design HTTP API: templates (with versions, diff and render), personas, arcs and topics, and run
@@ -212,10 +213,18 @@ public static class GenerationDesignEndpoints
                     "max_tokens must be positive and temperature between 0 and 1.");
             }
 
-            var request = new CreateRunRequest(body.Count ?? 0, body.Template ?? "default", body.Model ?? CreateRunForm.DefaultModel, body.MaxTokens ?? 4096, body.Temperature)
+            var request = new CreateRunRequest(body.Count ?? 0, body.Template ?? "default", body.Model ?? CreateRunForm.DefaultModel, body.MaxTokens ?? 4096, body.Temperature,
+                body.Mode ?? RunMode.Online)
             {
                 Matrix = body.Matrix,
             };
+
+            // The limits the CLI and the New run dialog apply, with the same words; the first problem names its field.
+            if (RunLimits.Problems(request) is [var (field, message), ..])
+            {
+                return Problem(StatusCodes.Status400BadRequest, field, message);
+            }
+
             var id = await runs.CreateAsync(request, ct).ConfigureAwait(false);
             return Results.Created($"/api/runs/{id:D}", new { id });
         }, "template"));

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Serialization;
 using BRun.Diagnostics.Core.Reports.Runs;
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
 using Microsoft.Net.Http.Headers;
@@ -30,18 +31,66 @@ public sealed record RunStatusResponse(
     [property: JsonPropertyName("failures_url")] string FailuresUrl,
     [property: JsonPropertyName("cost_usd")] decimal CostUsd,
     [property: JsonPropertyName("failed_cost_usd")] decimal FailedCostUsd,
-    [property: JsonPropertyName("simulated")] bool Simulated)
+    [property: JsonPropertyName("simulated")] bool Simulated,
+    [property: JsonPropertyName("mode")] string Mode,
+    [property: JsonPropertyName("online_equivalent_cost_usd")] decimal? OnlineEquivalentCostUsd,
+    [property: JsonPropertyName("batches_url")] string? BatchesUrl)
 {
     public static RunStatusResponse From(RunView run)
     {
         ArgumentNullException.ThrowIfNull(run);
+        var batch = run.Mode == RunMode.Batch;
         return new(run.Id, run.Status, run.CreatedAt, run.FinishedAt, run.OwnerEmail, run.Model, run.MaxTokens, run.Temperature,
             run.TemplateName, run.Total, run.Succeeded, run.Failed, run.Cancelled, run.InFlight, run.Pending,
             run.TasksPerMinute is { } r ? Math.Round(r, 2) : null, run.Eta is { } eta ? Math.Round(eta.TotalSeconds) : null,
             "/api/failed-generations" + (FailureFilterState.Empty with { RunId = run.Id }).ToQueryString(),
-            run.CostUsd, run.FailedCostUsd, run.Simulated);
+            run.CostUsd, run.FailedCostUsd, run.Simulated, run.Mode,
+            batch ? run.OnlineEquivalentCostUsd : null, batch ? $"/api/runs/{run.Id:D}/batches" : null);
     }
 }
+
+/// <summary>One Message Batch of a batch-mode run: our row and the API's status and counts as last polled.</summary>
+public sealed record RunBatchResponse(
+    [property: JsonPropertyName("seq")] int Seq,
+    [property: JsonPropertyName("batch_id")] string? BatchId,
+    [property: JsonPropertyName("submission_state")] string SubmissionState,
+    [property: JsonPropertyName("processing_status")] string? ProcessingStatus,
+    [property: JsonPropertyName("request_count")] int RequestCount,
+    [property: JsonPropertyName("request_counts")] RunBatchCounts RequestCounts,
+    [property: JsonPropertyName("results_lines_done")] long ResultsLinesDone,
+    [property: JsonPropertyName("ingest_state")] string IngestState,
+    [property: JsonPropertyName("cancel_requested")] bool CancelRequested,
+    [property: JsonPropertyName("created_at")] DateTimeOffset? CreatedAt,
+    [property: JsonPropertyName("expires_at")] DateTimeOffset? ExpiresAt,
+    [property: JsonPropertyName("ended_at")] DateTimeOffset? EndedAt,
+    [property: JsonPropertyName("last_polled_at")] DateTimeOffset? LastPolledAt)
+{
+    public static RunBatchResponse From(MessageBatchRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return new(row.Seq, row.AnthropicBatchId, row.SubmissionState, row.ProcessingStatus, row.RequestCount,
+            new RunBatchCounts(row.CountProcessing, row.CountSucceeded, row.CountErrored, row.CountCanceled, row.CountExpired),
+            row.ResultsLinesDone, row.IngestState, row.CancelRequested, Utc(row.ApiCreatedAt), Utc(row.ExpiresAt), Utc(row.EndedAt), Utc(row.LastPolledAt));
+    }
+
+    private static DateTimeOffset? Utc(DateTime? value) => value is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;
+}
+
+/// <summary>The Batches API's <c>request_counts</c>, as last polled.</summary>
+public sealed record RunBatchCounts(
+    [property: JsonPropertyName("processing")] int Processing,
+    [property: JsonPropertyName("succeeded")] int Succeeded,
+    [property: JsonPropertyName("errored")] int Errored,
+    [property: JsonPropertyName("canceled")] int Canceled,
+    [property: JsonPropertyName("expired")] int Expired);
+
+/// <summary>A run's batches, oldest first (none for an online run), with what they cost against the online price.</summary>
+public sealed record RunBatchesResponse(
+    [property: JsonPropertyName("run_id")] Guid RunId,
+    [property: JsonPropertyName("mode")] string Mode,
+    [property: JsonPropertyName("cost_usd")] decimal CostUsd,
+    [property: JsonPropertyName("online_equivalent_cost_usd")] decimal OnlineEquivalentCostUsd,
+    [property: JsonPropertyName("batches")] IReadOnlyList<RunBatchResponse> Batches);
 
 /// <summary>The runs list response: <c>{ "items": [...], "total": N, "page": P, "limit": L }</c>.</summary>
 public sealed record RunListResponse(
@@ -71,6 +120,12 @@ public static class RunApiEndpoints
             .WithName("GetRun")
             .WithSummary("One run's status and counts.")
             .Produces<RunStatusResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{id}/batches", BatchesAsync)
+            .WithName("GetRunBatches")
+            .WithSummary("A batch-mode run's Message Batches: id, status, request counts and results lines read; the run's cost against its online equivalent.")
+            .Produces<RunBatchesResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{id}/report", ReportAsync)
@@ -131,6 +186,24 @@ public static class RunApiEndpoints
         return await runs.GetAsync(runId, ct).ConfigureAwait(false) is { } run
             ? Results.Ok(RunStatusResponse.From(run))
             : ApiProblems.NotFound($"No run {runId:D} that you can see.");
+    }
+
+    private static async Task<IResult> BatchesAsync(string id, HttpContext context, RunDashboardService runs, CancellationToken ct)
+    {
+        var (runId, problem) = ApiQueryParameters.RouteId(context, id, "run id");
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        // Row-level security hides another member's run, and with it its batches: the run decides the 404.
+        if (await runs.GetAsync(runId, ct).ConfigureAwait(false) is not { } run)
+        {
+            return ApiProblems.NotFound($"No run {runId:D} that you can see.");
+        }
+
+        var batches = await runs.GetBatchesAsync(runId, ct).ConfigureAwait(false);
+        return Results.Ok(new RunBatchesResponse(run.Id, run.Mode, run.CostUsd, run.OnlineEquivalentCostUsd, [.. batches.Select(RunBatchResponse.From)]));
     }
 
     /// <summary>

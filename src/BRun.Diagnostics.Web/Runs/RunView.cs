@@ -25,7 +25,9 @@ public sealed record RunView(
     TimeSpan? Eta,
     decimal CostUsd = 0,
     decimal FailedCostUsd = 0,
-    bool Simulated = false)
+    bool Simulated = false,
+    string Mode = RunMode.Online,
+    decimal OnlineEquivalentCostUsd = 0)
 {
     public bool IsFinished => RunStatus.IsFinished(Status);
 
@@ -66,7 +68,7 @@ public static class RunProgressCalculator
         return new RunView(
             row.Id, Utc(row.CreatedAt), row.FinishedAt is { } finished ? Utc(finished) : null, row.OwnerName, row.OwnerEmail, row.Model, row.MaxTokens, row.Temperature,
             row.TemplateName, row.Status, row.Total, row.Succeeded, row.Failed, row.Cancelled, row.InFlight, row.Pending,
-            rate, eta, row.CostUsd, row.FailedCostUsd, row.Simulated);
+            rate, eta, row.CostUsd, row.FailedCostUsd, row.Simulated, row.Mode, row.OnlineEquivalentCostUsd);
     }
 
     private static double? TasksPerMinute(RunProgressRow row, DateTimeOffset now)

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using BRun.Diagnostics.Testing;
 
@@ -11,18 +9,6 @@ public sealed class GenerationDesignApiTests(IntegrationEnvironment env)
 {
     private const string Body = "Persona: {{persona}}\nVariation {{variation}}";
 
-    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string url, string token, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(url, UriKind.Relative));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        if (body is not null)
-        {
-            request.Content = JsonContent.Create(body);
-        }
-
-        return await client.SendAsync(request);
-    }
-
     [Fact]
     public async Task An_unknown_placeholder_is_a_400_problem_naming_it()
     {
@@ -30,7 +16,7 @@ public sealed class GenerationDesignApiTests(IntegrationEnvironment env)
         var token = await host.CreateTokenAsync(await host.CreateUserAsync());
         using var client = host.NewClient();
 
-        using var response = await SendAsync(client, HttpMethod.Post, "/api/templates", token, new { name = "typo", body = "Hi {{persona}} {{tone}}" });
+        using var response = await DashboardHost.SendAsync(client, HttpMethod.Post, "/api/templates", token, new { name = "typo", body = "Hi {{persona}} {{tone}}" });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -45,12 +31,12 @@ public sealed class GenerationDesignApiTests(IntegrationEnvironment env)
         var alice = await host.CreateTokenAsync(await host.CreateUserAsync());
         var bob = await host.CreateTokenAsync(await host.CreateUserAsync());
         using var client = host.NewClient();
-        using var created = await SendAsync(client, HttpMethod.Post, "/api/templates", alice, new { name = "alice-only", body = Body });
+        using var created = await DashboardHost.SendAsync(client, HttpMethod.Post, "/api/templates", alice, new { name = "alice-only", body = Body });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
 
-        using var read = await SendAsync(client, HttpMethod.Get, "/api/templates/alice-only", bob);
-        using var run = await SendAsync(client, HttpMethod.Post, "/api/runs", bob, new { count = 2, template = "alice-only" });
-        using var list = await SendAsync(client, HttpMethod.Get, "/api/templates", bob);
+        using var read = await DashboardHost.SendAsync(client, HttpMethod.Get, "/api/templates/alice-only", bob);
+        using var run = await DashboardHost.SendAsync(client, HttpMethod.Post, "/api/runs", bob, new { count = 2, template = "alice-only" });
+        using var list = await DashboardHost.SendAsync(client, HttpMethod.Get, "/api/templates", bob);
 
         Assert.Equal(HttpStatusCode.NotFound, read.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, run.StatusCode);
@@ -65,7 +51,7 @@ public sealed class GenerationDesignApiTests(IntegrationEnvironment env)
         var token = await host.CreateTokenAsync(await host.CreateUserAsync());
         using var client = host.NewClient();
 
-        using var response = await SendAsync(client, HttpMethod.Post, "/api/templates/default/render", token,
+        using var response = await DashboardHost.SendAsync(client, HttpMethod.Post, "/api/templates/default/render", token,
             new { persona = "new_parent", emotional_arc = "fear_to_confidence", training_topic = "college_savings", conversations = 20 });
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -82,7 +68,7 @@ public sealed class GenerationDesignApiTests(IntegrationEnvironment env)
         var token = await host.CreateTokenAsync(await host.CreateUserAsync());
         using var client = host.NewClient();
 
-        using var created = await SendAsync(client, HttpMethod.Post, "/api/runs", token, new
+        using var created = await DashboardHost.SendAsync(client, HttpMethod.Post, "/api/runs", token, new
         {
             template = "default",
             matrix = new
@@ -96,7 +82,7 @@ public sealed class GenerationDesignApiTests(IntegrationEnvironment env)
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
 
-        using var design = await SendAsync(client, HttpMethod.Get, $"/api/runs/{id}/design", token);
+        using var design = await DashboardHost.SendAsync(client, HttpMethod.Get, $"/api/runs/{id}/design", token);
 
         using var json = JsonDocument.Parse(await design.Content.ReadAsStringAsync());
         var personas = json.RootElement.GetProperty("breakdown").EnumerateArray()
