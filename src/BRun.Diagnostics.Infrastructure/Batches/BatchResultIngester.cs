@@ -304,7 +304,8 @@ public sealed partial class BatchResultIngester(
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE message_batches SET results_lines_done = @lastLine, ingest_state = 'ingesting', updated_at = now() WHERE id = @id",
             new { id = batch.Id, lastLine }, transaction, cancellationToken: ct)).ConfigureAwait(false);
-        if (stored.Count + failed.Count + cancelled.Count > 0)
+        // Every chunk moves the batch's "results read" on the run page, even one whose lines were all sent again.
+        if (observed.Count > 0)
         {
             await RunEvents.PublishAsync(connection, transaction, new RunEvent("batch_results", batch.RunId, Status: counters.Status, Total: counters.Total,
                 Succeeded: counters.Succeeded, Failed: counters.Failed, Cancelled: counters.Cancelled), ct).ConfigureAwait(false);

@@ -54,6 +54,9 @@ public sealed record BatchSubmission(Guid BatchRowId, Guid RunId, int Seq, Batch
 /// </summary>
 public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, GenerationQueue queue)
 {
+    /// <summary>The live event sent when one of a run's batches changes.</summary>
+    public const string BatchStatusEvent = "batch_status";
+
     internal const string Columns = """
         b.id AS Id, b.run_id AS RunId, b.seq AS Seq, b.anthropic_batch_id AS AnthropicBatchId,
         b.submission_state AS SubmissionState, b.submit_started_at AS SubmitStartedAt, b.submit_error AS SubmitError,
@@ -165,12 +168,17 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
     {
         ArgumentNullException.ThrowIfNull(info);
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition("""
+        var runId = await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition("""
             UPDATE message_batches SET anthropic_batch_id = @Id, submission_state = 'submitted', submit_error = NULL,
                    next_poll_at = now() + @firstPoll, updated_at = now()
             WHERE id = @batchRowId
+            RETURNING run_id
             """, new { batchRowId, info.Id, firstPoll }, cancellationToken: ct)).ConfigureAwait(false);
         await UpdateStatusAsync(connection, batchRowId, info, ct).ConfigureAwait(false);
+        if (runId is { } run)
+        {
+            await AnnounceAsync(connection, null, run, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Stores the API's view of a batch (status, counts, times) without touching the lease.</summary>
@@ -224,6 +232,7 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
             await ReleaseLeftoversAsync(connection, transaction, batchRowId, runId.Value, ct).ConfigureAwait(false);
         }
 
+        await AnnounceAsync(connection, transaction, runId.Value, ct).ConfigureAwait(false);
         await FinishRunIfDoneAsync(connection, transaction, runId.Value, ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
     }
@@ -296,8 +305,7 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
             """, new { batchRowId, owner, nextPoll }, cancellationToken: ct)).ConfigureAwait(false);
         if (runId is { } run)
         {
-            // The run page shows each batch's counts live.
-            await RunEvents.PublishAsync(connection, null, new RunEvent("batch_status", run), ct).ConfigureAwait(false);
+            await AnnounceAsync(connection, null, run, ct).ConfigureAwait(false);
         }
     }
 
@@ -334,6 +342,7 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
             WHERE id = @batchRowId
             """, new { batchRowId, lines }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         await ReleaseLeftoversAsync(connection, transaction, batchRowId, runId, ct).ConfigureAwait(false);
+        await AnnounceAsync(connection, transaction, runId, ct).ConfigureAwait(false);
         await FinishRunIfDoneAsync(connection, transaction, runId, ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
     }
@@ -395,6 +404,13 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
             UPDATE generation_runs SET cancelled = cancelled + (SELECT count(*) FROM moved WHERE state = 'cancelled')
             WHERE id = @runId
             """, new { batchRowId, runId }, transaction, cancellationToken: ct));
+
+    /// <summary>
+    /// Tells the run page that a batch of the run changed (submitted, polled, abandoned, ingested): it re-reads the
+    /// batch table through the live-event hub, as it does for task outcomes.
+    /// </summary>
+    private static Task AnnounceAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid runId, CancellationToken ct) =>
+        RunEvents.PublishAsync(connection, transaction, new RunEvent(BatchStatusEvent, runId), ct);
 
     /// <summary>Completes the run through the queue's rule (nothing available or running) and announces it.</summary>
     private async Task FinishRunIfDoneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, CancellationToken ct)

@@ -123,6 +123,11 @@ public sealed class FailedGeneration
     /// <summary>What the batch called the result (<c>succeeded</c>, <c>errored</c>).</summary>
     public string? BatchResultType { get; init; }
 
+    /// <summary>The batch the failure came from, with its custom_id; null for an online failure.</summary>
+    public BatchProvenance? Batch => BatchId is not null && BatchCustomId is not null && BatchResultType is not null
+        ? new BatchProvenance(BatchId, BatchCustomId, BatchResultType)
+        : null;
+
     public DateTimeOffset CreatedAtOffset => new(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc));
 
     /// <summary>The input this row was stored from: the report rebuilt from it equals the one built at store time.</summary>
@@ -164,9 +169,7 @@ public sealed class FailedGeneration
         CostUsd = CostUsd,
         Simulated = Simulated,
         ApiAttempts = ApiAttemptsJson.Deserialize(ApiAttempts),
-        Batch = BatchId is not null && BatchCustomId is not null && BatchResultType is not null
-            ? new BatchProvenance(BatchId, BatchCustomId, BatchResultType)
-            : null,
+        Batch = Batch,
     };
 
     private static Confidence ParseConfidence(string wire) => wire switch

@@ -37,7 +37,10 @@ public sealed record FailureDetail(
     [property: JsonPropertyName("run_id")] Guid? RunId,
     [property: JsonPropertyName("task_id")] Guid? TaskId,
     [property: JsonPropertyName("report_status")] string ReportStatus,
-    [property: JsonPropertyName("report_url")] string ReportUrl)
+    [property: JsonPropertyName("report_url")] string ReportUrl,
+    [property: JsonPropertyName("batch_id")] string? BatchId,
+    [property: JsonPropertyName("batch_custom_id")] string? BatchCustomId,
+    [property: JsonPropertyName("batch_result_type")] string? BatchResultType)
 {
     public static FailureDetail From(FailedGeneration row)
     {
@@ -47,6 +50,6 @@ public sealed record FailureDetail(
             row.DetectionConfidence, row.ErrorMessage, row.Model, row.MaxTokens, row.Temperature, row.PromptLength, row.InputTokens,
             row.OutputTokens, row.CacheCreationInputTokens, row.CacheReadInputTokens, row.RequestId, row.HttpStatus, row.DurationMs,
             row.Attempts, row.Streamed, row.StreamOutcome, row.TransportFailure, row.RunId, row.TaskId, row.ReportStatus,
-            FailedGenerationFiles.ReportUrl(row.Id));
+            FailedGenerationFiles.ReportUrl(row.Id), row.BatchId, row.BatchCustomId, row.BatchResultType);
     }
 }

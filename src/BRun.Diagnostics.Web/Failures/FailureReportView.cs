@@ -41,6 +41,9 @@ public sealed record FailureReportView
     /// <summary>What every call of the task cost, USD; null when the model has no price.</summary>
     public decimal? CostUsd { get; init; }
 
+    /// <summary>The Message Batch the result came from (batch mode), with its custom_id and what the batch called it; null online.</summary>
+    public BRun.Diagnostics.Core.Failures.BatchProvenance? Batch { get; init; }
+
     /// <summary>Every Claude call of the task, oldest first.</summary>
     public IReadOnlyList<BRun.Diagnostics.Core.Failures.ApiAttempt> ApiAttempts { get; init; } = [];
     public required string ReportFileName { get; init; }
@@ -90,6 +93,7 @@ public sealed record FailureReportView
             Simulated = row.Simulated,
             CostUsd = row.CostUsd,
             ApiAttempts = row.ApiAttemptList,
+            Batch = row.Batch,
             ReportFileName = FailedGenerationFiles.ReportFileName(row.Id),
             ReportJson = json,
             ReportFromStorage = report.FromStorage,

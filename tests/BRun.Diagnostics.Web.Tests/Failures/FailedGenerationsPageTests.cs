@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Core.Failures;
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Database;
@@ -111,11 +112,9 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         cut.WaitForAssertion(() => Assert.Equal("1 failure", cut.Find(".brun-filter-total").TextContent.Trim()), RenderWait);
     }
 
-    [Fact]
-    public async Task Report_dialog_shows_token_and_stop_reason_analysis_and_the_cut_point()
+    /// <summary>Opens the page as <paramref name="owner"/>, whose only failure it lists, and clicks its View button.</summary>
+    private async Task<IRenderedComponent<MudDialogProvider>> OpenTheOnlyReportAsync(AppUser owner)
     {
-        var owner = await Db.CreateUserAsync();
-        await Store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
         SignInAs(owner);
         var provider = Render<MudDialogProvider>();
         var cut = RenderPage();
@@ -123,6 +122,15 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
 
         // Not awaited: the click handler waits for the dialog to close.
         await cut.InvokeAsync(() => cut.Find("button.brun-view").Click());
+        return provider;
+    }
+
+    [Fact]
+    public async Task Report_dialog_shows_token_and_stop_reason_analysis_and_the_cut_point()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
+        var provider = await OpenTheOnlyReportAsync(owner);
 
         provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-report-conclusion")), RenderWait);
         Assert.Equal(("4.1%", "I want to save for \\"), (
@@ -132,17 +140,37 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     }
 
     [Fact]
+    public async Task Report_dialog_of_a_batch_result_shows_its_batch_id_and_custom_id()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation() with
+        {
+            Batch = new BatchProvenance("msgbatch_01reportdialog", "t0123456789abcdef0123456789abcdef-2", "succeeded"),
+        });
+        var provider = await OpenTheOnlyReportAsync(owner);
+
+        provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-report-batch")), RenderWait);
+        Assert.Equal("msgbatch_01reportdialog", provider.Find(".brun-report-batch-id").TextContent);
+        Assert.Equal("t0123456789abcdef0123456789abcdef-2", provider.Find(".brun-report-custom-id").TextContent);
+    }
+
+    [Fact]
+    public async Task Report_dialog_of_an_online_failure_has_no_batch_line()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        var provider = await OpenTheOnlyReportAsync(owner);
+
+        provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-report-conclusion")), RenderWait);
+        Assert.Empty(provider.FindAll(".brun-report-batch"));
+    }
+
+    [Fact]
     public async Task Report_dialog_shows_script_in_content_as_text()
     {
         var owner = await Db.CreateUserAsync();
         await Store.StoreAsync(owner.Id, FailureSeed.Truncation(content: "Hello <script>alert('x')</script> and <b>bold"));
-        SignInAs(owner);
-        var provider = Render<MudDialogProvider>();
-        var cut = RenderPage();
-        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
-
-        // Not awaited: the click handler waits for the dialog to close.
-        await cut.InvokeAsync(() => cut.Find("button.brun-view").Click());
+        var provider = await OpenTheOnlyReportAsync(owner);
 
         provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-preview")), RenderWait);
         var preview = provider.Find(".brun-preview");

@@ -1,6 +1,7 @@
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
@@ -171,6 +172,41 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         }, RenderWait);
         Assert.Contains("online the same results would have cost $1.0000", cut.Find(".brun-batch-cost").TextContent, StringComparison.Ordinal);
         Assert.Empty(cut.FindAll(".brun-rate-limit-wait"));
+    }
+
+    [Fact]
+    public async Task Run_page_batch_table_follows_a_batch_status_event_without_a_reload()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time).CreateAsync(
+            owner.Id, new CreateRunRequest(3, "default", "claude-sonnet-4-5", 2048, 0.7m, RunMode.Batch), CancellationToken.None);
+        await using (var connection = await Db.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO message_batches (run_id, seq, anthropic_batch_id, submission_state, request_count, processing_status, count_processing)
+                VALUES (@runId, 1, 'msgbatch_01live', 'submitted', 3, 'in_progress', 3)
+                """, new { runId });
+        }
+
+        SignInAs(owner);
+        var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
+        cut.WaitForAssertion(() => Assert.Equal("in_progress", Cells(cut)[2]), RenderWait);
+
+        await using (var connection = await Db.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                UPDATE message_batches SET processing_status = 'ended', count_processing = 0, count_succeeded = 3, results_lines_done = 3
+                WHERE run_id = @runId
+                """, new { runId });
+        }
+
+        Hub.Publish(new RunEvent(MessageBatchStore.BatchStatusEvent, runId));
+        Db.Time.Advance(Window);
+
+        cut.WaitForAssertion(() => Assert.Equal(["1", "msgbatch_01live", "ended", "3", "0", "3", "0", "0", "0", "3"], Cells(cut)), RenderWait);
+
+        static List<string> Cells(IRenderedComponent<RunDetailPage> cut) =>
+            [.. cut.Find("tr.brun-batch-row").QuerySelectorAll("td").Select(td => td.TextContent.Trim())];
     }
 
     [Fact]
