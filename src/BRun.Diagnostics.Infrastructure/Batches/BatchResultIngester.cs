@@ -524,12 +524,15 @@ public sealed partial class BatchResultIngester(
         }
 
         // Checkpoint: back to waiting with the attempt kept, so the next batch (or the online worker) sends attempt + 1.
+        // The decision was taken before this transaction (while the previous chunk was stored): a run cancelled since
+        // keeps the task running here, and the end of ingestion cancels it with its run (no line left to resubmit it).
         return await connection.ExecuteAsync(new CommandDefinition("""
             UPDATE generation_tasks t
             SET state = 'available', batch_id = NULL, custom_id = NULL, updated_at = now(), force_online = @online,
                 last_error = i.reason
             FROM unnest(@ids, @attempts, @reasons) AS i(id, attempt, reason)
             WHERE t.id = i.id AND t.attempts = i.attempt AND t.state = 'running' AND t.batch_id = @batchRowId
+              AND NOT EXISTS (SELECT 1 FROM generation_runs r WHERE r.id = t.run_id AND r.status = 'cancelled')
             """, new
         {
             batchRowId = batch.Id,
