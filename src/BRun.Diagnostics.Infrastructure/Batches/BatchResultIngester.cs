@@ -86,24 +86,59 @@ public sealed partial class BatchResultIngester(
         var chunks = Channel.CreateBounded<PreparedChunk>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
-        // Reading, parsing, matching and validating the next chunk overlap the transaction of this one. Chunks are
-        // still stored one at a time in file order, so the checkpoint and the fence work as before; at most three
-        // chunks are in memory (one being stored, one ready, one being read).
+        // Reading, parsing, matching and validating the next chunk overlap the transaction of this one, and the first
+        // half of a chunk's transaction (calls, stored tasks, conversations) overlaps the second half and commit of the
+        // chunk before it. Chunks still commit one at a time in file order: a chunk's second half starts only after
+        // the chunk before it committed, so the checkpoint and the fence work as before. At most four chunks are in
+        // memory (one committing, one in its first half, one ready, one being read).
         var reading = Task.Run(() => ReadAsync(batch, results, simulated, chunks.Writer, stop.Token), stop.Token);
+        Task? committing = null;
+        HashSet<Guid> committingTasks = [];
         try
         {
             await foreach (var chunk in chunks.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                await StoreChunkAsync(batch, chunk, simulated, totals, ct).ConfigureAwait(false);
-                if (!chunk.Final && !await keepLease(ct).ConfigureAwait(false))
+                var tasks = chunk.Observed.Select(i => i.Task.Id).ToHashSet();
+                if (committing is not null && committingTasks.Overlaps(tasks))
                 {
-                    throw new BatchLeaseLostException();
+                    // A task in both chunks (a duplicated line): each transaction would wait on the other's row lock.
+                    await CommittedAsync(committing, keepLease, ct).ConfigureAwait(false);
+                    committing = null;
                 }
+
+                var open = await BeginChunkAsync(batch, chunk, simulated, ct).ConfigureAwait(false);
+                try
+                {
+                    if (committing is not null)
+                    {
+                        await CommittedAsync(committing, keepLease, ct).ConfigureAwait(false);
+                    }
+                }
+                catch
+                {
+                    await open.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+
+                committing = CommitChunkAsync(batch, open, totals, ct);
+                committingTasks = tasks;
+            }
+
+            if (committing is not null)
+            {
+                await committing.ConfigureAwait(false);
             }
         }
         catch
         {
             await stop.CancelAsync().ConfigureAwait(false);
+            if (committing is not null)
+            {
+                // Let a commit in flight end (its outcome is already decided by the database); the first failure is reported.
+                await Task.WhenAny(committing).ConfigureAwait(false);
+                _ = committing.Exception;
+            }
+
             try
             {
                 await reading.ConfigureAwait(false);
@@ -118,6 +153,16 @@ public sealed partial class BatchResultIngester(
 
         var lines = await reading.ConfigureAwait(false);
         return new IngestSummary(lines, totals.Stored, totals.Failed, totals.Resubmitted, totals.Cancelled, totals.Skipped);
+    }
+
+    /// <summary>Waits for the previous chunk's commit, then renews the lease (false: another worker has the batch).</summary>
+    private static async Task CommittedAsync(Task committing, Func<CancellationToken, Task<bool>> keepLease, CancellationToken ct)
+    {
+        await committing.ConfigureAwait(false);
+        if (!await keepLease(ct).ConfigureAwait(false))
+        {
+            throw new BatchLeaseLostException();
+        }
     }
 
     /// <summary>A chunk read, matched to its tasks and decided, waiting for its transaction.</summary>
@@ -242,26 +287,77 @@ public sealed partial class BatchResultIngester(
         return new PreparedChunk(observed, lastLine, skipped.Skipped, final);
     }
 
-    /// <summary>
-    /// Stores a prepared chunk in one transaction. A line prepared while the chunk before it was being stored may
-    /// have been finished by that chunk meanwhile (a duplicated line): the fence below turns it into a no-op.
-    /// </summary>
-    private async Task StoreChunkAsync(MessageBatchRow batch, PreparedChunk chunk, bool simulated, Totals totals, CancellationToken ct)
+    /// <summary>A chunk's transaction between its two halves.</summary>
+    private sealed class OpenChunk(PreparedChunk chunk, NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
     {
-        var observed = chunk.Observed;
-        var lastLine = chunk.LastLine;
+        public PreparedChunk Chunk { get; } = chunk;
+        public NpgsqlConnection Connection { get; } = connection;
+        public NpgsqlTransaction Transaction { get; } = transaction;
+        public Dictionary<(Guid TaskId, int Attempt), decimal?> Recorded { get; set; } = [];
+        public List<Item> Stored { get; set; } = [];
+
+        public async ValueTask DisposeAsync()
+        {
+            await Transaction.DisposeAsync().ConfigureAwait(false);
+            await Connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The first half of a chunk's transaction: its calls, its stored tasks and their conversations. These touch only
+    /// the chunk's own rows (new keys, its tasks), so they can run while the chunk before it commits. A line prepared
+    /// while that chunk was being stored may have been finished by it meanwhile (a duplicated line): the fence turns
+    /// it into a no-op.
+    /// </summary>
+    private async Task<OpenChunk> BeginChunkAsync(MessageBatchRow batch, PreparedChunk chunk, bool simulated, CancellationToken ct)
+    {
+        var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
+        OpenChunk? open = null;
+        try
+        {
+            open = new OpenChunk(chunk, connection, await connection.BeginTransactionAsync(ct).ConfigureAwait(false));
+            var transaction = open.Transaction;
+            var items = chunk.Observed.Where(i => i.Owned).ToList();
+
+            // Durable capture first: a line that was billed is recorded (and costed on the run) even when its delivery
+            // no longer owns the task; (task, attempt) is unique, so a re-read line is not recorded or costed twice.
+            open.Recorded = await RecordCallsAsync(connection, transaction, batch, chunk.Observed, simulated, ct).ConfigureAwait(false);
+            open.Stored = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Store).ToList(), "succeeded", ct).ConfigureAwait(false);
+            await InsertConversationsAsync(connection, transaction, batch, open.Stored, simulated, ct).ConfigureAwait(false);
+            return open;
+        }
+        catch
+        {
+            if (open is not null)
+            {
+                await open.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The second half and the commit: failures, cancellations, resubmissions, the run's counters and cost, and the
+    /// line checkpoint. These share rows with other chunks (the run, the batch, the failure counts), so they start only
+    /// after the chunk before committed.
+    /// </summary>
+    private async Task CommitChunkAsync(MessageBatchRow batch, OpenChunk open, Totals totals, CancellationToken ct)
+    {
+        await using var chunkTransaction = open;
+        var connection = open.Connection;
+        var transaction = open.Transaction;
+        var observed = open.Chunk.Observed;
+        var lastLine = open.Chunk.LastLine;
         var items = observed.Where(i => i.Owned).ToList();
-        totals.Skipped += chunk.Skipped;
+        var recorded = open.Recorded;
+        var stored = open.Stored;
+        totals.Skipped += open.Chunk.Skipped;
 
-        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-
-        // Durable capture first: a line that was billed is recorded (and costed on the run) even when its delivery no
-        // longer owns the task; (task, attempt) is unique, so a re-read line is not recorded or costed twice.
-        var recorded = await RecordCallsAsync(connection, transaction, batch, observed, simulated, ct).ConfigureAwait(false);
-
-        var stored = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Store).ToList(), "succeeded", ct).ConfigureAwait(false);
-        await InsertConversationsAsync(connection, transaction, batch, stored, simulated, ct).ConfigureAwait(false);
         var failed = await FinishAsync(connection, transaction, batch, items.Where(i => i.Decision == Decision.Fail).ToList(), "failed", ct).ConfigureAwait(false);
 
         // The failure rows commit with their tasks' finish, so a kill leaves both or neither. Their reports are uploaded

@@ -303,6 +303,33 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task ALineRepeatedInTheNextChunk_IsStoredOnce_WhileThatChunkOverlapsTheCommitBeforeIt()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment, Instant());
+        var runId = await harness.CreateRunAsync(3, mode: RunMode.Batch);
+        var services = harness.Services(BatchHarness.Fast(s => s["Batch:IngestChunkSize"] = "2"));
+        var store = services.GetRequiredService<MessageBatchStore>();
+        var submission = await store.RecordIntentAsync(runId, 3, long.MaxValue, Params, CancellationToken.None);
+        Assert.NotNull(submission);
+        await store.MarkSubmittedAsync(submission.BatchRowId, new MessageBatchInfo { Id = "msgbatch_repeated", ProcessingStatus = "ended" }, TimeSpan.Zero, CancellationToken.None);
+        var customIds = await harness.QueryAsync<string>("SELECT custom_id FROM generation_tasks WHERE run_id = @runId ORDER BY seq", new { runId });
+        static string Errored(string customId) =>
+            """{"custom_id":"CUSTOM_ID","result":{"type":"errored","error":{"type":"error","error":{"type":"invalid_request_error","message":"prompt is invalid"}}}}"""
+                .Replace("CUSTOM_ID", customId, StringComparison.Ordinal);
+
+        // Chunks of two: [a, b] and [a, c]. The second chunk shares a task with the one committing before it.
+        var file = string.Join('\n', Errored(customIds[0]), Errored(customIds[1]), Errored(customIds[0]), Errored(customIds[2])) + "\n";
+        var batch = (await store.ListForRunAsync(DbIdentity.System, runId, CancellationToken.None)).Single();
+        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(file));
+        var summary = await services.GetRequiredService<BatchResultIngester>().IngestAsync(batch, stream, simulated: true, _ => Task.FromResult(true), CancellationToken.None);
+
+        Assert.Equal((3, 1), (summary.Failed, summary.Skipped));
+        Assert.Equal(3, await harness.ScalarAsync<long>("SELECT count(*) FROM failed_generations WHERE run_id = @runId", new { runId }));
+        Assert.Equal(3, await harness.ScalarAsync<int>("SELECT failed FROM generation_runs WHERE id = @runId", new { runId }));
+        Assert.Equal(4, await harness.ScalarAsync<long>("SELECT results_lines_done FROM message_batches WHERE run_id = @runId", new { runId }));
+    }
+
+    [Fact]
     public async Task OnlineWorker_NeverClaimsBatchModeTasks()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant());
