@@ -330,6 +330,38 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task SubmittingABatch_AnnouncesBatchStatusForItsRun_SoTheRunPageReloadsItsBatchTable()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment, Instant());
+        var runId = await harness.CreateRunAsync(2, mode: RunMode.Batch);
+        var store = harness.Default.GetRequiredService<MessageBatchStore>();
+        var submission = await store.RecordIntentAsync(runId, 2, long.MaxValue, Params, CancellationToken.None);
+        Assert.NotNull(submission);
+        var announced = new TaskCompletionSource<RunEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var listener = await harness.Database.DataSource.OpenConnectionAsync();
+        listener.Notification += (_, e) =>
+        {
+            if (RunEvents.TryDeserialize(e.Payload) is { Kind: MessageBatchStore.BatchStatusEvent } parsed)
+            {
+                announced.TrySetResult(parsed);
+            }
+        };
+        await using (var listen = new Npgsql.NpgsqlCommand($"LISTEN {GenerationQueue.EventsChannel}", listener))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
+
+        await store.MarkSubmittedAsync(submission.BatchRowId, new MessageBatchInfo { Id = "msgbatch_announced", ProcessingStatus = "in_progress" }, TimeSpan.Zero, CancellationToken.None);
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!announced.Task.IsCompleted)
+        {
+            await listener.WaitAsync(bound.Token);
+        }
+
+        Assert.Equal(runId, (await announced.Task).RunId);
+    }
+
+    [Fact]
     public async Task OnlineWorker_NeverClaimsBatchModeTasks()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant());
