@@ -8,6 +8,7 @@ using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Reports;
+using BRun.Diagnostics.Infrastructure.Retention;
 using BRun.Diagnostics.Simulator;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
@@ -38,6 +39,8 @@ public static class WebHostExtensions
         // Alert store and the webhook sender (alerts themselves are raised by database triggers).
         builder.Services.AddRunAlerts(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
+        // Retention runs periodically here, not in `brun worker`, whose replicas are scaled for Claude calls.
+        builder.Services.AddRetention(builder.Configuration, runPeriodically: true);
         builder.Services.AddLiveRunEvents(builder.Configuration);
         builder.AddServiceDefaults("brun-web");
         builder.Services.AddRunReports(builder.Configuration);
