@@ -10,6 +10,7 @@ using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Reports;
 using BRun.Diagnostics.Infrastructure.Retention;
 using BRun.Diagnostics.Simulator;
+using BRun.Diagnostics.Web.Accounts;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Claude;
@@ -56,6 +57,8 @@ public static class WebHostExtensions
         builder.Services.AddScoped<DesignDashboardService>();
         builder.Services.AddSingleton<ClaudeModeStatus>();
         builder.Services.AddScoped<RunReportService>();
+        builder.Services.AddScoped<AccountPageService>();
+        builder.Services.AddScoped<UserAdminPageService>();
         builder.Services.AddProblemDetails();
         builder.Services.AddApiDocument();
         return builder;

@@ -36,15 +36,8 @@ internal static class UserCommand
         create.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
-            if (parseResult.GetResult(argvPassword) is not null)
-            {
-                throw CliException.Usage(
-                    $"--password is not accepted: a password on the command line is visible to every user of this machine (ps, /proc) and stays in shell history. Pipe it with --password-stdin or set {PasswordVariable}.");
-            }
-
-            var connectionString = RequireConnectionString(parseResult.GetValue(connection));
-            var emailValue = RequireEmail("--email", parseResult.GetRequiredValue(email));
-            var passwordValue = await ReadPasswordAsync(parseResult.GetValue(passwordStdin), input, cancellationToken).ConfigureAwait(false);
+            var (connectionString, emailValue, passwordValue) = await ReadCredentialsAsync(
+                parseResult, connection, email, passwordStdin, argvPassword, input, cancellationToken).ConfigureAwait(false);
 
             if (parseResult.GetValue(name) is { } displayName && string.IsNullOrWhiteSpace(displayName))
             {
@@ -89,15 +82,8 @@ internal static class UserCommand
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            if (parseResult.GetResult(argvPassword) is not null)
-            {
-                throw CliException.Usage(
-                    $"--password is not accepted: a password on the command line is visible to every user of this machine (ps, /proc) and stays in shell history. Pipe it with --password-stdin or set {PasswordVariable}.");
-            }
-
-            var connectionString = RequireConnectionString(parseResult.GetValue(connection));
-            var emailValue = RequireEmail("--email", parseResult.GetRequiredValue(email));
-            var passwordValue = await ReadPasswordAsync(parseResult.GetValue(passwordStdin), input, cancellationToken).ConfigureAwait(false);
+            var (connectionString, emailValue, passwordValue) = await ReadCredentialsAsync(
+                parseResult, connection, email, passwordStdin, argvPassword, input, cancellationToken).ConfigureAwait(false);
             await using var dataSource = NpgsqlDataSource.Create(connectionString);
             var accounts = new LocalAccountService(new UserScopedConnectionFactory(dataSource));
             if (!await accounts.SetPasswordAsync(emailValue, passwordValue, cancellationToken).ConfigureAwait(false))
@@ -143,6 +129,25 @@ internal static class UserCommand
     {
         await output.WriteLineAsync(message).ConfigureAwait(false);
         return CliExit.Ok;
+    }
+
+    /// <summary>
+    /// The connection string, email and password of a command that sets a password, in that order of checks. A password
+    /// in argv (<c>--password</c>, kept hidden only for this) is refused with the reason.
+    /// </summary>
+    private static async Task<(string ConnectionString, string Email, string Password)> ReadCredentialsAsync(
+        ParseResult parseResult, Option<string?> connection, Option<string> email, Option<bool> passwordStdin, Option<string?> argvPassword,
+        TextReader input, CancellationToken cancellationToken)
+    {
+        if (parseResult.GetResult(argvPassword) is not null)
+        {
+            throw CliException.Usage(
+                $"--password is not accepted: a password on the command line is visible to every user of this machine (ps, /proc) and stays in shell history. Pipe it with --password-stdin or set {PasswordVariable}.");
+        }
+
+        var connectionString = RequireConnectionString(parseResult.GetValue(connection));
+        var emailValue = RequireEmail("--email", parseResult.GetRequiredValue(email));
+        return (connectionString, emailValue, await ReadPasswordAsync(parseResult.GetValue(passwordStdin), input, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The password from stdin's first line (<c>--password-stdin</c>) or the environment, checked for length.</summary>
