@@ -17,11 +17,22 @@ public sealed partial class AccountPage : ComponentBase
     private string? _confirmPassword;
     private string? _passwordMessage;
     private bool _passwordChanged;
+    private bool _interactive;
 
     [Inject]
     private AccountPageService Account { get; set; } = default!;
 
     protected override async Task OnInitializedAsync() => _tokens = await Account.ListTokensAsync(CancellationToken.None);
+
+    protected override void OnAfterRender(bool firstRender)
+    {
+        // Runs only in an interactive circuit, never during prerendering.
+        if (firstRender)
+        {
+            _interactive = true;
+            StateHasChanged();
+        }
+    }
 
     internal static string When(DateTime? utc) =>
         utc is { } value ? RunFormat.Time(new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc))) : "never";
