@@ -64,7 +64,7 @@ public sealed class RetentionServiceTests(IntegrationEnvironment env)
         }
 
         Assert.All(oldRows.Concat(recentRows), r => Assert.Equal(ReportStatus.Uploaded, r.ReportStatus));
-        return new Seed(oldRows, recentRows);
+        return new Seed(oldRows, recentRows, user.Id);
     }
 
     private static async Task<long> ScalarAsync(TestDatabase db, string sql)
@@ -262,7 +262,56 @@ public sealed class RetentionServiceTests(IntegrationEnvironment env)
         Assert.Single(await Retention(db).ListAsync(DbIdentity.User(admin.Id), 10, None));
     }
 
-    private sealed record Seed(List<StoredFailedGeneration> Old, List<StoredFailedGeneration> Recent);
+    [Fact]
+    public async Task The_rollup_stays_exact_when_retention_runs_beside_new_failures()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var seed = await SeedAsync(db, old: 60, recent: 0);
+        var store = db.Get<FailedGenerationStore>();
+
+        // New failures land (with their rollup keys) while retention deletes old ones in small batches.
+        async Task InsertAsync()
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                await store.StoreAsync(FailureSamples.Truncation(), seed.Owner, None);
+            }
+        }
+
+        await Task.WhenAll(InsertAsync(), Retention(db, batchSize: 5).RunAsync(Request(), None));
+
+        Assert.Equal(0, await ScalarAsync(db, FailureCountsRollupTests.MismatchSql));
+        Assert.Equal(31, await ScalarAsync(db, "SELECT count(*) FROM failed_generations"));
+    }
+
+    [Fact]
+    public async Task The_hosted_service_runs_retention_at_start()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        await SeedAsync(db, old: 2, recent: 0);
+        var options = Options.Create(new RetentionOptions { OlderThanDays = 30 });
+        using var service = new RetentionHostedService(Retention(db), options, db.Time, NullLogger<RetentionHostedService>.Instance);
+
+        await service.StartAsync(None);
+        try
+        {
+            // A bound for the first pass to finish on a busy machine; it asserts no speed.
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (await ScalarAsync(db, "SELECT count(*) FROM retention_runs WHERE status <> 'running'") == 0)
+            {
+                await Task.Delay(50, bound.Token);
+            }
+        }
+        finally
+        {
+            await service.StopAsync(None);
+        }
+
+        var run = Assert.Single(await Retention(db).ListAsync(DbIdentity.System, 10, None));
+        Assert.Equal((RetentionHostedService.TriggeredBy, 2L), (run.TriggeredBy, run.FailuresDeleted));
+    }
+
+    private sealed record Seed(List<StoredFailedGeneration> Old, List<StoredFailedGeneration> Recent, Guid Owner);
 
     /// <summary>Real blob storage that fails (or runs <c>onFault</c> and goes on) at the Nth delete: a crash between blob and row.</summary>
     private sealed class FaultingBlobStore(IFailureReportBlobStore inner, int failOnDelete, Action? onFault = null) : IFailureReportBlobStore
