@@ -131,10 +131,10 @@ public sealed class RetentionService(
             SELECT id, created_at AS createdat, raw_file_path AS rawfilepath FROM failed_generations
             WHERE {DueFilter}
             ORDER BY created_at, id
-            LIMIT {settings.BatchSize}
+            LIMIT @batchSize
             FOR UPDATE SKIP LOCKED
             """,
-            parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+            With(parameters, new { batchSize = settings.BatchSize }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
         if (due.Count == 0)
         {
             return false;
@@ -196,7 +196,7 @@ public sealed class RetentionService(
                     SELECT c.id FROM generation_calls c
                     WHERE {FinishedTaskCallFilter}
                     ORDER BY c.created_at
-                    LIMIT {batchSize}
+                    LIMIT @batchSize
                     FOR UPDATE OF c SKIP LOCKED),
                 pruned AS (
                     UPDATE generation_calls c SET raw_body = '', raw_body_pruned_at = @now
@@ -207,7 +207,7 @@ public sealed class RetentionService(
                     WHERE id = @runId)
                 SELECT count(*) FROM pruned
                 """,
-                parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                With(parameters, new { batchSize }), cancellationToken: cancellationToken)).ConfigureAwait(false);
             total += pruned;
             if (pruned < batchSize)
             {
