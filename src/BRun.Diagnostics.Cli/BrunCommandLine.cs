@@ -32,6 +32,7 @@ internal static class BrunCommandLine
         root.Subcommands.Add(ScanCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(ExportReportsCommand.Create());
+        root.Subcommands.Add(RetentionCommand.Create());
         return root;
     }
 

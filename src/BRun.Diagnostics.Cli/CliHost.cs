@@ -5,6 +5,7 @@ using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Reports;
+using BRun.Diagnostics.Infrastructure.Retention;
 using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Simulator;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,6 +29,7 @@ internal static class CliHost
         builder.Services.AddGenerationPipeline(builder.Configuration);
         builder.Services.AddBatchMode(builder.Configuration);
         builder.Services.AddRunReports(builder.Configuration);
+        builder.Services.AddRetention(builder.Configuration, runPeriodically: false);
         return builder.Build();
     }
 

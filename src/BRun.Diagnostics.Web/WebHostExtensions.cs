@@ -8,7 +8,9 @@ using BRun.Diagnostics.ServiceDefaults;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Infrastructure.Reports;
+using BRun.Diagnostics.Infrastructure.Retention;
 using BRun.Diagnostics.Simulator;
+using BRun.Diagnostics.Web.Accounts;
 using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Claude;
@@ -38,6 +40,8 @@ public static class WebHostExtensions
         // Alert store and the webhook sender (alerts themselves are raised by database triggers).
         builder.Services.AddRunAlerts(builder.Configuration);
         builder.Services.AddDiagnosticsAccounts(builder.Configuration);
+        // Retention runs periodically here, not in `brun worker`, whose replicas are scaled for Claude calls.
+        builder.Services.AddRetention(builder.Configuration, runPeriodically: true);
         builder.Services.AddLiveRunEvents(builder.Configuration);
         builder.AddServiceDefaults("brun-web");
         builder.Services.AddRunReports(builder.Configuration);
@@ -53,6 +57,8 @@ public static class WebHostExtensions
         builder.Services.AddScoped<DesignDashboardService>();
         builder.Services.AddSingleton<ClaudeModeStatus>();
         builder.Services.AddScoped<RunReportService>();
+        builder.Services.AddScoped<AccountPageService>();
+        builder.Services.AddScoped<UserAdminPageService>();
         builder.Services.AddProblemDetails();
         builder.Services.AddApiDocument();
         return builder;

@@ -142,4 +142,51 @@ public sealed class UserCommandTests(IntegrationEnvironment env)
         Assert.Equal((2, "brun user create: --password-stdin: stdin had no password line."), (emptyExit, emptyError.TrimEnd()));
         Assert.Null(await db.Get<AppUserStore>().GetByEmailAsync("ana@example.test", CancellationToken.None));
     }
+
+    [Fact]
+    public async Task User_set_password_replaces_the_password_from_stdin()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        await RunWithInputAsync("s3cret-pass\n", "user", "create", "--email", "ana@example.test", "--password-stdin", "--connection", db.ConnectionString);
+
+        var (exitCode, _, _) = await RunWithInputAsync("n3w-secret-pass\n", "user", "set-password", "--email", "ana@example.test", "--password-stdin", "--connection", db.ConnectionString);
+
+        Assert.Equal(0, exitCode);
+        Assert.NotNull(await new LocalAccountService(db.Get<Infrastructure.Database.IUserScopedConnectionFactory>())
+            .VerifyPasswordAsync("ana@example.test", "n3w-secret-pass", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task User_set_password_for_an_unknown_email_is_exit_2()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+
+        var (exitCode, _, error) = await RunWithInputAsync("n3w-secret-pass\n", "user", "set-password", "--email", "nobody@example.test", "--password-stdin", "--connection", db.ConnectionString);
+
+        Assert.Equal((2, true), (exitCode, error.Contains("no user nobody@example.test", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task User_disable_refuses_the_last_admin_with_exit_1()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        await RunWithInputAsync("s3cret-pass\n", "user", "create", "--email", "root@example.test", "--password-stdin", "--admin", "--connection", db.ConnectionString);
+
+        var (exitCode, _, error) = await RunAsync("user", "disable", "--email", "root@example.test", "--connection", db.ConnectionString);
+
+        Assert.Equal((1, true), (exitCode, error.Contains("last enabled admin", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task User_disable_stops_a_member_signing_in()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        await RunWithInputAsync("s3cret-pass\n", "user", "create", "--email", "ana@example.test", "--password-stdin", "--connection", db.ConnectionString);
+
+        var (exitCode, _, _) = await RunAsync("user", "disable", "--email", "ana@example.test", "--connection", db.ConnectionString);
+
+        Assert.Equal(0, exitCode);
+        Assert.Null(await new LocalAccountService(db.Get<Infrastructure.Database.IUserScopedConnectionFactory>())
+            .VerifyPasswordAsync("ana@example.test", "s3cret-pass", CancellationToken.None));
+    }
 }

@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace BRun.Diagnostics.Cli.Commands;
 
-/// <summary><c>brun user create</c>: creates a dashboard account that signs in with a password.</summary>
+/// <summary><c>brun user create|set-password|disable</c>: dashboard accounts that sign in with a password.</summary>
 internal static class UserCommand
 {
     /// <summary>The environment variable <c>brun user create</c> reads the password from when it is not piped in.</summary>
@@ -36,15 +36,8 @@ internal static class UserCommand
         create.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
-            if (parseResult.GetResult(argvPassword) is not null)
-            {
-                throw CliException.Usage(
-                    $"--password is not accepted: a password on the command line is visible to every user of this machine (ps, /proc) and stays in shell history. Pipe it with --password-stdin or set {PasswordVariable}.");
-            }
-
-            var connectionString = RequireConnectionString(parseResult.GetValue(connection));
-            var emailValue = RequireEmail("--email", parseResult.GetRequiredValue(email));
-            var passwordValue = await ReadPasswordAsync(parseResult.GetValue(passwordStdin), input, cancellationToken).ConfigureAwait(false);
+            var (connectionString, emailValue, passwordValue) = await ReadCredentialsAsync(
+                parseResult, connection, email, passwordStdin, argvPassword, input, cancellationToken).ConfigureAwait(false);
 
             if (parseResult.GetValue(name) is { } displayName && string.IsNullOrWhiteSpace(displayName))
             {
@@ -70,7 +63,91 @@ internal static class UserCommand
             }
         });
 
-        return new Command("user", "Manage dashboard users.") { create };
+        return new Command("user", "Manage dashboard users.") { create, SetPasswordSubcommand(input), DisableSubcommand() };
+    }
+
+    /// <summary><c>brun user set-password --email E --password-stdin</c>: replaces a user's password (the operator's reset).</summary>
+    private static Command SetPasswordSubcommand(TextReader input)
+    {
+        var connection = ConnectionOption();
+        var email = new Option<string>("--email") { Description = "The user whose password is set.", Required = true };
+        var passwordStdin = new Option<bool>("--password-stdin")
+        {
+            Description = $"Read the new password from the first line of stdin. Default: the {PasswordVariable} environment variable.",
+        };
+        var argvPassword = new Option<string?>("--password") { Hidden = true };
+        var command = new Command("set-password", $"Set a user's password (piped with --password-stdin, or in {PasswordVariable}).")
+        {
+            email, passwordStdin, argvPassword, connection,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var (connectionString, emailValue, passwordValue) = await ReadCredentialsAsync(
+                parseResult, connection, email, passwordStdin, argvPassword, input, cancellationToken).ConfigureAwait(false);
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            var accounts = new LocalAccountService(new UserScopedConnectionFactory(dataSource));
+            if (!await accounts.SetPasswordAsync(emailValue, passwordValue, cancellationToken).ConfigureAwait(false))
+            {
+                throw CliException.Usage($"no user {emailValue.ToLowerInvariant()} (--email).");
+            }
+
+            await parseResult.InvocationConfiguration.Output.WriteLineAsync($"password set for {emailValue.ToLowerInvariant()}").ConfigureAwait(false);
+            return CliExit.Ok;
+        });
+        return command;
+    }
+
+    /// <summary><c>brun user disable --email E [--enable]</c>: a disabled user cannot sign in, and their tokens and cookies stop working.</summary>
+    private static Command DisableSubcommand()
+    {
+        var connection = ConnectionOption();
+        var email = new Option<string>("--email") { Description = "The user to disable.", Required = true };
+        var enable = new Option<bool>("--enable") { Description = "Enable the user again instead." };
+        var command = new Command("disable", "Disable a user (refused for the last enabled admin); --enable undoes it.") { email, enable, connection };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var connectionString = RequireConnectionString(parseResult.GetValue(connection));
+            var emailValue = RequireEmail("--email", parseResult.GetRequiredValue(email));
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            var connections = new UserScopedConnectionFactory(dataSource);
+            var user = await new AppUserStore(connections).GetByEmailAsync(emailValue, cancellationToken).ConfigureAwait(false)
+                ?? throw CliException.Usage($"no user {emailValue.ToLowerInvariant()} (--email).");
+            var disable = !parseResult.GetValue(enable);
+            var outcome = await new UserAdministration(connections, new LocalAccountService(connections), TimeProvider.System)
+                .SetDisabledAsync(null, user.Id, disable, cancellationToken).ConfigureAwait(false);
+            return outcome switch
+            {
+                UserChangeOutcome.Done => await DoneAsync(parseResult.InvocationConfiguration.Output, $"{(disable ? "disabled" : "enabled")} {user.Email}").ConfigureAwait(false),
+                UserChangeOutcome.LastAdmin => throw CliException.Failed($"{user.Email} is the last enabled admin; make another admin first (brun user create --admin)."),
+                _ => throw CliException.Failed($"{user.Email} was not changed ({outcome})."),
+            };
+        });
+        return command;
+    }
+
+    private static async Task<int> DoneAsync(TextWriter output, string message)
+    {
+        await output.WriteLineAsync(message).ConfigureAwait(false);
+        return CliExit.Ok;
+    }
+
+    /// <summary>
+    /// The connection string, email and password of a command that sets a password, in that order of checks. A password
+    /// in argv (<c>--password</c>, kept hidden only for this) is refused with the reason.
+    /// </summary>
+    private static async Task<(string ConnectionString, string Email, string Password)> ReadCredentialsAsync(
+        ParseResult parseResult, Option<string?> connection, Option<string> email, Option<bool> passwordStdin, Option<string?> argvPassword,
+        TextReader input, CancellationToken cancellationToken)
+    {
+        if (parseResult.GetResult(argvPassword) is not null)
+        {
+            throw CliException.Usage(
+                $"--password is not accepted: a password on the command line is visible to every user of this machine (ps, /proc) and stays in shell history. Pipe it with --password-stdin or set {PasswordVariable}.");
+        }
+
+        var connectionString = RequireConnectionString(parseResult.GetValue(connection));
+        var emailValue = RequireEmail("--email", parseResult.GetRequiredValue(email));
+        return (connectionString, emailValue, await ReadPasswordAsync(parseResult.GetValue(passwordStdin), input, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The password from stdin's first line (<c>--password-stdin</c>) or the environment, checked for length.</summary>
@@ -103,7 +180,7 @@ internal static class UserCommand
 
     internal const string NoDatabase = "no database: pass --connection or set ConnectionStrings__Postgres.";
 
-    internal const int MinPasswordLength = 8;
+    internal const int MinPasswordLength = LocalAccountService.MinPasswordLength;
 
     internal static Option<string?> ConnectionOption() => new("--connection")
     {
@@ -134,9 +211,7 @@ internal static class UserCommand
             : throw CliException.Usage($"{optionName} '{CliValues.Shorten(trimmed)}' is not an email address (expected name@domain).");
     }
 
-    private static bool LooksLikeEmail(string value) =>
-        value.Length is > 2 and <= 320 && value.IndexOf('@', StringComparison.Ordinal) is > 0 and var at && at < value.Length - 1
-        && !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
+    private static bool LooksLikeEmail(string value) => AppUserStore.IsPlausibleEmail(value);
 
     internal static string? ResolveConnectionString(string? fromOption)
     {

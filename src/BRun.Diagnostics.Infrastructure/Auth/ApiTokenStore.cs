@@ -7,6 +7,9 @@ namespace BRun.Diagnostics.Infrastructure.Auth;
 /// <summary>A token just created. <see cref="Token"/> exists only here: the database keeps its hash.</summary>
 public sealed record CreatedApiToken(Guid Id, Guid UserId, string Name, string Token);
 
+/// <summary>A token as its owner sees it in the list: never the token itself. Times are UTC.</summary>
+public sealed record ApiTokenInfo(Guid Id, string Name, DateTime CreatedAt, DateTime? LastUsedAt, bool Revoked, DateTime? RevokedAt);
+
 /// <summary>Personal API tokens (<c>api_tokens</c>): creation, bearer authentication, revocation.</summary>
 public sealed class ApiTokenStore(IUserScopedConnectionFactory connections, TimeProvider timeProvider)
 {
@@ -29,7 +32,7 @@ public sealed class ApiTokenStore(IUserScopedConnectionFactory connections, Time
         return new CreatedApiToken(id, userId, name, token);
     }
 
-    /// <summary>The owner of a valid, unrevoked token, or null. Records the use.</summary>
+    /// <summary>The owner of a valid, unrevoked token whose account is not disabled, or null. Records the use.</summary>
     public async Task<AppUser?> AuthenticateAsync(string token, CancellationToken cancellationToken)
     {
         if (!ApiTokens.LooksValid(token))
@@ -44,7 +47,7 @@ public sealed class ApiTokenStore(IUserScopedConnectionFactory connections, Time
             SELECT t.id AS tokenid, t.last_used_at AS lastusedat,
                    u.id, u.email, u.display_name AS displayname, u.role, u.created_at AS createdat
             FROM api_tokens t JOIN app_users u ON u.id = t.user_id
-            WHERE t.token_hash = @hash AND NOT t.revoked
+            WHERE t.token_hash = @hash AND NOT t.revoked AND u.disabled_at IS NULL
             """,
             new { hash = ApiTokens.Hash(token) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -62,6 +65,19 @@ public sealed class ApiTokenStore(IUserScopedConnectionFactory connections, Time
         }
 
         return new AppUser(row.Id, row.Email, row.DisplayName, row.Role, row.CreatedAt);
+    }
+
+    /// <summary>The tokens of <paramref name="identity"/>'s user, newest first (RLS: only their own, admins too).</summary>
+    public async Task<IReadOnlyList<ApiTokenInfo>> ListAsync(DbIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        return (await connection.QueryAsync<ApiTokenInfo>(new CommandDefinition(
+            """
+            SELECT id, name, created_at AS createdat, last_used_at AS lastusedat, revoked, revoked_at AS revokedat
+            FROM api_tokens ORDER BY created_at DESC, id
+            """,
+            cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
     }
 
     /// <summary>Revokes a token of <paramref name="identity"/>'s user (RLS: only their own). Returns false when none matched.</summary>

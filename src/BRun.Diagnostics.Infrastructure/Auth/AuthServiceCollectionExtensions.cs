@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Infrastructure.Users;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -8,7 +9,7 @@ namespace BRun.Diagnostics.Infrastructure.Auth;
 public static class AuthServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="LocalAccountService"/>, <see cref="ApiTokenStore"/> and the hosted service that
+    /// Adds <see cref="LocalAccountService"/>, <see cref="UserAdministration"/>, <see cref="ApiTokenStore"/> and the hosted service that
     /// creates the configured admin on an empty database (<see cref="AuthOptions.SeedAdminPassword"/> empty: none). Call after
     /// <c>AddDiagnosticsInfrastructure</c>, whose migration runs first.
     /// </summary>
@@ -21,6 +22,7 @@ public static class AuthServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LocalAccountService>();
+        services.TryAddSingleton<UserAdministration>();
         services.TryAddSingleton<ApiTokenStore>();
         services.AddOptions<LoginThrottleOptions>()
             .Bind(configuration.GetSection(LoginThrottleOptions.SectionName))

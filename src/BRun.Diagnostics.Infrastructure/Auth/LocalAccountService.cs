@@ -12,6 +12,9 @@ namespace BRun.Diagnostics.Infrastructure.Auth;
 /// </summary>
 public sealed class LocalAccountService(IUserScopedConnectionFactory connections)
 {
+    /// <summary>The shortest password accepted anywhere (CLI, account page, admin users page).</summary>
+    public const int MinPasswordLength = 8;
+
     private const string Columns = "id, email, display_name AS displayname, role, created_at AS createdat";
 
     private static readonly PasswordHasher<AppUser> Hasher = new();
@@ -38,7 +41,10 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    /// <summary>The user when <paramref name="password"/> is theirs; null for an unknown email, a wrong password, or no password set.</summary>
+    /// <summary>
+    /// The user when <paramref name="password"/> is theirs; null for an unknown email, a wrong password, no password set,
+    /// or a disabled account (all alike, and as slow as a wrong password, so a guess learns nothing).
+    /// </summary>
     public async Task<AppUser?> VerifyPasswordAsync(string email, string password, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(email) || string.IsNullOrEmpty(password))
@@ -48,7 +54,7 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
 
         await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<CredentialRow>(new CommandDefinition(
-            $"SELECT {Columns}, password_hash AS passwordhash FROM app_users WHERE email = @email",
+            $"SELECT {Columns}, password_hash AS passwordhash FROM app_users WHERE email = @email AND disabled_at IS NULL",
             new { email = Normalize(email) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (row?.PasswordHash is null)
@@ -108,10 +114,49 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
             "INSERT INTO app_users (email, display_name, role) VALUES (@email, @name, 'member') ON CONFLICT (email) DO NOTHING",
             new { email = Normalize(email), name },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return await connection.QuerySingleAsync<AppUser>(new CommandDefinition(
-            $"SELECT {Columns} FROM app_users WHERE email = @email",
+        // A disabled account stays disabled whichever way its owner signs in.
+        return await connection.QuerySingleOrDefaultAsync<AppUser>(new CommandDefinition(
+            $"SELECT {Columns} FROM app_users WHERE email = @email AND disabled_at IS NULL",
             new { email = Normalize(email) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Changes a user's own password: <paramref name="currentPassword"/> must be theirs (an account without a password,
+    /// signed in through OpenID Connect, has none to change), the new one at least <see cref="MinPasswordLength"/> long.
+    /// </summary>
+    public async Task<PasswordChangeResult> ChangePasswordAsync(Guid userId, string currentPassword, string newPassword, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(currentPassword);
+        ArgumentNullException.ThrowIfNull(newPassword);
+        if (newPassword.Length < MinPasswordLength)
+        {
+            return PasswordChangeResult.TooShort;
+        }
+
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<CredentialRow>(new CommandDefinition(
+            $"SELECT {Columns}, password_hash AS passwordhash FROM app_users WHERE id = @userId AND disabled_at IS NULL",
+            new { userId },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (row?.PasswordHash is null)
+        {
+            Hasher.VerifyHashedPassword(null!, DummyHash, currentPassword);
+            return PasswordChangeResult.WrongCurrentPassword;
+        }
+
+        var user = row.ToUser();
+        if (Hasher.VerifyHashedPassword(user, row.PasswordHash, currentPassword) == PasswordVerificationResult.Failed)
+        {
+            return PasswordChangeResult.WrongCurrentPassword;
+        }
+
+        // Only if nobody changed it in between: the check above and this write act on the same hash.
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE app_users SET password_hash = @hash WHERE id = @userId AND password_hash = @old",
+            new { hash = Hasher.HashPassword(user, newPassword), userId, old = row.PasswordHash },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return changed == 1 ? PasswordChangeResult.Changed : PasswordChangeResult.WrongCurrentPassword;
     }
 
     /// <summary>True once any account exists.</summary>

@@ -22,6 +22,10 @@ public interface IFailureReportBlobStore
     /// </summary>
     /// <exception cref="ReportStorageException">The storage could not be reached.</exception>
     Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the report; false when there was none at <paramref name="path"/> (already deleted, or never uploaded).</summary>
+    /// <exception cref="ReportStorageException">The storage could not be reached or refused the delete.</exception>
+    Task<bool> DeleteAsync(string path, CancellationToken cancellationToken);
 }
 
 /// <summary>A blob call failed (storage down, refused, timed out). The caller decides whether to retry later.</summary>
@@ -92,6 +96,23 @@ public sealed class AzureFailureReportBlobStore : IFailureReportBlobStore
             catch (RequestFailedException ex) when (ex.Status == 404)
             {
                 return null;
+            }
+        }, cancellationToken);
+
+    public Task<bool> DeleteAsync(string path, CancellationToken cancellationToken) =>
+        Guard(path, async () =>
+        {
+            try
+            {
+                // Snapshots are never taken of reports, but a blob with snapshots cannot be deleted without this.
+                var result = await _container.GetBlobClient(path)
+                    .DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return result.Value;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // No container yet means no report either.
+                return false;
             }
         }, cancellationToken);
 

@@ -60,5 +60,20 @@ public sealed class AppUserStore(IUserScopedConnectionFactory connections)
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
+    /// <summary>The user, or null when they no longer exist or are disabled: what a cookie is checked against on every request.</summary>
+    public async Task<AppUser?> GetActiveAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<AppUser>(new CommandDefinition(
+            $"SELECT {Columns} FROM app_users WHERE id = @id AND disabled_at IS NULL",
+            new { id },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>name@domain with no spaces or control characters, at most 320 characters: the shape every entry point accepts.</summary>
+    public static bool IsPlausibleEmail(string? value) =>
+        value is { Length: > 2 and <= 320 } && value.IndexOf('@', StringComparison.Ordinal) is > 0 and var at && at < value.Length - 1
+        && !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
+
     private static string Normalize(string email) => email.Trim().ToLowerInvariant();
 }

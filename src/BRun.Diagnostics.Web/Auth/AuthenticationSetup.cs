@@ -1,7 +1,10 @@
 using BRun.Diagnostics.Infrastructure.Auth;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using BRun.Diagnostics.Infrastructure.Users;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
@@ -55,6 +58,7 @@ public static class AuthenticationSetup
                 // Scripts and fetches get a status code, not an HTML login page.
                 o.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
                 o.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context, StatusCodes.Status403Forbidden);
+                o.Events.OnValidatePrincipal = ValidateCookieAsync;
             })
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiTokenAuthenticationHandler>(ApiTokenAuthenticationHandler.SchemeName, null);
 
@@ -79,6 +83,8 @@ public static class AuthenticationSetup
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         builder.Services.AddCascadingAuthenticationState();
+        // Open dashboard circuits are checked again every minute, so a disabled user's open tab stops working too.
+        builder.Services.AddScoped<AuthenticationStateProvider, UserRevalidatingAuthenticationStateProvider>();
         builder.Services.AddScoped<CurrentUser>();
         builder.Services.AddScoped<ICurrentUser>(sp => sp.GetRequiredService<CurrentUser>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Scoped<CircuitHandler, CurrentUserCircuitHandler>());
@@ -101,11 +107,34 @@ public static class AuthenticationSetup
         var user = await accounts.FindOrCreateExternalAsync(email, name, verified, context.HttpContext.RequestAborted).ConfigureAwait(false);
         if (user is null)
         {
-            context.Fail("The identity provider does not assert email_verified=true for this email, so it cannot sign in as the account that owns it.");
+            context.Fail("The identity provider does not assert email_verified=true for this email (so it cannot sign in as the account that owns it), or the account is disabled.");
             return;
         }
 
         context.Principal = UserClaims.CreatePrincipal(user, CookieAuthenticationDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Checks a cookie against <c>app_users</c> on every request: the cookie of a disabled or deleted user stops working
+    /// at once, and a changed role or name is taken into the cookie. One primary-key lookup per request.
+    /// </summary>
+    private static async Task ValidateCookieAsync(CookieValidatePrincipalContext context)
+    {
+        var user = UserClaims.GetUserId(context.Principal) is { } userId
+            ? await context.HttpContext.RequestServices.GetRequiredService<AppUserStore>().GetActiveAsync(userId, context.HttpContext.RequestAborted).ConfigureAwait(false)
+            : null;
+        if (user is null)
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme).ConfigureAwait(false);
+            return;
+        }
+
+        if (!UserClaims.Matches(context.Principal!, user))
+        {
+            context.ReplacePrincipal(UserClaims.CreatePrincipal(user, CookieAuthenticationDefaults.AuthenticationScheme));
+            context.ShouldRenew = true;
+        }
     }
 
     private static Task RedirectOrStatus(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int status)

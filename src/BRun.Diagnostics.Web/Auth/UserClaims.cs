@@ -22,6 +22,16 @@ public static class UserClaims
         return new ClaimsPrincipal(identity);
     }
 
+    /// <summary>True when <paramref name="principal"/> carries <paramref name="user"/>'s current email, name and role.</summary>
+    public static bool Matches(ClaimsPrincipal principal, AppUser user)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        ArgumentNullException.ThrowIfNull(user);
+        return principal.FindFirstValue(ClaimTypes.Email) == user.Email
+            && principal.FindFirstValue(ClaimTypes.Name) == user.DisplayName
+            && principal.FindFirstValue(ClaimTypes.Role) == user.Role;
+    }
+
     /// <summary>The app_users id of an authenticated principal, or null.</summary>
     public static Guid? GetUserId(ClaimsPrincipal? principal) =>
         principal?.Identity?.IsAuthenticated == true

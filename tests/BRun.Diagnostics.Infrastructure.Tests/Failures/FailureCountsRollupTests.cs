@@ -17,7 +17,7 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
     private static readonly CancellationToken None = CancellationToken.None;
 
     /// <summary>Per-key differences between the rollup and the rows; empty when the rollup is exact.</summary>
-    private const string MismatchSql = """
+    internal const string MismatchSql = """
         WITH actual AS (
             SELECT created_by, (created_at AT TIME ZONE 'UTC')::date AS day, run_id, failure_type, stop_reason,
                    truncation_pattern, model, count(*) AS n

@@ -53,7 +53,9 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
 
     private FailedGenerationStore Store => Host.Services.GetRequiredService<FailedGenerationStore>();
 
-    private async Task<IPage> SignInAsync(AppUser user, string path = "/conversations/failed", int width = 1366, int height = 768, IBrowserContext? context = null)
+    private async Task<IPage> SignInAsync(
+        AppUser user, string path = "/conversations/failed", int width = 1366, int height = 768, IBrowserContext? context = null,
+        string interactive = ".brun-failures-page[data-interactive='true']")
     {
         context ??= await _browser!.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), ViewportSize = new() { Width = width, Height = height }, AcceptDownloads = true });
         var page = await context.NewPageAsync();
@@ -67,15 +69,15 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
         // machine can hold back. (WaitForURLAsync waits for the load event whenever the URL already matches, even
         // with WaitUntil = Commit, so it is not used.)
         await Assertions.Expect(page).ToHaveURLAsync(new Regex(Regex.Escape(path) + "$"));
-        await WaitForCircuitAsync(page);
+        await WaitForCircuitAsync(page, interactive);
         return page;
     }
 
     /// <summary>Right after prerender a click can be lost: wait for Blazor and for the page's first interactive render.</summary>
-    private static async Task WaitForCircuitAsync(IPage page)
+    private static async Task WaitForCircuitAsync(IPage page, string interactive = ".brun-failures-page[data-interactive='true']")
     {
         await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
-        await page.Locator(".brun-failures-page[data-interactive='true']").WaitForAsync();
+        await page.Locator(interactive).WaitForAsync();
     }
 
     [GeneratedRegex(@"/conversations/failed\?failure_type=truncation$")]

@@ -1,6 +1,7 @@
 using BRun.Diagnostics.Web.Components.Layout;
 using BRun.Diagnostics.Web.Components.Pages;
 using Bunit;
+using Bunit.TestDoubles;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -8,6 +9,10 @@ namespace BRun.Diagnostics.Web.Tests.Layout;
 
 public sealed class NavMenuTests : DashboardTestContext
 {
+    private readonly BunitAuthorizationContext _auth;
+
+    public NavMenuTests() => _auth = AddAuthorization();
+
     [Fact]
     public void Failed_generations_link_has_an_alert_icon_and_is_highlighted_on_its_page()
     {
@@ -42,5 +47,26 @@ public sealed class NavMenuTests : DashboardTestContext
         var cut = Render<NavMenu>();
 
         Assert.True(cut.Find("a[href='/conversations/failed/insights']").ClassList.Contains("active"));
+    }
+
+    [Fact]
+    public void A_member_has_an_account_link_and_no_users_link()
+    {
+        _auth.SetAuthorized("Ana");
+
+        var cut = Render<NavMenu>();
+
+        Assert.Equal((1, 0), (cut.FindAll("a[href='/account']").Count, cut.FindAll("a[href='/admin/users']").Count));
+    }
+
+    [Fact]
+    public void An_admin_has_a_users_link()
+    {
+        _auth.SetAuthorized("Root");
+        _auth.SetRoles("admin");
+
+        var cut = Render<NavMenu>();
+
+        Assert.Single(cut.FindAll("a[href='/admin/users']"));
     }
 }
