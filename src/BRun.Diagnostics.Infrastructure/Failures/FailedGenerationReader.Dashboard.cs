@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using BRun.Diagnostics.Infrastructure.Database;
 using Dapper;
+using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Failures;
 
@@ -72,6 +73,17 @@ public sealed partial class FailedGenerationReader
     public async Task<FailureFacets> GetFacetsAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        return await QueryFacetsAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="GetFacetsAsync"/> on a connection the caller opened, so other reads can share its transaction (and
+    /// its snapshot): the run page reads the run's counters and its failure breakdown as of one moment.
+    /// </summary>
+    internal static async Task<FailureFacets> QueryFacetsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, FailedGenerationFilter filter, CancellationToken cancellationToken)
+    {
         var rollup = CanUseRollup(filter);
         var (where, parameters) = BuildWhere(filter, rollup);
         // From the rollup each group sums its per-key counts (a few thousand rows for a million failures); keys
@@ -79,7 +91,6 @@ public sealed partial class FailedGenerationReader
         var (source, measure, having) = rollup
             ? ("failed_generation_counts", "sum(n)::bigint", "HAVING sum(n) > 0 OR GROUPING(failure_type, stop_reason, truncation_pattern, model, run_id) = 31")
             : ("failed_generations", "count(*)", string.Empty);
-        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         // GROUPING() tells the sets apart: a NULL key alone could not (stop_reason and run_id are nullable).
         var rows = await connection.QueryAsync<(int Dimension, string? Key, long Count)>(new CommandDefinition(
             $"""
@@ -98,6 +109,7 @@ public sealed partial class FailedGenerationReader
             {having}
             """,
             parameters,
+            transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
 
         long total = 0;

@@ -11,6 +11,7 @@ using BRun.Diagnostics.Testing;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Components.Runs;
 using BRun.Diagnostics.Web.Runs;
+using BRun.Diagnostics.Web.Tests.Failures;
 using Bunit;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
@@ -69,7 +70,7 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         cut.WaitForAssertion(() => Assert.Single(cut.FindAll("tr.brun-run-row")), RenderWait);
         var row = cut.Find("tr.brun-run-row").TextContent;
         Assert.Equal((true, true, true), (row.Contains("Dana", StringComparison.Ordinal), row.Contains("claude-sonnet-4-5", StringComparison.Ordinal),
-            row.Contains("0 ok · 0 failed · 8 pending of 8", StringComparison.Ordinal)));
+            row.Contains("0 ok · 0 failed · 0 cancelled · 8 pending of 8", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -86,7 +87,7 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         Db.Time.Advance(Window);
 
         cut.WaitForAssertion(() => Assert.Equal(("width: 25%", "width: 25%"), (Width(cut, "succeeded"), Width(cut, "failed"))), RenderWait);
-        Assert.Contains("1 ok · 1 failed · 2 pending of 4", cut.Find("tr.brun-run-row").TextContent, StringComparison.Ordinal);
+        Assert.Contains("1 ok · 1 failed · 0 cancelled · 2 pending of 4", cut.Find("tr.brun-run-row").TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -218,5 +219,63 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         await DisposeComponentsAsync();
 
         Assert.Equal(0, Hub.SubscriberCount);
+    }
+
+    private async Task<Guid> CancelledRunAsync(AppUser owner)
+    {
+        var runId = await CreateRunAsync(owner, 4);
+        await FinishTasksAsync(runId, succeeded: 1, failed: 1);
+        Assert.True(await new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time).CancelAsync(DbIdentity.User(owner.Id), runId, CancellationToken.None));
+        return runId;
+    }
+
+    [Fact]
+    public async Task Runs_table_counts_cancelled_tasks_with_the_others()
+    {
+        var owner = await Db.CreateUserAsync();
+        await CancelledRunAsync(owner);
+        SignInAs(owner);
+
+        var cut = Render<RunsPage>();
+
+        cut.WaitForAssertion(
+            () => Assert.Equal("1 ok · 1 failed · 2 cancelled · 0 pending of 4", cut.Find("tr.brun-run-row .brun-run-counts").TextContent.Trim()),
+            RenderWait);
+    }
+
+    [Fact]
+    public async Task Run_page_shows_cancelled_tasks_in_a_card_the_counts_line_and_the_progress_legend()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await CancelledRunAsync(owner);
+        SignInAs(owner);
+
+        var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
+
+        cut.WaitForAssertion(() => Assert.Equal("2", cut.Find(".brun-count-cancelled").TextContent.Trim()), RenderWait);
+        Assert.Equal("1 ok · 1 failed · 2 cancelled · 0 pending of 4", cut.Find(".brun-run-counts").TextContent.Trim());
+        Assert.Equal("2 cancelled", cut.Find(".brun-progress-legend .brun-legend-cancelled").TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task Run_page_links_its_failures_and_each_breakdown_row_to_the_failed_list_filtered_to_the_run()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await CreateRunAsync(owner, 4);
+        await Db.Get<FailedGenerationStore>().StoreAsync(owner.Id, FailureSeed.Truncation(runId: runId));
+        SignInAs(owner);
+
+        var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
+
+        cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll(".brun-breakdown-link")), RenderWait);
+        Assert.Equal($"/conversations/failed?run_id={runId:D}", cut.Find("a.brun-run-failures-link").GetAttribute("href"));
+        var links = cut.FindAll("a.brun-breakdown-link").Select(a => a.GetAttribute("href")).ToList();
+        Assert.Equal(
+            [
+                $"/conversations/failed?failure_type=truncation&run_id={runId:D}",
+                $"/conversations/failed?stop_reason=end_turn&run_id={runId:D}",
+                $"/conversations/failed?pattern=lone_backslash&run_id={runId:D}",
+            ],
+            links);
     }
 }
