@@ -278,4 +278,55 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
             ],
             links);
     }
+
+    private async Task<IRenderedComponent<MudDialogProvider>> OpenNewRunDialogAsync()
+    {
+        var provider = Render<MudDialogProvider>();
+        var dialogs = Services.GetRequiredService<IDialogService>();
+        await provider.InvokeAsync(() => dialogs.ShowAsync<CreateRunDialog>("New run"));
+        provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-run-count input")), RenderWait);
+        return provider;
+    }
+
+    private static bool CreateDisabled(IRenderedComponent<MudDialogProvider> provider) =>
+        provider.Find("button.brun-create-run-submit").HasAttribute("disabled");
+
+    [Theory]
+    [InlineData("brun-run-count", "0", "Count must be a whole number from 1 to 100,000; got 0.")]
+    [InlineData("brun-run-count", "-5", "Count must be a whole number from 1 to 100,000; got -5.")]
+    [InlineData("brun-run-count", "", "Enter how many conversations: a whole number from 1 to 100,000.")]
+    [InlineData("brun-run-count", "100001", "Count must be a whole number from 1 to 100,000; got 100001.")]
+    [InlineData("brun-run-max-tokens", "999999999", "Max tokens must be a whole number from 1 to 128,000; got 999999999.")]
+    [InlineData("brun-run-max-tokens", "", "Enter max tokens: a whole number from 1 to 128,000.")]
+    [InlineData("brun-run-temperature", "5", "Temperature must be a number from 0 to 1, such as 0.7; got 5.")]
+    public async Task New_run_dialog_keeps_what_was_typed_names_the_problem_under_the_field_and_disables_create(string field, string typed, string message)
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+        var provider = await OpenNewRunDialogAsync();
+        Assert.False(CreateDisabled(provider));
+
+        provider.Find($".{field} input").Input(typed);
+
+        provider.WaitForAssertion(() => Assert.Contains(message, provider.Find($".{field}").TextContent, StringComparison.Ordinal), RenderWait);
+        Assert.True(CreateDisabled(provider));
+        provider.Find("form#create-run-form").Submit();
+        await using var connection = await Db.DataSource.OpenConnectionAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM generation_runs"));
+    }
+
+    [Fact]
+    public async Task New_run_dialog_enables_create_again_once_the_value_is_within_the_limits()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+        var provider = await OpenNewRunDialogAsync();
+        provider.Find(".brun-run-count input").Input("100001");
+        provider.WaitForAssertion(() => Assert.True(CreateDisabled(provider)), RenderWait);
+
+        provider.Find(".brun-run-count input").Input("100000");
+
+        provider.WaitForAssertion(() => Assert.False(CreateDisabled(provider)), RenderWait);
+        Assert.DoesNotContain("Count must be", provider.Find(".brun-run-count").TextContent, StringComparison.Ordinal);
+    }
 }
