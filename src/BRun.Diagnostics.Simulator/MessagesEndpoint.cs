@@ -81,9 +81,11 @@ internal sealed class MessagesEndpoint(
     // end of the answer never sees the reservation still held.
     private async Task AnswerAsync(HttpContext context, SimulatedRequest request, string requestId, Action<int> generated, CancellationToken token)
     {
-        var scenario = SimulatorScenarioPicker.Pick(request.Prompt, _options, request.Stream);
+        // A re-sent prompt may be answered differently (see DrawKey); the same seed replays the same sequence.
         var attempt = state.NextAttempt(request.Prompt);
-        var reply = PromptCache(request, ReplyPlanner.Plan(request, scenario, attempt, _options));
+        var drawKey = SimulatorScenarioPicker.DrawKey(request.Prompt, attempt, _options, request.Stream);
+        var scenario = SimulatorScenarioPicker.Pick(drawKey, _options, request.Stream);
+        var reply = PromptCache(request, ReplyPlanner.Plan(request, scenario, attempt, _options, drawKey));
         Log.Reply(logger, requestId, reply.Scenario, attempt, reply.Status, reply.StopReason, reply.OutputTokens, request.MaxTokens, request.Stream);
 
         var wireRandom = new Random(reply.WireSeed);
