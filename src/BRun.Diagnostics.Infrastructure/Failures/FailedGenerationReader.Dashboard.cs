@@ -78,6 +78,50 @@ public sealed partial class FailedGenerationReader
     }
 
     /// <summary>
+    /// The filter chips' counts: the total under <paramref name="filter"/>, and each dimension counted under every
+    /// filter except its own (faceted search). A chosen failure type therefore still shows the other types, with what
+    /// each would count if chosen instead, so a person can switch. One extra aggregate per filtered dimension, all in
+    /// one REPEATABLE READ snapshot so the groups agree with each other.
+    /// </summary>
+    public async Task<FailureFacets> GetChipFacetsAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        var facets = await QueryFacetsAsync(connection, transaction, filter, cancellationToken).ConfigureAwait(false);
+        if (filter.FailureType is not null)
+        {
+            facets = facets with { ByFailureType = (await Without(filter with { FailureType = null })).ByFailureType };
+        }
+
+        if (filter.StopReason is not null)
+        {
+            facets = facets with { ByStopReason = (await Without(filter with { StopReason = null })).ByStopReason };
+        }
+
+        if (filter.TruncationPattern is not null)
+        {
+            facets = facets with { ByTruncationPattern = (await Without(filter with { TruncationPattern = null })).ByTruncationPattern };
+        }
+
+        if (filter.Model is not null)
+        {
+            facets = facets with { ByModel = (await Without(filter with { Model = null })).ByModel };
+        }
+
+        if (filter.RunId is not null)
+        {
+            facets = facets with { ByRun = (await Without(filter with { RunId = null })).ByRun };
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return facets;
+
+        async Task<FailureFacets> Without(FailedGenerationFilter wider) =>
+            await QueryFacetsAsync(connection, transaction, wider, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// <see cref="GetFacetsAsync"/> on a connection the caller opened, so other reads can share its transaction (and
     /// its snapshot): the run page reads the run's counters and its failure breakdown as of one moment.
     /// </summary>

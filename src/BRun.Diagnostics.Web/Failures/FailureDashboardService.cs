@@ -13,8 +13,9 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
     public const int HistogramBucketWidth = 100;
     public const int HistogramBucketCount = 51;
 
+    /// <summary>The chips' counts: each dimension under every filter but its own, so a chosen chip's siblings stay visible.</summary>
     public Task<FailureFacets> GetFacetsAsync(FailureFilterState state, CancellationToken cancellationToken) =>
-        reader.GetFacetsAsync(currentUser.Identity, Filter(state), cancellationToken);
+        reader.GetChipFacetsAsync(currentUser.Identity, Filter(state), cancellationToken);
 
     public Task<long> CountAsync(FailureFilterState state, CancellationToken cancellationToken) =>
         reader.CountAsync(currentUser.Identity, Filter(state), cancellationToken);

@@ -79,6 +79,30 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     }
 
     [Fact]
+    public async Task A_chosen_chip_keeps_the_other_values_of_its_group_with_their_counts_under_the_other_filters()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        SignInAs(owner);
+
+        var cut = RenderPage("/conversations/failed?failure_type=api_error");
+
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        await cut.Instance.FacetsLoad;
+        string Chips(string dimension) => string.Join(", ", cut.FindAll($".brun-filter-chip[data-dimension='{dimension}']")
+            .Select(c => $"{c.GetAttribute("data-value")} {c.QuerySelector(".brun-chip-count")!.TextContent}{(c.ClassList.Contains("brun-filter-chip-selected") ? " (chosen)" : string.Empty)}"));
+        // Failure types are counted without their own filter (switch to truncation: 2); models under it (only haiku).
+        Assert.Equal(("api_error 1 (chosen), truncation 2", "claude-haiku-4-5 1"), (Chips("failure_type"), Chips("model")));
+
+        await cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='truncation']").ClickAsync(new());
+
+        cut.WaitForAssertion(() => Assert.Equal(2, Rows(cut).Count), RenderWait);
+        Assert.EndsWith("/conversations/failed?failure_type=truncation", Services.GetRequiredService<NavigationManager>().Uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Clicking_a_chip_filters_the_grid_and_puts_the_filter_in_the_url()
     {
         var owner = await Db.CreateUserAsync();
