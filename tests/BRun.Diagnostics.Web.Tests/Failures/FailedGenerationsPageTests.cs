@@ -156,6 +156,23 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     }
 
     [Fact]
+    public async Task Report_dialog_counts_the_characters_of_a_long_response_with_thousands_separators()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation(content: new string('a', 4_303) + "\\"));
+        SignInAs(owner);
+        var provider = Render<MudDialogProvider>();
+        var cut = RenderPage();
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+
+        // Not awaited: the click handler waits for the dialog to close.
+        await cut.InvokeAsync(() => cut.Find("button.brun-view").Click());
+
+        provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-preview")), RenderWait);
+        Assert.Contains("Last 400 of 4,304 characters", provider.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Report_dialog_shows_script_in_content_as_text()
     {
         var owner = await Db.CreateUserAsync();
