@@ -135,11 +135,9 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         cut.WaitForAssertion(() => Assert.Equal("1 failure", cut.Find(".brun-filter-total").TextContent.Trim()), RenderWait);
     }
 
-    [Fact]
-    public async Task Report_dialog_shows_token_and_stop_reason_analysis_and_the_cut_point()
+    /// <summary>Signs <paramref name="owner"/> in, opens the grid (one row) and clicks View; returns the dialog provider.</summary>
+    private async Task<IRenderedComponent<MudDialogProvider>> OpenTheOnlyReportAsync(AppUser owner)
     {
-        var owner = await Db.CreateUserAsync();
-        await Store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
         SignInAs(owner);
         var provider = Render<MudDialogProvider>();
         var cut = RenderPage();
@@ -147,6 +145,15 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
 
         // Not awaited: the click handler waits for the dialog to close.
         await cut.InvokeAsync(() => cut.Find("button.brun-view").Click());
+        return provider;
+    }
+
+    [Fact]
+    public async Task Report_dialog_shows_token_and_stop_reason_analysis_and_the_cut_point()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
+        var provider = await OpenTheOnlyReportAsync(owner);
 
         provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-report-conclusion")), RenderWait);
         Assert.Equal(("4.1%", "I want to save for \\"), (
@@ -160,13 +167,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     {
         var owner = await Db.CreateUserAsync();
         await Store.StoreAsync(owner.Id, FailureSeed.Truncation(content: new string('a', 4_303) + "\\"));
-        SignInAs(owner);
-        var provider = Render<MudDialogProvider>();
-        var cut = RenderPage();
-        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
-
-        // Not awaited: the click handler waits for the dialog to close.
-        await cut.InvokeAsync(() => cut.Find("button.brun-view").Click());
+        var provider = await OpenTheOnlyReportAsync(owner);
 
         provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-preview")), RenderWait);
         Assert.Contains("Last 400 of 4,304 characters", provider.Markup, StringComparison.Ordinal);
@@ -177,13 +178,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     {
         var owner = await Db.CreateUserAsync();
         await Store.StoreAsync(owner.Id, FailureSeed.Truncation(content: "Hello <script>alert('x')</script> and <b>bold"));
-        SignInAs(owner);
-        var provider = Render<MudDialogProvider>();
-        var cut = RenderPage();
-        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
-
-        // Not awaited: the click handler waits for the dialog to close.
-        await cut.InvokeAsync(() => cut.Find("button.brun-view").Click());
+        var provider = await OpenTheOnlyReportAsync(owner);
 
         provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-preview")), RenderWait);
         var preview = provider.Find(".brun-preview");
