@@ -103,6 +103,19 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     }
 
     [Fact]
+    public async Task The_date_range_shows_iso_dates_like_the_rest_of_the_app()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+
+        var cut = RenderPage("/conversations/failed?from=2026-12-02&to=2026-12-03");
+
+        cut.WaitForAssertion(
+            () => Assert.Equal(["2026-12-02", "2026-12-03"], cut.FindAll(".brun-filter-dates input").Select(i => i.GetAttribute("value"))),
+            RenderWait);
+    }
+
+    [Fact]
     public async Task Clicking_a_chip_filters_the_grid_and_puts_the_filter_in_the_url()
     {
         var owner = await Db.CreateUserAsync();
