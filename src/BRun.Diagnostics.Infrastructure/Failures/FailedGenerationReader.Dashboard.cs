@@ -78,6 +78,24 @@ public sealed partial class FailedGenerationReader
     }
 
     /// <summary>
+    /// Display names of the users with <paramref name="userIds"/> that the identity may see (an admin: all), for the
+    /// grid's Owner column. Ids it may not see are simply absent.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<Guid, string>> GetOwnerNamesAsync(DbIdentity identity, IReadOnlyCollection<Guid> userIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        if (userIds.Count == 0)
+        {
+            return new Dictionary<Guid, string>();
+        }
+
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(Guid Id, string Name)>(new CommandDefinition(
+            "SELECT id, display_name FROM app_users WHERE id = ANY(@ids)", new { ids = userIds.ToArray() }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.ToDictionary(r => r.Id, r => r.Name);
+    }
+
+    /// <summary>
     /// The filter chips' counts: the total under <paramref name="filter"/>, and each dimension counted under every
     /// filter except its own (faceted search). A chosen failure type therefore still shows the other types, with what
     /// each would count if chosen instead, so a person can switch. One extra aggregate per filtered dimension, all in

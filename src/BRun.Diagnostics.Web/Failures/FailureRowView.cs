@@ -16,13 +16,16 @@ public sealed record FailureRowView(
     string Model,
     Guid? RunId,
     string? ErrorMessage,
-    bool Simulated = false)
+    bool Simulated = false,
+    string? Owner = null)
 {
-    public static FailureRowView From(FailedGenerationSummary row)
+    /// <param name="row">The stored summary.</param>
+    /// <param name="owner">The owner's display name, for an admin's grid; null otherwise.</param>
+    public static FailureRowView From(FailedGenerationSummary row, string? owner = null)
     {
         ArgumentNullException.ThrowIfNull(row);
         return new(row.Id, new DateTimeOffset(DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc)), row.FailureType, row.StopReason,
-            row.TruncationPattern, row.TruncationDetails, row.OutputTokens, row.MaxTokens, row.Model, row.RunId, row.ErrorMessage, row.Simulated);
+            row.TruncationPattern, row.TruncationDetails, row.OutputTokens, row.MaxTokens, row.Model, row.RunId, row.ErrorMessage, row.Simulated, owner);
     }
 
     /// <summary>output / max, e.g. 0.041; null when the API reported no output tokens.</summary>

@@ -60,6 +60,35 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     }
 
     [Fact]
+    public async Task An_admins_grid_names_the_owner_of_each_failure()
+    {
+        var member = await Db.CreateUserAsync(name: "Dana Member");
+        var admin = await Db.CreateUserAsync(AppUserRoles.Admin);
+        await Store.StoreAsync(member.Id, FailureSeed.Truncation());
+        SignInAs(admin);
+
+        var cut = RenderPage();
+
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        Assert.Contains("Owner", cut.FindAll("th").Select(th => th.TextContent.Trim()));
+        Assert.Equal("Dana Member", cut.Find(".brun-cell-owner").TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task A_members_grid_has_no_owner_column()
+    {
+        var member = await Db.CreateUserAsync(name: "Dana Member");
+        await Store.StoreAsync(member.Id, FailureSeed.Truncation());
+        SignInAs(member);
+
+        var cut = RenderPage();
+
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        Assert.DoesNotContain("Owner", cut.FindAll("th").Select(th => th.TextContent.Trim()));
+        Assert.Empty(cut.FindAll(".brun-cell-owner"));
+    }
+
+    [Fact]
     public async Task Filter_chips_show_the_count_of_each_value()
     {
         var owner = await Db.CreateUserAsync();
