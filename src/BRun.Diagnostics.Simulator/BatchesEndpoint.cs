@@ -305,8 +305,9 @@ internal sealed partial class BatchesEndpoint(
     {
         var attempt = state.NextAttempt(request.Prompt);
         var batchOnly = BatchScenario(request.Prompt);
-        var scenario = SimulatorScenarioPicker.Pick(request.Prompt, _options, stream: false);
-        var reply = ReplyPlanner.Plan(request, scenario, attempt, _options);
+        var drawKey = SimulatorScenarioPicker.DrawKey(request.Prompt, attempt, _options, stream: false);
+        var scenario = SimulatorScenarioPicker.Pick(drawKey, _options, stream: false);
+        var reply = ReplyPlanner.Plan(request, scenario, attempt, _options, drawKey);
         if (batchOnly == BatchOnlyScenario.InvalidRequest)
         {
             return new BatchItem(customId, request, reply, BatchItemOutcome.Errored, "invalid_request_error",

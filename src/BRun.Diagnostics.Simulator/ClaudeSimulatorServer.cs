@@ -125,14 +125,45 @@ public sealed class ClaudeSimulatorServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Sends the inner server's logs to the hosting application's logging.</summary>
+    /// <summary>
+    /// Sends the inner server's logs to the hosting application's logging, except Kestrel's "Response Content-Length
+    /// mismatch" application errors: those are the simulator's deliberate connection cuts (it promises a length and
+    /// sends less, so Kestrel closes the connection), already logged as what they are by <see cref="Log.DeliberateCut"/>.
+    /// Every other Kestrel error still goes through.
+    /// </summary>
     private sealed class ForwardingLoggerProvider(ILoggerFactory target) : ILoggerProvider
     {
-        public ILogger CreateLogger(string categoryName) => target.CreateLogger(categoryName);
+        public ILogger CreateLogger(string categoryName)
+        {
+            var logger = target.CreateLogger(categoryName);
+            return categoryName.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal) ? new DeliberateCutFilter(logger) : logger;
+        }
 
         public void Dispose()
         {
             // The target factory belongs to the outer host, which disposes it.
         }
+    }
+
+    private sealed class DeliberateCutFilter(ILogger inner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsDeliberateCut(exception))
+            {
+                return;
+            }
+
+            inner.Log(logLevel, eventId, state, exception, formatter);
+        }
+
+        internal static bool IsDeliberateCut(Exception? exception) =>
+            exception is InvalidOperationException { Message: var message }
+            && message.StartsWith("Response Content-Length mismatch: too few bytes written", StringComparison.Ordinal);
     }
 }

@@ -81,9 +81,11 @@ internal sealed class MessagesEndpoint(
     // end of the answer never sees the reservation still held.
     private async Task AnswerAsync(HttpContext context, SimulatedRequest request, string requestId, Action<int> generated, CancellationToken token)
     {
-        var scenario = SimulatorScenarioPicker.Pick(request.Prompt, _options, request.Stream);
+        // A re-sent prompt may be answered differently (see DrawKey); the same seed replays the same sequence.
         var attempt = state.NextAttempt(request.Prompt);
-        var reply = PromptCache(request, ReplyPlanner.Plan(request, scenario, attempt, _options));
+        var drawKey = SimulatorScenarioPicker.DrawKey(request.Prompt, attempt, _options, request.Stream);
+        var scenario = SimulatorScenarioPicker.Pick(drawKey, _options, request.Stream);
+        var reply = PromptCache(request, ReplyPlanner.Plan(request, scenario, attempt, _options, drawKey));
         Log.Reply(logger, requestId, reply.Scenario, attempt, reply.Status, reply.StopReason, reply.OutputTokens, request.MaxTokens, request.Stream);
 
         var wireRandom = new Random(reply.WireSeed);
@@ -112,13 +114,20 @@ internal sealed class MessagesEndpoint(
         }
 
         var messageId = "msg_01" + RandomId(wireRandom, 22);
+        long sent;
         if (request.Stream)
         {
-            await WriteStreamAsync(context, request, reply, messageId, wireRandom, latency, generated, token).ConfigureAwait(false);
+            sent = await WriteStreamAsync(context, request, reply, messageId, wireRandom, latency, generated, token).ConfigureAwait(false);
         }
         else
         {
-            await WriteMessageAsync(context, request, reply, messageId, latency, generated, token).ConfigureAwait(false);
+            sent = await WriteMessageAsync(context, request, reply, messageId, latency, generated, token).ConfigureAwait(false);
+        }
+
+        if (reply.Ending == ReplyEnding.ConnectionCut && context.Response.ContentLength is { } promised && sent < promised)
+        {
+            // Kestrel closes the connection now; its "Content-Length mismatch" error is filtered out (ForwardingLoggerProvider).
+            Log.DeliberateCut(logger, requestId, sent, promised);
         }
     }
 
@@ -280,7 +289,8 @@ internal sealed class MessagesEndpoint(
         }
     }
 
-    private async Task WriteMessageAsync(
+    /// <returns>The bytes written.</returns>
+    private async Task<long> WriteMessageAsync(
         HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, TimeSpan latency, Action<int> generated, CancellationToken token)
     {
         await DelayAsync(latency, token).ConfigureAwait(false);
@@ -305,9 +315,11 @@ internal sealed class MessagesEndpoint(
         context.Response.ContentLength = body.Length;
         var send = reply.Ending == ReplyEnding.ConnectionCut ? (int)(body.Length * reply.CutFraction) : body.Length;
         await context.Response.Body.WriteAsync(body.AsMemory(0, send), token).ConfigureAwait(false);
+        return send;
     }
 
-    private async Task WriteStreamAsync(
+    /// <returns>The bytes written.</returns>
+    private async Task<long> WriteStreamAsync(
         HttpContext context, SimulatedRequest request, SimulatedReply reply, string messageId, Random random, TimeSpan latency,
         Action<int> generated, CancellationToken token)
     {
@@ -403,6 +415,7 @@ internal sealed class MessagesEndpoint(
 
         var pause = latency / (deltas.Count + tail.Count + 1);
         var sent = 0;
+        long bytes = 0;
         var generatedAt = head.Count + sentDeltas;
         foreach (var item in events)
         {
@@ -414,7 +427,10 @@ internal sealed class MessagesEndpoint(
             await DelayAsync(pause, token).ConfigureAwait(false);
             await response.WriteAsync(item, token).ConfigureAwait(false);
             await response.Body.FlushAsync(token).ConfigureAwait(false);
+            bytes += Encoding.UTF8.GetByteCount(item);
         }
+
+        return bytes;
     }
 
     /// <summary>

@@ -47,10 +47,14 @@ internal static class ReplyPlanner
 {
     private const int CharsPerToken = 4;
 
-    /// <summary>Transient scenarios fail while <paramref name="attempt"/> (1-based, per prompt) is within the configured count.</summary>
-    public static SimulatedReply Plan(SimulatedRequest request, SimulatorScenario scenario, int attempt, SimulatorOptions options)
+    /// <summary>
+    /// Transient scenarios fail while <paramref name="attempt"/> (1-based, per prompt) is within the configured count.
+    /// The content is seeded from <paramref name="drawKey"/> (<see cref="SimulatorScenarioPicker.DrawKey"/>; default:
+    /// the prompt), so a prompt answered afresh on a later attempt gets new text.
+    /// </summary>
+    public static SimulatedReply Plan(SimulatedRequest request, SimulatorScenario scenario, int attempt, SimulatorOptions options, string? drawKey = null)
     {
-        var contentHash = StableHash.Of(options.Seed, "content", request.Prompt);
+        var contentHash = StableHash.Of(options.Seed, "content", drawKey ?? request.Prompt);
         var random = new Random(unchecked((int)contentHash ^ (int)(contentHash >> 32)));
         var inputTokens = InputTokens(request);
         var baseReply = new SimulatedReply

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace BRun.Diagnostics.Simulator;
@@ -35,6 +36,33 @@ public static partial class SimulatorScenarioPicker
 
         return SimulatorScenario.Complete;
     }
+
+    /// <summary>
+    /// The text a request's draws (scenario and content) are keyed on at its <paramref name="attempt"/> (1-based, per
+    /// prompt): the prompt itself on the first attempt, so a run's first pass is a pure function of the seed and its
+    /// prompts. A later attempt of a prompt whose first draw reached the content (a complete answer or a cut, refusal,
+    /// stream error or proxy page) draws again from the prompt and the attempt number, as the real API answers a
+    /// re-sent prompt differently: a re-queued task need not fail the same way, and the same seed still gives the same
+    /// sequence. Transient scenarios (429, 529) keep their key: they already fail for the first
+    /// <see cref="SimulatorOptions.TransientFailures"/> attempts and then succeed, and a persistent 429 stays
+    /// persistent. A <c>[simulate:NAME]</c> marker also keeps it: a test that forces a scenario gets it every time.
+    /// </summary>
+    public static string DrawKey(string prompt, int attempt, SimulatorOptions options, bool stream = true)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(options);
+        if (attempt <= 1 || IsForced(prompt))
+        {
+            return prompt;
+        }
+
+        return Pick(prompt, options, stream) is SimulatorScenario.RateLimited or SimulatorScenario.Overloaded or SimulatorScenario.RateLimitedPersistent
+            ? prompt
+            : string.Create(CultureInfo.InvariantCulture, $"{prompt}\n#attempt {attempt}");
+    }
+
+    private static bool IsForced(string prompt) =>
+        MarkerPattern().Match(prompt) is { Success: true } marker && SimulatorScenarioNames.TryParse(marker.Groups[1].Value, out _);
 
     internal static double TotalWeight(SimulatorOptions options, bool stream) =>
         Weights(options, stream).Sum(pair => pair.Weight);

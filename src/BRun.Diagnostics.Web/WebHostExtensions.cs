@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Diagnostics;
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Alerts;
@@ -50,7 +51,8 @@ public static class WebHostExtensions
         builder.AddDiagnosticsDataProtection();
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-        builder.Services.AddMudServices();
+        // Bottom-left: a snackbar ("Run created.") must not cover the page's action buttons, which sit top-right.
+        builder.Services.AddMudServices(o => o.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         builder.Services.AddScoped<RunDashboardService>();
         builder.Services.AddScoped<RunAlertService>();
         builder.Services.AddScoped<FailureDashboardService>();
@@ -75,6 +77,19 @@ public static class WebHostExtensions
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
         }
 
+        // An unknown page URL gets the dashboard's own not-found page (404 kept), not the browser's bare one. Machine
+        // paths answer for themselves: the API with problem+json, health and metrics as they are.
+        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.Use((context, next) =>
+        {
+            if (IsMachinePath(context.Request.Path) && context.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
+            {
+                statusCodePages.Enabled = false;
+            }
+
+            return next(context);
+        });
+
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<CurrentUserMiddleware>();
@@ -94,4 +109,8 @@ public static class WebHostExtensions
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
+
+    private static bool IsMachinePath(PathString path) =>
+        path.StartsWithSegments("/api") || path.StartsWithSegments("/healthz") || path.StartsWithSegments("/metrics")
+        || path.StartsWithSegments("/openapi") || path.StartsWithSegments("/_blazor") || path.StartsWithSegments("/_framework");
 }

@@ -272,4 +272,24 @@ public class MessagesEndpointTests(SimulatorFixture simulator) : IClassFixture<S
             .Where(line => line.StartsWith("event: ", StringComparison.Ordinal))
             .Select(line => line["event: ".Length..])
             .ToList();
+
+    [Fact]
+    public async Task A_resent_prompt_that_was_cut_is_answered_afresh_and_a_new_simulator_with_the_same_seed_replays_both_answers()
+    {
+        // A prompt (no marker) whose first draw is a max_tokens cut and whose second is a complete answer.
+        var options = SimulatorFixture.TestOptions();
+        var prompt = Enumerable.Range(0, 10_000).Select(i => $"Re-queued conversation {i} {Guid.NewGuid():N}").First(p =>
+            SimulatorScenarioPicker.Pick(p, options, stream: false) == SimulatorScenario.MaxTokens
+            && SimulatorScenarioPicker.Pick(SimulatorScenarioPicker.DrawKey(p, 2, options, stream: false), options, stream: false) == SimulatorScenario.Complete);
+
+        var first = MessageBodyParser.Parse((await simulator.PostAsync(prompt, stream: false)).Body);
+        var second = MessageBodyParser.Parse((await simulator.PostAsync(prompt, stream: false)).Body);
+        await using var replay = await ClaudeSimulatorServer.StartAsync(SimulatorFixture.TestOptions());
+        using var http = new HttpClient();
+        var replayedFirst = MessageBodyParser.Parse((await SimulatorFixture.PostAsync(http, replay.BaseUrl, prompt, stream: false)).Body);
+        var replayedSecond = MessageBodyParser.Parse((await SimulatorFixture.PostAsync(http, replay.BaseUrl, prompt, stream: false)).Body);
+
+        Assert.Equal(("max_tokens", "end_turn"), (first.StopReason, second.StopReason));
+        Assert.Equal((first.Text, second.Text), (replayedFirst.Text, replayedSecond.Text));
+    }
 }

@@ -75,4 +75,54 @@ public class SimulatorScenarioPickerTests
             Assert.Equal(scenario, SimulatorScenarioPicker.Pick(scenario.Marker(), new SimulatorOptions()));
         }
     }
+
+    private static readonly SimulatorScenario[] ContentFailures =
+        [SimulatorScenario.MaxTokens, SimulatorScenario.EndTurnCut, SimulatorScenario.StreamCut, SimulatorScenario.Refusal];
+
+    private static SimulatorScenario PickAt(string prompt, int attempt, SimulatorOptions options) =>
+        SimulatorScenarioPicker.Pick(SimulatorScenarioPicker.DrawKey(prompt, attempt, options), options);
+
+    [Fact]
+    public void DrawKey_IsThePrompt_OnTheFirstAttempt()
+    {
+        Assert.All(Prompts.Take(100), p => Assert.Equal(p, SimulatorScenarioPicker.DrawKey(p, 1, new SimulatorOptions())));
+    }
+
+    [Theory]
+    [InlineData(42)]
+    [InlineData(7)]
+    [InlineData(2026)]
+    public void A_prompt_that_failed_on_its_first_attempt_is_answered_differently_on_a_later_attempt(int seed)
+    {
+        var options = new SimulatorOptions { Seed = seed };
+        var failedFirst = Prompts.Where(p => ContentFailures.Contains(PickAt(p, 1, options))).ToList();
+
+        var changed = failedFirst.Count(p => PickAt(p, 2, options) != PickAt(p, 1, options));
+
+        // With the default rates most of them (about 70 %) complete on the second attempt; all of them failing
+        // identically again is what a re-queued task in demo mode must not do.
+        Assert.NotEmpty(failedFirst);
+        Assert.InRange(changed, failedFirst.Count / 2, failedFirst.Count);
+    }
+
+    [Fact]
+    public void The_same_seed_prompt_and_attempt_give_the_same_scenario_across_option_instances()
+    {
+        var first = Prompts.Select(p => PickAt(p, 3, new SimulatorOptions { Seed = 5 })).ToList();
+        var second = Prompts.Select(p => PickAt(p, 3, new SimulatorOptions { Seed = 5 })).ToList();
+
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public void Transient_and_forced_scenarios_keep_their_key_on_every_attempt()
+    {
+        var options = new SimulatorOptions();
+        var transient = Prompts.First(p => SimulatorScenarioPicker.Pick(p, options) == SimulatorScenario.RateLimited);
+        var forced = SimulatorScenario.MaxTokens.Marker() + " forced";
+
+        Assert.Equal(
+            (transient, forced),
+            (SimulatorScenarioPicker.DrawKey(transient, 4, options), SimulatorScenarioPicker.DrawKey(forced, 4, options)));
+    }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using BRun.Diagnostics.Infrastructure.Database;
 using Dapper;
+using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Failures;
 
@@ -72,6 +73,79 @@ public sealed partial class FailedGenerationReader
     public async Task<FailureFacets> GetFacetsAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        return await QueryFacetsAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Display names of the users with <paramref name="userIds"/> that the identity may see (an admin: all), for the
+    /// grid's Owner column. Ids it may not see are simply absent.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<Guid, string>> GetOwnerNamesAsync(DbIdentity identity, IReadOnlyCollection<Guid> userIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        if (userIds.Count == 0)
+        {
+            return new Dictionary<Guid, string>();
+        }
+
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(Guid Id, string Name)>(new CommandDefinition(
+            "SELECT id, display_name FROM app_users WHERE id = ANY(@ids)", new { ids = userIds.ToArray() }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.ToDictionary(r => r.Id, r => r.Name);
+    }
+
+    /// <summary>
+    /// The filter chips' counts: the total under <paramref name="filter"/>, and each dimension counted under every
+    /// filter except its own (faceted search). A chosen failure type therefore still shows the other types, with what
+    /// each would count if chosen instead, so a person can switch. One extra aggregate per filtered dimension, all in
+    /// one REPEATABLE READ snapshot so the groups agree with each other.
+    /// </summary>
+    public async Task<FailureFacets> GetChipFacetsAsync(DbIdentity identity, FailedGenerationFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        var facets = await QueryFacetsAsync(connection, transaction, filter, cancellationToken).ConfigureAwait(false);
+        if (filter.FailureType is not null)
+        {
+            facets = facets with { ByFailureType = (await Without(filter with { FailureType = null })).ByFailureType };
+        }
+
+        if (filter.StopReason is not null)
+        {
+            facets = facets with { ByStopReason = (await Without(filter with { StopReason = null })).ByStopReason };
+        }
+
+        if (filter.TruncationPattern is not null)
+        {
+            facets = facets with { ByTruncationPattern = (await Without(filter with { TruncationPattern = null })).ByTruncationPattern };
+        }
+
+        if (filter.Model is not null)
+        {
+            facets = facets with { ByModel = (await Without(filter with { Model = null })).ByModel };
+        }
+
+        if (filter.RunId is not null)
+        {
+            facets = facets with { ByRun = (await Without(filter with { RunId = null })).ByRun };
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return facets;
+
+        async Task<FailureFacets> Without(FailedGenerationFilter wider) =>
+            await QueryFacetsAsync(connection, transaction, wider, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="GetFacetsAsync"/> on a connection the caller opened, so other reads can share its transaction (and
+    /// its snapshot): the run page reads the run's counters and its failure breakdown as of one moment.
+    /// </summary>
+    internal static async Task<FailureFacets> QueryFacetsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, FailedGenerationFilter filter, CancellationToken cancellationToken)
+    {
         var rollup = CanUseRollup(filter);
         var (where, parameters) = BuildWhere(filter, rollup);
         // From the rollup each group sums its per-key counts (a few thousand rows for a million failures); keys
@@ -79,7 +153,6 @@ public sealed partial class FailedGenerationReader
         var (source, measure, having) = rollup
             ? ("failed_generation_counts", "sum(n)::bigint", "HAVING sum(n) > 0 OR GROUPING(failure_type, stop_reason, truncation_pattern, model, run_id) = 31")
             : ("failed_generations", "count(*)", string.Empty);
-        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         // GROUPING() tells the sets apart: a NULL key alone could not (stop_reason and run_id are nullable).
         var rows = await connection.QueryAsync<(int Dimension, string? Key, long Count)>(new CommandDefinition(
             $"""
@@ -98,6 +171,7 @@ public sealed partial class FailedGenerationReader
             {having}
             """,
             parameters,
+            transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
 
         long total = 0;

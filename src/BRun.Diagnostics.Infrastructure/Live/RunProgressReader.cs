@@ -1,3 +1,4 @@
+using System.Data;
 using BRun.Diagnostics.Core.Pipeline;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
@@ -35,6 +36,9 @@ public sealed record RunProgressRow(
     bool Simulated = false,
     string Mode = RunMode.Online,
     decimal OnlineEquivalentCostUsd = 0);
+
+/// <summary>A run and its failure counts, read from one snapshot.</summary>
+public sealed record RunWithFailures(RunProgressRow Run, FailureFacets Failures);
 
 /// <summary>A prompt template a run can be created from.</summary>
 public sealed record PromptTemplateOption(Guid Id, string Name);
@@ -102,6 +106,33 @@ public sealed class RunProgressReader(IUserScopedConnectionFactory connections)
             RowSql + " WHERE r.id = @runId",
             new { runId, windowStart },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The run and its failures counted by type, stop reason and pattern, read in one REPEATABLE READ transaction:
+    /// both come from the same snapshot, so the run's <c>failed</c> counter and the breakdown's total agree even while
+    /// workers are committing failures (each failure row and its task counter commit together). Null when the
+    /// identity may not see the run.
+    /// </summary>
+    public async Task<RunWithFailures?> GetWithFailuresAsync(
+        DbIdentity identity, Guid runId, DateTimeOffset windowStart, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<RunProgressRow>(new CommandDefinition(
+            RowSql + " WHERE r.id = @runId",
+            new { runId, windowStart },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var failures = await FailedGenerationReader.QueryFacetsAsync(
+            connection, transaction, new FailedGenerationFilter { RunId = runId }, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new RunWithFailures(row, failures);
     }
 
     public async Task<IReadOnlyList<PromptTemplateOption>> ListTemplatesAsync(DbIdentity identity, CancellationToken cancellationToken)

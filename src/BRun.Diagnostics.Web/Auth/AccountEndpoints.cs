@@ -26,6 +26,33 @@ public static class AccountEndpoints
         return endpoints;
     }
 
+    /// <summary>
+    /// After a failed sign-in the form is shown again with the email the person typed (only the password is
+    /// cleared). The email travels in a short-lived HttpOnly cookie scoped to the sign-in page, not in the redirect's
+    /// URL, so it stays out of access logs and browser history.
+    /// </summary>
+    public const string LoginEmailCookie = "brun_login_email";
+
+    private const int MaxRememberedEmailLength = 320;
+
+    private static void RememberEmail(HttpContext context, string email)
+    {
+        if (email.Length is 0 or > MaxRememberedEmailLength)
+        {
+            return;
+        }
+
+        context.Response.Cookies.Append(LoginEmailCookie, email, new CookieOptions
+        {
+            HttpOnly = true,
+            Secure = context.Request.IsHttps,
+            SameSite = SameSiteMode.Strict,
+            Path = AuthenticationSetup.LoginPath,
+            MaxAge = TimeSpan.FromMinutes(10),
+            IsEssential = true,
+        });
+    }
+
     /// <summary>A local path to go back to, never another site (open redirect).</summary>
     public static string SafeReturnUrl(string? returnUrl) =>
         !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal)
@@ -47,6 +74,7 @@ public static class AccountEndpoints
         // A locked account or address is refused before the password is looked at: guessing stops during the lockout.
         if (await throttle.LockedUntilAsync(email, address, ct).ConfigureAwait(false) is not null)
         {
+            RememberEmail(context, email);
             return Results.Redirect($"{AuthenticationSetup.LoginPath}?error=locked&returnUrl={Uri.EscapeDataString(returnUrl)}");
         }
 
@@ -54,10 +82,12 @@ public static class AccountEndpoints
         if (user is null)
         {
             var locked = await throttle.RecordFailureAsync(email, address, ct).ConfigureAwait(false);
+            RememberEmail(context, email);
             return Results.Redirect($"{AuthenticationSetup.LoginPath}?error={(locked is null ? "1" : "locked")}&returnUrl={Uri.EscapeDataString(returnUrl)}");
         }
 
         await throttle.RecordSuccessAsync(email, ct).ConfigureAwait(false);
+        context.Response.Cookies.Delete(LoginEmailCookie, new CookieOptions { Path = AuthenticationSetup.LoginPath });
 
         await context.SignInAsync(
             CookieAuthenticationDefaults.AuthenticationScheme,

@@ -10,8 +10,16 @@ public sealed class FailureChartData
     public required string UnitLabel { get; init; }
     public required string[] TimeLabels { get; init; }
     public required List<ChartSeries<double>> TimeSeries { get; init; }
+
+    /// <summary>The time chart's colours, one per series (failure type), from <see cref="FailureChartPalette"/>.</summary>
+    public required string[] TimePalette { get; init; }
     public required string[] StopReasonLabels { get; init; }
     public required List<ChartSeries<double>> StopReasonSeries { get; init; }
+
+    /// <summary>The donut's colours, one per slice (stop reason), from <see cref="FailureChartPalette"/>.</summary>
+    public required string[] StopReasonPalette { get; init; }
+
+    public static string[] HistogramPalette { get; } = [FailureChartPalette.Failures, FailureChartPalette.Successes];
     public required string[] HistogramLabels { get; init; }
     public required List<ChartSeries<double>> HistogramSeries { get; init; }
 
@@ -42,7 +50,9 @@ public sealed class FailureChartData
             UnitLabel = insights.Unit == ChartTimeUnit.Hour ? "hour" : "day",
             TimeLabels = [.. buckets.Select(b => b.ToString(format, CultureInfo.InvariantCulture))],
             TimeSeries = timeSeries,
+            TimePalette = [.. types.Select(FailureChartPalette.ForFailureType)],
             StopReasonLabels = [.. stops.Select(p => $"{p.Key} ({p.Value.ToString("N0", CultureInfo.InvariantCulture)})")],
+            StopReasonPalette = [.. stops.Select(p => FailureChartPalette.ForStopReason(p.Key))],
             StopReasonSeries = [new ChartSeries<double> { Name = "Stop reasons", Data = new ChartData<double>(stops.Select(p => (double)p.Value).ToArray()) }],
             // Label every 5th bucket so the axis stays readable.
             HistogramLabels = [.. histogram.Select((b, i) => i % 5 == 0 ? b.LowerBound.ToString("N0", CultureInfo.InvariantCulture) : string.Empty)],

@@ -13,8 +13,9 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
     public const int HistogramBucketWidth = 100;
     public const int HistogramBucketCount = 51;
 
+    /// <summary>The chips' counts: each dimension under every filter but its own, so a chosen chip's siblings stay visible.</summary>
     public Task<FailureFacets> GetFacetsAsync(FailureFilterState state, CancellationToken cancellationToken) =>
-        reader.GetFacetsAsync(currentUser.Identity, Filter(state), cancellationToken);
+        reader.GetChipFacetsAsync(currentUser.Identity, Filter(state), cancellationToken);
 
     public Task<long> CountAsync(FailureFilterState state, CancellationToken cancellationToken) =>
         reader.CountAsync(currentUser.Identity, Filter(state), cancellationToken);
@@ -23,8 +24,17 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
         FailureFilterState state, FailedGenerationSort sort, int pageIndex, int pageSize, CancellationToken cancellationToken)
     {
         var rows = await reader.ListPageAsync(currentUser.Identity, Filter(state), sort, new PageRequest(pageIndex, pageSize), cancellationToken).ConfigureAwait(false);
-        return [.. rows.Select(FailureRowView.From)];
+        if (!ShowsOwners)
+        {
+            return [.. rows.Select(r => FailureRowView.From(r))];
+        }
+
+        var owners = await reader.GetOwnerNamesAsync(currentUser.Identity, [.. rows.Select(r => r.CreatedBy).Distinct()], cancellationToken).ConfigureAwait(false);
+        return [.. rows.Select(r => FailureRowView.From(r, owners.GetValueOrDefault(r.CreatedBy)))];
     }
+
+    /// <summary>Whether the grid has an Owner column: an admin sees every member's failures, a member only their own.</summary>
+    public bool ShowsOwners => currentUser.IsAdmin;
 
     /// <summary>A page for the HTTP API (newest first) with the total, in one round trip.</summary>
     public Task<Page<FailedGenerationSummary>> ListAsync(FailureFilterState state, int pageIndex, int pageSize, CancellationToken cancellationToken) =>

@@ -87,6 +87,19 @@ public sealed record FailureFilterState
         }
     }
 
+    /// <summary>The filters in words ("failure type truncation", "run 1a2b3c4d", "from 2026-12-02"), in query order.</summary>
+    public IReadOnlyList<string> Describe() => [.. ToQuery().Select(p => p.Key switch
+    {
+        FailureTypeKey => "failure type " + p.Value,
+        StopReasonKey => "stop reason " + p.Value,
+        PatternKey => "pattern " + p.Value,
+        ModelKey => "model " + p.Value,
+        RunIdKey => "run " + p.Value[..8],
+        FromKey => "from " + p.Value,
+        ToKey => "to " + p.Value,
+        _ => $"text \"{p.Value}\"",
+    })];
+
     /// <summary>The value of one query key, or null.</summary>
     public string? QueryValue(string key) => ToQuery().FirstOrDefault(p => p.Key == key).Value;
 

@@ -16,13 +16,16 @@ public sealed record FailureRowView(
     string Model,
     Guid? RunId,
     string? ErrorMessage,
-    bool Simulated = false)
+    bool Simulated = false,
+    string? Owner = null)
 {
-    public static FailureRowView From(FailedGenerationSummary row)
+    /// <param name="row">The stored summary.</param>
+    /// <param name="owner">The owner's display name, for an admin's grid; null otherwise.</param>
+    public static FailureRowView From(FailedGenerationSummary row, string? owner = null)
     {
         ArgumentNullException.ThrowIfNull(row);
         return new(row.Id, new DateTimeOffset(DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc)), row.FailureType, row.StopReason,
-            row.TruncationPattern, row.TruncationDetails, row.OutputTokens, row.MaxTokens, row.Model, row.RunId, row.ErrorMessage, row.Simulated);
+            row.TruncationPattern, row.TruncationDetails, row.OutputTokens, row.MaxTokens, row.Model, row.RunId, row.ErrorMessage, row.Simulated, owner);
     }
 
     /// <summary>output / max, e.g. 0.041; null when the API reported no output tokens.</summary>
@@ -30,15 +33,34 @@ public sealed record FailureRowView(
 
     public string CreatedText => FailureFormat.Time(CreatedAt);
 
-    /// <summary>"1,003 / 24,576 (4.1%)".</summary>
-    public string TokensText => FailureFormat.Tokens(OutputTokens, MaxTokens);
+    /// <summary>
+    /// "1,003 / 24,576 (4.1%)"; for a stream cut "stream cut after 12 events": its output count is only what
+    /// message_start announced (usually 1), not the usage, so a ratio would mislead.
+    /// </summary>
+    public string TokensText => TruncationPattern == StreamCutPattern
+        ? FailureFormat.StreamCut(TruncationDetails)
+        : FailureFormat.Tokens(OutputTokens, MaxTokens);
+
+    /// <summary>No utilisation bar for a stream cut (see <see cref="TokensText"/>).</summary>
+    public double? ShownUtilisation => TruncationPattern == StreamCutPattern ? null : Utilisation;
+
+    private const string StreamCutPattern = "stream_cut";
 
     public string RunText => RunId is { } run ? run.ToString("N", CultureInfo.InvariantCulture)[..8] : "–";
 }
 
 /// <summary>Display formats of the failures views.</summary>
-public static class FailureFormat
+public static partial class FailureFormat
 {
+    /// <summary>"stream cut after 12 events", the count read from the validator's details ("... after 12 complete events ...").</summary>
+    public static string StreamCut(string? details) =>
+        details is not null && StreamCutEvents().Match(details) is { Success: true } match
+            ? $"stream cut after {Number(long.Parse(match.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture))} {(match.Groups[1].Value == "1" ? "event" : "events")}"
+            : "stream cut";
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"after ([0-9][0-9,]*) complete events?\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex StreamCutEvents();
+
     public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
     public static string Number(long? value) => value is { } v ? v.ToString("N0", CultureInfo.InvariantCulture) : "–";

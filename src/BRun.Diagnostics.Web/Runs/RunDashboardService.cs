@@ -15,7 +15,6 @@ namespace BRun.Diagnostics.Web.Runs;
 public sealed class RunDashboardService(
     RunProgressReader reader,
     RunStore runStore,
-    FailedGenerationReader failures,
     MessageBatchStore batches,
     RateLimitStore rateLimits,
     ICurrentUser currentUser,
@@ -53,9 +52,22 @@ public sealed class RunDashboardService(
         return rateLimits.GetRunWaitAsync(currentUser.Identity, run.Model, run.Status, run.Pending, cancellationToken);
     }
 
-    /// <summary>Failures of the run counted by failure type, stop reason and truncation pattern.</summary>
-    public Task<FailureStatistics> GetFailureBreakdownAsync(Guid runId, CancellationToken cancellationToken) =>
-        failures.GetStatisticsAsync(currentUser.Identity, new FailedGenerationFilter { RunId = runId }, cancellationToken);
+    /// <summary>
+    /// The run and its failures counted by failure type, stop reason and truncation pattern, as of one snapshot, so the
+    /// run page's "Failed" card and its "Failures (N)" breakdown never disagree. Null when the run is not visible.
+    /// </summary>
+    public async Task<RunDetail?> GetWithFailuresAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var read = await reader.GetWithFailuresAsync(currentUser.Identity, runId, now - RunProgressCalculator.ThroughputWindow, cancellationToken).ConfigureAwait(false);
+        if (read is null)
+        {
+            return null;
+        }
+
+        var f = read.Failures;
+        return new RunDetail(RunProgressCalculator.ToView(read.Run, now), new FailureStatistics(f.Total, f.ByFailureType, f.ByStopReason, f.ByTruncationPattern));
+    }
 
     /// <summary>The run's message batches (batch mode), oldest first; empty for an online run.</summary>
     public Task<IReadOnlyList<MessageBatchRow>> GetBatchesAsync(Guid runId, CancellationToken cancellationToken) =>

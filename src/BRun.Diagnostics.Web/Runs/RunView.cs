@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 
 namespace BRun.Diagnostics.Web.Runs;
@@ -43,6 +44,15 @@ public sealed record RunView(
     public int Remaining => Pending + InFlight;
 
     private double Percent(int count) => Total == 0 ? 0 : Math.Round(100.0 * count / Total, 2);
+}
+
+/// <summary>
+/// A run and its failure breakdown read from one snapshot. <see cref="FailuresWithoutReport"/> counts failed tasks with no
+/// stored failed generation (given up after repeated errors of ours, or a batch the API rejected).
+/// </summary>
+public sealed record RunDetail(RunView Run, FailureStatistics Failures)
+{
+    public long FailuresWithoutReport => Math.Max(0, Run.Failed - Failures.Total);
 }
 
 /// <summary>

@@ -39,6 +39,21 @@ public sealed class SignInTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task After_a_wrong_password_the_form_comes_back_with_the_email_still_filled_in()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        using var client = host.NewClient();
+
+        using var response = await DashboardHost.SignInAsync(client, user.Email, "not the password");
+        var form = await client.GetStringAsync(response.Headers.Location);
+
+        Assert.Contains("Wrong email or password.", form, StringComparison.Ordinal);
+        Assert.Contains($"value=\"{user.Email}\"", form, StringComparison.Ordinal);
+        Assert.DoesNotContain(user.Email, response.Headers.Location?.OriginalString ?? string.Empty, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Sign_in_does_not_redirect_to_another_site()
     {
         await using var host = await DashboardHost.StartAsync(env);

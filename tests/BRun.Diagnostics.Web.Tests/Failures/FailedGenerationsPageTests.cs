@@ -61,6 +61,35 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     }
 
     [Fact]
+    public async Task An_admins_grid_names_the_owner_of_each_failure()
+    {
+        var member = await Db.CreateUserAsync(name: "Dana Member");
+        var admin = await Db.CreateUserAsync(AppUserRoles.Admin);
+        await Store.StoreAsync(member.Id, FailureSeed.Truncation());
+        SignInAs(admin);
+
+        var cut = RenderPage();
+
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        Assert.Contains("Owner", cut.FindAll("th").Select(th => th.TextContent.Trim()));
+        Assert.Equal("Dana Member", cut.Find(".brun-cell-owner").TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task A_members_grid_has_no_owner_column()
+    {
+        var member = await Db.CreateUserAsync(name: "Dana Member");
+        await Store.StoreAsync(member.Id, FailureSeed.Truncation());
+        SignInAs(member);
+
+        var cut = RenderPage();
+
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        Assert.DoesNotContain("Owner", cut.FindAll("th").Select(th => th.TextContent.Trim()));
+        Assert.Empty(cut.FindAll(".brun-cell-owner"));
+    }
+
+    [Fact]
     public async Task Filter_chips_show_the_count_of_each_value()
     {
         var owner = await Db.CreateUserAsync();
@@ -77,6 +106,43 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
             cut.Find($".brun-filter-chip[data-dimension='{dimension}'][data-value='{value}'] .brun-chip-count").TextContent;
         Assert.Equal(("2", "1", "2", "1"), (Chip("failure_type", "truncation"), Chip("failure_type", "api_error"),
             Chip("model", "claude-sonnet-4-5"), Chip("model", "claude-haiku-4-5")));
+    }
+
+    [Fact]
+    public async Task A_chosen_chip_keeps_the_other_values_of_its_group_with_their_counts_under_the_other_filters()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        SignInAs(owner);
+
+        var cut = RenderPage("/conversations/failed?failure_type=api_error");
+
+        cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+        await cut.Instance.FacetsLoad;
+        string Chips(string dimension) => string.Join(", ", cut.FindAll($".brun-filter-chip[data-dimension='{dimension}']")
+            .Select(c => $"{c.GetAttribute("data-value")} {c.QuerySelector(".brun-chip-count")!.TextContent}{(c.ClassList.Contains("brun-filter-chip-selected") ? " (chosen)" : string.Empty)}"));
+        // Failure types are counted without their own filter (switch to truncation: 2); models under it (only haiku).
+        Assert.Equal(("api_error 1 (chosen), truncation 2", "claude-haiku-4-5 1"), (Chips("failure_type"), Chips("model")));
+
+        await cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='truncation']").ClickAsync(new());
+
+        cut.WaitForAssertion(() => Assert.Equal(2, Rows(cut).Count), RenderWait);
+        Assert.EndsWith("/conversations/failed?failure_type=truncation", Services.GetRequiredService<NavigationManager>().Uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_date_range_shows_iso_dates_like_the_rest_of_the_app()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+
+        var cut = RenderPage("/conversations/failed?from=2026-12-02&to=2026-12-03");
+
+        cut.WaitForAssertion(
+            () => Assert.Equal(["2026-12-02", "2026-12-03"], cut.FindAll(".brun-filter-dates input").Select(i => i.GetAttribute("value"))),
+            RenderWait);
     }
 
     [Fact]
@@ -112,7 +178,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         cut.WaitForAssertion(() => Assert.Equal("1 failure", cut.Find(".brun-filter-total").TextContent.Trim()), RenderWait);
     }
 
-    /// <summary>Opens the page as <paramref name="owner"/>, whose only failure it lists, and clicks its View button.</summary>
+    /// <summary>Signs <paramref name="owner"/> in, opens the grid (one row) and clicks View; returns the dialog provider.</summary>
     private async Task<IRenderedComponent<MudDialogProvider>> OpenTheOnlyReportAsync(AppUser owner)
     {
         SignInAs(owner);
@@ -163,6 +229,17 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
 
         provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-report-conclusion")), RenderWait);
         Assert.Empty(provider.FindAll(".brun-report-batch"));
+    }
+
+    [Fact]
+    public async Task Report_dialog_counts_the_characters_of_a_long_response_with_thousands_separators()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation(content: new string('a', 4_303) + "\\"));
+        var provider = await OpenTheOnlyReportAsync(owner);
+
+        provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-preview")), RenderWait);
+        Assert.Contains("Last 400 of 4,304 characters", provider.Markup, StringComparison.Ordinal);
     }
 
     [Fact]

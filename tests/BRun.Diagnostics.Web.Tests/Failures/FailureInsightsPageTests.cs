@@ -107,6 +107,34 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
         Assert.Equal(1, cut.Instance.LoadCount);
     }
 
+    [Fact]
+    public async Task Insights_say_which_filter_is_applied_and_offer_to_clear_it()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+        RegisterDesignServices();
+        Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>()
+            .NavigateTo("/conversations/failed/insights?failure_type=truncation&from=2026-12-02");
+
+        var cut = Render<FailureInsightsPage>();
+
+        cut.WaitForAssertion(() => Assert.Contains("Filtered: failure type truncation · from 2026-12-02.", cut.Find(".brun-insights-filters").TextContent, StringComparison.Ordinal), RenderWait);
+        Assert.Equal("/conversations/failed/insights", cut.Find("a.brun-insights-clear").GetAttribute("href"));
+    }
+
+    [Fact]
+    public async Task Insights_without_a_filter_show_no_filter_notice()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+        RegisterDesignServices();
+
+        var cut = Render<FailureInsightsPage>();
+
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll(".brun-insights-loading")), RenderWait);
+        Assert.Empty(cut.FindAll(".brun-insights-filters"));
+    }
+
     private void SignInAs(AppUser owner)
     {
         RegisterSignedInUser(owner);

@@ -12,6 +12,7 @@ using BRun.Diagnostics.Testing;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Components.Runs;
 using BRun.Diagnostics.Web.Runs;
+using BRun.Diagnostics.Web.Tests.Failures;
 using Bunit;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
@@ -70,7 +71,7 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         cut.WaitForAssertion(() => Assert.Single(cut.FindAll("tr.brun-run-row")), RenderWait);
         var row = cut.Find("tr.brun-run-row").TextContent;
         Assert.Equal((true, true, true), (row.Contains("Dana", StringComparison.Ordinal), row.Contains("claude-sonnet-4-5", StringComparison.Ordinal),
-            row.Contains("0 ok · 0 failed · 8 pending of 8", StringComparison.Ordinal)));
+            row.Contains("0 ok · 0 failed · 0 cancelled · 8 pending of 8", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -87,7 +88,7 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         Db.Time.Advance(Window);
 
         cut.WaitForAssertion(() => Assert.Equal(("width: 25%", "width: 25%"), (Width(cut, "succeeded"), Width(cut, "failed"))), RenderWait);
-        Assert.Contains("1 ok · 1 failed · 2 pending of 4", cut.Find("tr.brun-run-row").TextContent, StringComparison.Ordinal);
+        Assert.Contains("1 ok · 1 failed · 0 cancelled · 2 pending of 4", cut.Find("tr.brun-run-row").TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -254,5 +255,114 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         await DisposeComponentsAsync();
 
         Assert.Equal(0, Hub.SubscriberCount);
+    }
+
+    private async Task<Guid> CancelledRunAsync(AppUser owner)
+    {
+        var runId = await CreateRunAsync(owner, 4);
+        await FinishTasksAsync(runId, succeeded: 1, failed: 1);
+        Assert.True(await new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time).CancelAsync(DbIdentity.User(owner.Id), runId, CancellationToken.None));
+        return runId;
+    }
+
+    [Fact]
+    public async Task Runs_table_counts_cancelled_tasks_with_the_others()
+    {
+        var owner = await Db.CreateUserAsync();
+        await CancelledRunAsync(owner);
+        SignInAs(owner);
+
+        var cut = Render<RunsPage>();
+
+        cut.WaitForAssertion(
+            () => Assert.Equal("1 ok · 1 failed · 2 cancelled · 0 pending of 4", cut.Find("tr.brun-run-row .brun-run-counts").TextContent.Trim()),
+            RenderWait);
+    }
+
+    [Fact]
+    public async Task Run_page_shows_cancelled_tasks_in_a_card_the_counts_line_and_the_progress_legend()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await CancelledRunAsync(owner);
+        SignInAs(owner);
+
+        var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
+
+        cut.WaitForAssertion(() => Assert.Equal("2", cut.Find(".brun-count-cancelled").TextContent.Trim()), RenderWait);
+        Assert.Equal("1 ok · 1 failed · 2 cancelled · 0 pending of 4", cut.Find(".brun-run-counts").TextContent.Trim());
+        Assert.Equal("2 cancelled", cut.Find(".brun-progress-legend .brun-legend-cancelled").TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task Run_page_links_its_failures_and_each_breakdown_row_to_the_failed_list_filtered_to_the_run()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await CreateRunAsync(owner, 4);
+        await Db.Get<FailedGenerationStore>().StoreAsync(owner.Id, FailureSeed.Truncation(runId: runId));
+        SignInAs(owner);
+
+        var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
+
+        cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll(".brun-breakdown-link")), RenderWait);
+        Assert.Equal($"/conversations/failed?run_id={runId:D}", cut.Find("a.brun-run-failures-link").GetAttribute("href"));
+        var links = cut.FindAll("a.brun-breakdown-link").Select(a => a.GetAttribute("href")).ToList();
+        Assert.Equal(
+            [
+                $"/conversations/failed?failure_type=truncation&run_id={runId:D}",
+                $"/conversations/failed?stop_reason=end_turn&run_id={runId:D}",
+                $"/conversations/failed?pattern=lone_backslash&run_id={runId:D}",
+            ],
+            links);
+    }
+
+    private async Task<IRenderedComponent<MudDialogProvider>> OpenNewRunDialogAsync()
+    {
+        var provider = Render<MudDialogProvider>();
+        var dialogs = Services.GetRequiredService<IDialogService>();
+        await provider.InvokeAsync(() => dialogs.ShowAsync<CreateRunDialog>("New run"));
+        provider.WaitForAssertion(() => Assert.NotEmpty(provider.FindAll(".brun-run-count input")), RenderWait);
+        return provider;
+    }
+
+    private static bool CreateDisabled(IRenderedComponent<MudDialogProvider> provider) =>
+        provider.Find("button.brun-create-run-submit").HasAttribute("disabled");
+
+    [Theory]
+    [InlineData("brun-run-count", "0", "Count must be a whole number from 1 to 100,000; got 0.")]
+    [InlineData("brun-run-count", "-5", "Count must be a whole number from 1 to 100,000; got -5.")]
+    [InlineData("brun-run-count", "", "Enter how many conversations: a whole number from 1 to 100,000.")]
+    [InlineData("brun-run-count", "100001", "Count must be a whole number from 1 to 100,000; got 100001.")]
+    [InlineData("brun-run-max-tokens", "999999999", "Max tokens must be a whole number from 1 to 128,000; got 999999999.")]
+    [InlineData("brun-run-max-tokens", "", "Enter max tokens: a whole number from 1 to 128,000.")]
+    [InlineData("brun-run-temperature", "5", "Temperature must be a number from 0 to 1, such as 0.7; got 5.")]
+    public async Task New_run_dialog_keeps_what_was_typed_names_the_problem_under_the_field_and_disables_create(string field, string typed, string message)
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+        var provider = await OpenNewRunDialogAsync();
+        Assert.False(CreateDisabled(provider));
+
+        provider.Find($".{field} input").Input(typed);
+
+        provider.WaitForAssertion(() => Assert.Contains(message, provider.Find($".{field}").TextContent, StringComparison.Ordinal), RenderWait);
+        Assert.True(CreateDisabled(provider));
+        provider.Find("form#create-run-form").Submit();
+        await using var connection = await Db.DataSource.OpenConnectionAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM generation_runs"));
+    }
+
+    [Fact]
+    public async Task New_run_dialog_enables_create_again_once_the_value_is_within_the_limits()
+    {
+        var owner = await Db.CreateUserAsync();
+        SignInAs(owner);
+        var provider = await OpenNewRunDialogAsync();
+        provider.Find(".brun-run-count input").Input("100001");
+        provider.WaitForAssertion(() => Assert.True(CreateDisabled(provider)), RenderWait);
+
+        provider.Find(".brun-run-count input").Input("100000");
+
+        provider.WaitForAssertion(() => Assert.False(CreateDisabled(provider)), RenderWait);
+        Assert.DoesNotContain("Count must be", provider.Find(".brun-run-count").TextContent, StringComparison.Ordinal);
     }
 }

@@ -5,6 +5,7 @@ using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.RateLimits;
 using BRun.Diagnostics.Web.Design;
+using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -17,6 +18,7 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
     private List<BreadcrumbItem> _breadcrumbs = [];
     private RunView? _run;
     private FailureStatistics? _breakdown;
+    private long _failuresWithoutReport;
     private IReadOnlyList<MessageBatchRow> _batches = [];
     private RunCost? _cost;
     private RateLimitWait? _rateLimitWait;
@@ -53,8 +55,11 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
 
     protected override async Task LoadAsync(CancellationToken cancellationToken)
     {
-        _run = await Runs.GetAsync(RunId, cancellationToken);
-        _breakdown = _run is null ? null : await Runs.GetFailureBreakdownAsync(RunId, cancellationToken);
+        // The counters and the breakdown come from one snapshot, so "Failed" and "Failures (N)" agree mid-run.
+        var detail = await Runs.GetWithFailuresAsync(RunId, cancellationToken);
+        _run = detail?.Run;
+        _breakdown = detail?.Failures;
+        _failuresWithoutReport = detail?.FailuresWithoutReport ?? 0;
         _batches = _run is null ? [] : await Runs.GetBatchesAsync(RunId, cancellationToken);
         _cost = _run is null ? null : await Runs.GetCostAsync(RunId, cancellationToken);
 
@@ -63,6 +68,10 @@ public sealed partial class RunDetailPage : LiveReloadingComponentBase
         _design = _run is null ? null : await Design.GetRunDesignAsync(RunId, cancellationToken);
         _designBreakdown = _run is null ? [] : await Design.GetRunBreakdownAsync(RunId, cancellationToken);
     }
+
+    /// <summary>The failed-generations list filtered to this run, narrowed further by <paramref name="narrow"/>.</summary>
+    private string FailuresHref(Func<FailureFilterState, FailureFilterState> narrow) =>
+        "/conversations/failed" + narrow(FailureFilterState.Empty with { RunId = RunId }).ToQueryString();
 
     private async Task PauseAsync()
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using BRun.Diagnostics.Infrastructure.RateLimits;
+using BRun.Diagnostics.Web.Runs;
 
 namespace BRun.Diagnostics.Web.Components.Runs;
 
@@ -9,6 +10,16 @@ internal static class RunFormat
     public static string Usd(decimal value) => value.ToString("$0.0000", CultureInfo.InvariantCulture);
 
     public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+
+    /// <summary>"4,304": thousands separators, the same on every page whatever the server's culture.</summary>
+    public static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>"100 ok · 32 failed · 168 cancelled · 0 pending of 300": every task counted once (pending includes in flight).</summary>
+    public static string Counts(RunView run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return $"{Number(run.Succeeded)} ok · {Number(run.Failed)} failed · {Number(run.Cancelled)} cancelled · {Number(run.Remaining)} pending of {Number(run.Total)}";
+    }
 
     public static string Throughput(double? tasksPerMinute) =>
         tasksPerMinute is { } r ? r.ToString("0.#", CultureInfo.InvariantCulture) + " /min" : "–";

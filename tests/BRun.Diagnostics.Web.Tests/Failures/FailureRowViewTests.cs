@@ -1,0 +1,31 @@
+using BRun.Diagnostics.Web.Failures;
+
+namespace BRun.Diagnostics.Web.Tests.Failures;
+
+public sealed class FailureRowViewTests
+{
+    private static FailureRowView Row(string? pattern, string? details, int? outputTokens) =>
+        new(Guid.NewGuid(), DateTimeOffset.UnixEpoch, "truncation", null, pattern, details, outputTokens, 4096, "claude-sonnet-4-5", null, null);
+
+    [Fact]
+    public void A_stream_cut_row_says_after_how_many_events_instead_of_an_output_ratio()
+    {
+        var row = Row("stream_cut", "The stream ended without message_stop after 1,204 complete events (the last a content_block_delta); ...", 1);
+
+        Assert.Equal(("stream cut after 1,204 events", (double?)null), (row.TokensText, row.ShownUtilisation));
+    }
+
+    [Fact]
+    public void A_stream_cut_after_one_event_is_singular_and_one_without_a_count_says_only_stream_cut()
+    {
+        Assert.Equal(
+            ("stream cut after 1 event", "stream cut"),
+            (Row("stream_cut", "The stream ended without message_stop after 1 complete event.", 1).TokensText, Row("stream_cut", null, 1).TokensText));
+    }
+
+    [Fact]
+    public void Other_rows_show_output_over_max_tokens_with_thousands_separators()
+    {
+        Assert.Equal("1,003 / 4,096 (24.5%)", Row("lone_backslash", "ends with a backslash", 1003).TokensText);
+    }
+}
