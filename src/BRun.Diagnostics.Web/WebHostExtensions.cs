@@ -50,6 +50,7 @@ public static class WebHostExtensions
         builder.Services.AddScoped<RunDashboardService>();
         builder.Services.AddScoped<RunAlertService>();
         builder.Services.AddScoped<FailureDashboardService>();
+        builder.Services.AddScoped<Reruns.RerunService>();
         builder.Services.AddScoped<DesignDashboardService>();
         builder.Services.AddSingleton<ClaudeModeStatus>();
         builder.Services.AddScoped<RunReportService>();
@@ -80,6 +81,7 @@ public static class WebHostExtensions
         app.MapRunApi();
         app.MapRunAlertApi();
         app.MapFailedGenerationApi();
+        app.MapRerunApi();
         app.MapGenerationDesignApi();
         app.MapDatasetApi();
         app.MapServiceDefaults(app.Configuration);
