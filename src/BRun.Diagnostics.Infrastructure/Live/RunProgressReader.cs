@@ -31,7 +31,8 @@ public sealed record RunProgressRow(
     int FinishedInWindow,
     decimal CostUsd = 0,
     decimal FailedCostUsd = 0,
-    bool Simulated = false);
+    bool Simulated = false,
+    Guid? SourceRunId = null);
 
 /// <summary>A prompt template a run can be created from.</summary>
 public sealed record PromptTemplateOption(Guid Id, string Name);
@@ -53,7 +54,8 @@ public sealed class RunProgressReader(IUserScopedConnectionFactory connections)
                (SELECT count(*)::int FROM generation_tasks t
                 WHERE t.run_id = r.id AND t.state IN ('succeeded', 'failed') AND t.finished_at >= @windowStart) AS finishedinwindow,
                r.cost_usd AS costusd, r.failed_cost_usd AS failedcostusd,
-               EXISTS (SELECT 1 FROM generation_calls c WHERE c.run_id = r.id AND c.simulated) AS simulated
+               EXISTS (SELECT 1 FROM generation_calls c WHERE c.run_id = r.id AND c.simulated) AS simulated,
+               r.source_run_id AS sourcerunid
         FROM generation_runs r
         LEFT JOIN prompt_templates p ON p.id = r.template_id
         JOIN app_users u ON u.id = r.created_by
