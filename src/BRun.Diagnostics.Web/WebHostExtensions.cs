@@ -51,6 +51,7 @@ public static class WebHostExtensions
         builder.Services.AddScoped<RunAlertService>();
         builder.Services.AddScoped<FailureDashboardService>();
         builder.Services.AddScoped<Reruns.RerunService>();
+        builder.Services.AddScoped<RunComparisonService>();
         builder.Services.AddScoped<DesignDashboardService>();
         builder.Services.AddSingleton<ClaudeModeStatus>();
         builder.Services.AddScoped<RunReportService>();

@@ -45,6 +45,23 @@ public sealed class RerunDialogTests(IntegrationEnvironment env) : LiveDashboard
         return (provider, dialog);
     }
 
+    /// <summary>Opens the dialog on the signed-in owner's two failures, once they are counted.</summary>
+    private async Task<(IRenderedComponent<MudDialogProvider> Provider, IDialogReference Dialog, Guid RunId)> OpenOnOwnFailuresAsync()
+    {
+        var owner = await Db.CreateUserAsync();
+        var runId = await FailedRunAsync(owner);
+        SignInAs(owner);
+        var (provider, dialog) = await OpenAsync(runId);
+        provider.WaitForAssertion(() => Assert.Equal("2", provider.Find(".brun-rerun-count").TextContent), RenderWait);
+        return (provider, dialog, runId);
+    }
+
+    private static Task SetMaxTokensAsync(IRenderedComponent<MudDialogProvider> provider, int value)
+    {
+        var field = provider.FindComponents<MudNumericField<int?>>().Single(f => f.Instance.Class?.Contains("brun-rerun-max-tokens", StringComparison.Ordinal) == true);
+        return provider.InvokeAsync(() => field.Instance.ValueChanged.InvokeAsync(value));
+    }
+
     private static bool ConfirmDisabled(IRenderedComponent<MudDialogProvider> provider) => provider.Find(".brun-rerun-confirm").HasAttribute("disabled");
 
     [Fact]
@@ -65,14 +82,9 @@ public sealed class RerunDialogTests(IntegrationEnvironment env) : LiveDashboard
     [Fact]
     public async Task A_new_max_tokens_is_counted_into_the_estimate()
     {
-        var owner = await Db.CreateUserAsync();
-        var runId = await FailedRunAsync(owner);
-        SignInAs(owner);
-        var (provider, _) = await OpenAsync(runId);
-        provider.WaitForAssertion(() => Assert.Equal("2", provider.Find(".brun-rerun-count").TextContent), RenderWait);
+        var (provider, _, _) = await OpenOnOwnFailuresAsync();
 
-        var maxTokens = provider.FindComponents<MudNumericField<int?>>().Single(f => f.Instance.Class?.Contains("brun-rerun-max-tokens", StringComparison.Ordinal) == true);
-        await provider.InvokeAsync(() => maxTokens.Instance.ValueChanged.InvokeAsync(8192));
+        await SetMaxTokensAsync(provider, 8192);
 
         // 2 x (1,000 x $3 + 8,192 x $15) / 1M = $0.25176.
         provider.WaitForAssertion(() => Assert.Contains("at most $0.2518", provider.Find(".brun-rerun-cost").TextContent, StringComparison.Ordinal), RenderWait);
@@ -81,14 +93,9 @@ public sealed class RerunDialogTests(IntegrationEnvironment env) : LiveDashboard
     [Fact]
     public async Task An_invalid_max_tokens_shows_the_problem_and_disables_confirm()
     {
-        var owner = await Db.CreateUserAsync();
-        var runId = await FailedRunAsync(owner);
-        SignInAs(owner);
-        var (provider, _) = await OpenAsync(runId);
-        provider.WaitForAssertion(() => Assert.Equal("2", provider.Find(".brun-rerun-count").TextContent), RenderWait);
+        var (provider, _, _) = await OpenOnOwnFailuresAsync();
 
-        var maxTokens = provider.FindComponents<MudNumericField<int?>>().Single(f => f.Instance.Class?.Contains("brun-rerun-max-tokens", StringComparison.Ordinal) == true);
-        await provider.InvokeAsync(() => maxTokens.Instance.ValueChanged.InvokeAsync(200_000));
+        await SetMaxTokensAsync(provider, 200_000);
 
         provider.WaitForAssertion(() => Assert.Contains("max_tokens must be", provider.Find(".brun-rerun-problem").TextContent, StringComparison.Ordinal), RenderWait);
         Assert.True(ConfirmDisabled(provider));
@@ -111,10 +118,7 @@ public sealed class RerunDialogTests(IntegrationEnvironment env) : LiveDashboard
     [Fact]
     public async Task Confirm_creates_the_rerun_and_closes_with_its_id()
     {
-        var owner = await Db.CreateUserAsync();
-        var runId = await FailedRunAsync(owner);
-        SignInAs(owner);
-        var (provider, dialog) = await OpenAsync(runId);
+        var (provider, dialog, runId) = await OpenOnOwnFailuresAsync();
         provider.WaitForAssertion(() => Assert.False(ConfirmDisabled(provider)), RenderWait);
 
         await provider.Find(".brun-rerun-confirm").ClickAsync(new());
