@@ -18,18 +18,15 @@ public sealed partial class RerunBrowserTests(IntegrationEnvironment env) : IAsy
     // Bounds each wait on a shared 2-core machine; nothing asserts speed.
     private const float WaitMs = 60_000;
 
-    private BrowserHost? _host;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
+    private BrowserSession? _session;
 
-    private BrowserHost Host => _host!;
+    private BrowserHost Host => _session!.Host;
 
     public async Task InitializeAsync()
     {
-        var chromium = HeadlessChromium.FindExecutable();
         // The simulator answers every prompt with a max_tokens cut, so the source run fails whole and deterministically
         // (its re-run, with the same prompts, too: what is tested is that it runs, not that the fix works).
-        _host = await BrowserHost.StartAsync(env, new Dictionary<string, string?>
+        _session = await BrowserSession.StartAsync(env, new Dictionary<string, string?>
         {
             ["Demo:Enabled"] = "true",
             ["Demo:OrganizationLimits"] = "false",
@@ -41,34 +38,19 @@ public sealed partial class RerunBrowserTests(IntegrationEnvironment env) : IAsy
             ["Simulator:RateLimitedRate"] = "0",
             ["Simulator:OverloadedRate"] = "0",
         });
-        _playwright = await Playwright.CreateAsync();
-        _browser = await HeadlessChromium.LaunchAsync(_playwright, chromium);
     }
 
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
+        if (_session is not null)
         {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
+            await _session.DisposeAsync();
         }
     }
 
     private async Task<IPage> SignInAsync(AppUser user, string path, string readySelector)
     {
-        var context = await _browser!.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), ViewportSize = new() { Width = 1366, Height = 900 } });
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(WaitMs);
-        await page.GotoAsync("/account/login?returnUrl=" + Uri.EscapeDataString(path), new() { WaitUntil = WaitUntilState.Commit });
-        await page.FillAsync("input[name=Email]", user.Email);
-        await page.FillAsync("input[name=Password]", BrowserHost.Password);
-        await page.ClickAsync("button[type=submit]");
-        await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
+        var page = await _session!.SignInAsync(user, path, WaitMs);
         await page.Locator(readySelector).WaitForAsync();
         return page;
     }
