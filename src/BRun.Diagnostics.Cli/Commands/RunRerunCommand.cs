@@ -24,11 +24,13 @@ internal static class RunRerunCommand
         var temperature = CliValues.Decimal("--temperature", "New sampling temperature, 0 to 1. Default: unchanged.", 0m, 1m, null);
         var template = new Option<string?>("--template") { Description = "Render the prompts again with this template (each task's persona, arc and topic). Default: the prompts as sent." };
         var templateVersion = CliValues.Int("--template-version", "That template's version. Default: its current one.", 1, int.MaxValue, 0);
+        var mode = new Option<string?>("--mode") { Description = "online or batch (Message Batches API, half price, answers within 24 h). Default: unchanged." };
+        mode.AcceptOnlyFromAmong(RunMode.Online, RunMode.Batch);
         var user = new Option<string>("--user") { Description = "Email of the user the re-run belongs to and whose failures it sees.", DefaultValueFactory = _ => RunCommand.DefaultUserEmail };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be re-run (count, parameters, estimated cost) and create nothing." };
         var command = new Command("rerun", "Generate the failed generations matching the filters again as a new run, with changed parameters; prints the new run id.")
         {
-            maxTokens, model, temperature, template, templateVersion, user, dryRun,
+            maxTokens, model, temperature, template, templateVersion, mode, user, dryRun,
         };
         filters.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -41,6 +43,7 @@ internal static class RunRerunCommand
                 Temperature = parse.GetValue(temperature),
                 TemplateName = parse.GetValue(template),
                 TemplateVersion = parse.GetValue(templateVersion) is var v and > 0 ? v : null,
+                Mode = parse.GetValue(mode),
             };
             if (request.Problems() is [var first, ..])
             {
@@ -92,6 +95,6 @@ internal static class RunRerunCommand
         var template = plan.TemplateName is null ? "prompts as sent" : string.Create(CultureInfo.InvariantCulture, $"template {plan.TemplateName} v{plan.TemplateVersion}");
         var temperature = plan.Temperature is { } t ? t.ToString(CultureInfo.InvariantCulture) : "default";
         return string.Create(CultureInfo.InvariantCulture,
-            $"Re-run of {plan.Count:N0} failed generations ({plan.Skipped:N0} skipped) from {plan.SourceRunCount:N0} runs: model {plan.Model}, max_tokens {plan.MaxTokens:N0}, temperature {temperature}, {template}; {cost}.");
+            $"Re-run of {plan.Count:N0} failed generations ({plan.Skipped:N0} skipped) from {plan.SourceRunCount:N0} runs: model {plan.Model}, max_tokens {plan.MaxTokens:N0}, temperature {temperature}, {template}, {plan.Mode}; {cost}.");
     }
 }

@@ -66,7 +66,7 @@ public sealed class RunRerunStore(
             {
                 userId, now, model = plan.Model, maxTokens = plan.MaxTokens, temperature = plan.Temperature,
                 templateId = work.Template?.TemplateId ?? main.TemplateId, versionId = work.Template?.VersionId ?? main.TemplateVersionId,
-                total = plan.Count, mode = RunMode.Online, sourceRunId = plan.SourceRunId, rerunOf = RerunOfJson(request, plan, work),
+                total = plan.Count, mode = plan.Mode, sourceRunId = plan.SourceRunId, rerunOf = RerunOfJson(request, plan, work),
             },
             transaction, cancellationToken: ct)).ConfigureAwait(false);
 
@@ -196,20 +196,21 @@ public sealed class RunRerunStore(
             ? null
             : await connection.QuerySingleAsync<MainSourceRun>(new CommandDefinition("""
                 SELECT id AS Id, model AS Model, max_tokens AS MaxTokens, temperature AS Temperature,
-                       template_id AS TemplateId, template_version_id AS TemplateVersionId
+                       template_id AS TemplateId, template_version_id AS TemplateVersionId, mode AS Mode
                 FROM generation_runs WHERE id = @id
                 """, new { id = sourceRuns[0].RunId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
 
         var model = request.Model ?? main?.Model ?? string.Empty;
         var maxTokens = request.MaxTokens ?? main?.MaxTokens ?? 0;
         var temperature = request.Temperature ?? main?.Temperature;
+        var mode = request.Mode ?? main?.Mode ?? RunMode.Online;
         // Rows without usage (an API error before any answer) are estimated at about four characters per token.
         var inputTokens = usable.Sum(s => (long)(s.InputTokens ?? (s.PromptLength + 3) / 4));
         var guessed = usable.Count(s => s.InputTokens is null);
-        var cost = usable.Count == 0 ? 0m : prices.UpperBound(model, inputTokens, (long)maxTokens * usable.Count);
+        var cost = usable.Count == 0 ? 0m : prices.UpperBound(model, inputTokens, (long)maxTokens * usable.Count, batch: mode == RunMode.Batch);
         var plan = new RerunPlan(
             usable.Count, sources.Count - usable.Count, main?.Id, sourceRuns.Count, model, maxTokens, temperature,
-            template?.TemplateName, template?.Version, inputTokens, guessed, cost);
+            template?.TemplateName, template?.Version, mode, inputTokens, guessed, cost);
         return new Work(plan, usable, prompts, template, main ?? MainSourceRun.None, [.. sourceRuns.Select(s => s.RunId)],
             [.. sourceRuns.Select(s => new SourceRunCount(s.RunId, s.Tasks))]);
     }
@@ -246,6 +247,7 @@ public sealed class RunRerunStore(
             temperature = request.Temperature,
             template = request.TemplateName,
             template_version = plan.TemplateVersion,
+            mode = request.Mode,
         },
         skipped = plan.Skipped,
         estimated_cost_usd = plan.EstimatedCostUsd,
@@ -277,6 +279,7 @@ public sealed class RunRerunStore(
         public decimal? Temperature { get; init; }
         public Guid TemplateId { get; init; }
         public Guid? TemplateVersionId { get; init; }
+        public string Mode { get; init; } = RunMode.Online;
     }
 
     private static Dictionary<string, object?> FilterJson(FailedGenerationFilter filter)

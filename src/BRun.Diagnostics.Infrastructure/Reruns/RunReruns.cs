@@ -33,6 +33,9 @@ public sealed record RerunRequest
     /// <summary>That template's version; null for its current one. Only with <see cref="TemplateName"/>. Default: null.</summary>
     public int? TemplateVersion { get; init; }
 
+    /// <summary>New mode, <c>online</c> or <c>batch</c> (Message Batches, half price). Default: null (unchanged).</summary>
+    public string? Mode { get; init; }
+
     /// <summary>What is wrong with the request, one message per field (empty when it is valid); fields use the API's names.</summary>
     public IReadOnlyList<(string Field, string Message)> Problems()
     {
@@ -50,6 +53,11 @@ public sealed record RerunRequest
         if (Model is not null && (string.IsNullOrWhiteSpace(Model) || Model.Length > RunLimits.MaxModelLength))
         {
             problems.Add(("model", string.Create(CultureInfo.InvariantCulture, $"model must be a model id of 1 to {RunLimits.MaxModelLength} characters, such as claude-sonnet-4-5.")));
+        }
+
+        if (Mode is not null && !RunMode.IsValid(Mode))
+        {
+            problems.Add(("mode", $"mode must be {RunMode.Online} or {RunMode.Batch}."));
         }
 
         if (TemplateName is not null && (string.IsNullOrWhiteSpace(TemplateName) || TemplateName.Length > 200))
@@ -78,7 +86,8 @@ public sealed record RerunRequest
 /// <see cref="Skipped"/> rows match but cannot be generated again (imported rows have no generation task; with a new
 /// template, tasks without a persona, arc and topic cannot be rendered). <see cref="EstimatedCostUsd"/> is an upper
 /// bound from the price table: each source row's input tokens (prompt length / 4 where no usage came back, counted in
-/// <see cref="InputTokensGuessed"/>) plus max_tokens of output; null when the model has no price.
+/// <see cref="InputTokensGuessed"/>) plus max_tokens of output, at half price in batch <see cref="Mode"/>; null when
+/// the model has no price.
 /// </summary>
 public sealed record RerunPlan(
     int Count,
@@ -90,6 +99,7 @@ public sealed record RerunPlan(
     decimal? Temperature,
     string? TemplateName,
     int? TemplateVersion,
+    string Mode,
     long InputTokens,
     int InputTokensGuessed,
     decimal? EstimatedCostUsd)

@@ -20,6 +20,7 @@ public sealed record RerunResponse(
     [property: JsonPropertyName("temperature")] decimal? Temperature,
     [property: JsonPropertyName("template")] string? Template,
     [property: JsonPropertyName("template_version")] int? TemplateVersion,
+    [property: JsonPropertyName("mode")] string Mode,
     [property: JsonPropertyName("input_tokens")] long InputTokens,
     [property: JsonPropertyName("input_tokens_guessed")] int InputTokensGuessed,
     [property: JsonPropertyName("estimated_cost_usd")] decimal? EstimatedCostUsd)
@@ -28,7 +29,7 @@ public sealed record RerunResponse(
     {
         ArgumentNullException.ThrowIfNull(plan);
         return new(runId, runId is { } id ? $"/api/runs/{id:D}" : null, runId is null, plan.Count, plan.Skipped, plan.SourceRunId, plan.SourceRunCount,
-            plan.Model, plan.MaxTokens, plan.Temperature, plan.TemplateName, plan.TemplateVersion, plan.InputTokens, plan.InputTokensGuessed,
+            plan.Model, plan.MaxTokens, plan.Temperature, plan.TemplateName, plan.TemplateVersion, plan.Mode, plan.InputTokens, plan.InputTokensGuessed,
             plan.EstimatedCostUsd);
     }
 }
@@ -106,6 +107,7 @@ public static class RerunEndpoints
         RerunApiBody.TemplateKey => "the name of a prompt template you can see, such as default",
         RerunApiBody.TemplateVersionKey => "an existing version number of that template",
         RerunApiBody.IdsKey => "1 to 100,000 failed generation ids",
+        RerunApiBody.ModeKey => "online or batch (lower case)",
         _ => "filters that match at most 100,000 failed generations",
     };
 }
@@ -118,4 +120,5 @@ public sealed record RerunRequestDocument(
     [property: JsonPropertyName("temperature")] decimal? Temperature,
     [property: JsonPropertyName("template")] string? Template,
     [property: JsonPropertyName("template_version")] int? TemplateVersion,
+    [property: JsonPropertyName("mode")] string? Mode,
     [property: JsonPropertyName("dry_run")] bool? DryRun);

@@ -20,11 +20,12 @@ public sealed record RerunApiBody(IReadOnlyList<Guid>? Ids, RerunChanges Changes
     public const string TemplateKey = "template";
     public const string TemplateVersionKey = "template_version";
     public const string DryRunKey = "dry_run";
+    public const string ModeKey = "mode";
     public const string BodyKey = "body";
 
-    public static IReadOnlyList<string> Keys { get; } = [IdsKey, MaxTokensKey, ModelKey, TemperatureKey, TemplateKey, TemplateVersionKey, DryRunKey];
+    public static IReadOnlyList<string> Keys { get; } = [IdsKey, MaxTokensKey, ModelKey, TemperatureKey, TemplateKey, TemplateVersionKey, ModeKey, DryRunKey];
 
-    private const string KeysAccepted = "a JSON object with ids, max_tokens, model, temperature, template, template_version, dry_run (all optional)";
+    private const string KeysAccepted = "a JSON object with ids, max_tokens, model, temperature, template, template_version, mode, dry_run (all optional)";
 
     /// <summary>Reads the body; an empty body is "no changes, no selection".</summary>
     public static async Task<(RerunApiBody? Body, ParameterProblem? Problem)> ReadAsync(Stream body, CancellationToken cancellationToken)
@@ -120,6 +121,14 @@ public sealed record RerunApiBody(IReadOnlyList<Guid>? Ids, RerunChanges Changes
                     }
 
                     dryRun = value.GetBoolean();
+                    break;
+                case ModeKey:
+                    if (value.ValueKind != JsonValueKind.String || !RunMode.IsValid(value.GetString()))
+                    {
+                        return Fail(name, "mode must be online or batch.", "online or batch (lower case)");
+                    }
+
+                    changes = changes with { Mode = value.GetString() };
                     break;
                 default:
                     if (value.ValueKind != JsonValueKind.String || value.GetString() is not { } text || text.Any(char.IsControl))

@@ -18,6 +18,9 @@ public sealed record RerunChanges
     public string? TemplateName { get; init; }
     public int? TemplateVersion { get; init; }
 
+    /// <summary><c>online</c> or <c>batch</c>; null keeps the source's.</summary>
+    public string? Mode { get; init; }
+
     /// <summary>The store's request for the rows matching <paramref name="state"/>, or only <paramref name="failureIds"/> when given.</summary>
     public RerunRequest ToRequest(FailureFilterState state, IReadOnlyList<Guid>? failureIds)
     {
@@ -31,6 +34,7 @@ public sealed record RerunChanges
             Temperature = Temperature,
             TemplateName = string.IsNullOrWhiteSpace(TemplateName) ? null : TemplateName.Trim(),
             TemplateVersion = TemplateVersion,
+            Mode = string.IsNullOrWhiteSpace(Mode) ? null : Mode,
         };
     }
 }

@@ -117,6 +117,23 @@ public sealed class RunRerunStoreTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task A_batch_mode_rerun_is_estimated_at_half_price_and_created_in_batch_mode()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var owner = (await db.CreateUserAsync()).Id;
+        var source = await CreateRunAsync(db, owner, 2);
+        await FailTasksAsync(db, owner, source, [0, 1], inputTokens: 1000);
+        var request = new RerunRequest { Filter = new() { RunId = source }, Mode = RunMode.Batch };
+
+        var result = await Reruns(db).CreateAsync(owner, request, None);
+
+        // claude-sonnet-4-5 at half price: 2 x (1,000 in x $3 + 1,024 out x $15) / 1M / 2.
+        var expected = (2 * 1000 * 3m + 2 * 1024 * 15m) / 1_000_000m / 2;
+        Assert.Equal((RunMode.Batch, expected), (result.Plan.Mode, result.Plan.EstimatedCostUsd));
+        Assert.Equal(RunMode.Batch, (await Runs(db).GetAsync(DbIdentity.User(owner), result.RunId, None))!.Mode);
+    }
+
+    [Fact]
     public async Task A_dry_run_plan_creates_nothing()
     {
         await using var db = await env.CreateDatabaseAsync();

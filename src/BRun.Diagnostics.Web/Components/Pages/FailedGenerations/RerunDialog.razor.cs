@@ -125,9 +125,11 @@ public sealed partial class RerunDialog
         public string? Model { get; set; }
         public string? TemplateName { get; set; }
         public int? TemplateVersion { get; set; }
+        public string? Mode { get; set; }
 
         public RerunChanges ToChanges() => new()
         {
+            Mode = Mode,
             MaxTokens = MaxTokens, Temperature = Temperature, Model = Model,
             TemplateName = TemplateName, TemplateVersion = TemplateName is null ? null : TemplateVersion,
         };
