@@ -92,5 +92,7 @@ public sealed partial class RerunBrowserTests(IntegrationEnvironment env) : IAsy
         await Assertions.Expect(page.Locator(".brun-compare-b .brun-compare-failure-rate")).ToHaveTextAsync("100.0 %", new() { Timeout = WaitMs });
         await Assertions.Expect(page.Locator(".brun-compare-b")).ToContainTextAsync("max_tokens 8,192", new() { Timeout = WaitMs });
         await Assertions.Expect(page.Locator(".brun-compare-histogram svg")).ToHaveCountAsync(1, new() { Timeout = WaitMs });
+        await page.SetViewportSizeAsync(1366, 1100);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(DashboardBrowserTests.ScreenshotDirectory(), "compare-runs-1366.png"), FullPage = true });
     }
 }
