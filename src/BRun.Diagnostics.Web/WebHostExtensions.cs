@@ -56,6 +56,8 @@ public static class WebHostExtensions
         builder.Services.AddScoped<RunDashboardService>();
         builder.Services.AddScoped<RunAlertService>();
         builder.Services.AddScoped<FailureDashboardService>();
+        builder.Services.AddScoped<Reruns.RerunService>();
+        builder.Services.AddScoped<RunComparisonService>();
         builder.Services.AddScoped<DesignDashboardService>();
         builder.Services.AddSingleton<ClaudeModeStatus>();
         builder.Services.AddScoped<RunReportService>();
@@ -101,6 +103,7 @@ public static class WebHostExtensions
         app.MapRunApi();
         app.MapRunAlertApi();
         app.MapFailedGenerationApi();
+        app.MapRerunApi();
         app.MapGenerationDesignApi();
         app.MapDatasetApi();
         app.MapServiceDefaults(app.Configuration);

@@ -60,4 +60,21 @@ public abstract class LiveDashboardTestContext(IntegrationEnvironment env) : Das
         RegisterDesignServices();
         return currentUser;
     }
+
+    /// <summary>
+    /// Registers <paramref name="user"/> as signed in, with what the runs pages need: the run services (dashboard,
+    /// alerts, comparison) over the real stores.
+    /// </summary>
+    protected void RegisterRunPages(AppUser user)
+    {
+        Services.AddSingleton(RegisterSignedInUser(user));
+        Services.AddSingleton(Db.Get<Infrastructure.Failures.FailedGenerationReader>());
+        Services.AddSingleton(new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time));
+        Services.AddSingleton<Infrastructure.Live.RunProgressReader>();
+        Services.AddSingleton(new Infrastructure.RateLimits.RateLimitStore(Db.Get<IUserScopedConnectionFactory>()));
+        Services.AddScoped<Web.Runs.RunDashboardService>();
+        Services.AddSingleton(new Infrastructure.Alerts.RunAlertStore(Db.Get<IUserScopedConnectionFactory>()));
+        Services.AddScoped<Web.Runs.RunAlertService>();
+        Services.AddScoped<Web.Runs.RunComparisonService>();
+    }
 }

@@ -42,6 +42,7 @@ internal static class RunCommand
         command.Subcommands.Add(RunPauseCommands.Pause());
         command.Subcommands.Add(RunPauseCommands.Resume());
         command.Subcommands.Add(RequeueSubcommand());
+        command.Subcommands.Add(RunRerunCommand.Create());
         command.Subcommands.Add(RunReportCommand.Create());
         return command;
     }
@@ -134,7 +135,7 @@ internal static class RunCommand
     /// The run's owner. On a database with no user at all, demo mode creates the seed admin exactly as the web host
     /// does on its first start; otherwise the message says how to create the first user.
     /// </summary>
-    private static async Task<AppUser> FindOwnerAsync(IHost host, string email, CancellationToken ct)
+    internal static async Task<AppUser> FindOwnerAsync(IHost host, string email, CancellationToken ct)
     {
         var users = host.Services.GetRequiredService<AppUserStore>();
         if (await users.GetByEmailAsync(email, ct).ConfigureAwait(false) is { } owner)

@@ -82,8 +82,10 @@ public sealed class PriceTable
             BatchDiscount: batch);
     }
 
-    /// <summary>The most a call can cost: its input at full price plus max_tokens of output. Used for estimates.</summary>
-    public decimal? UpperBound(string? model, int inputTokens, int maxTokens, bool batch = false)
+    /// <summary>
+    /// The most a call (or a sum of calls) can cost: its input at full price plus max_tokens of output. Used for estimates.
+    /// </summary>
+    public decimal? UpperBound(string? model, long inputTokens, long maxTokens, bool batch = false)
     {
         var price = Find(model);
         if (price is null)
@@ -95,6 +97,7 @@ public sealed class PriceTable
         return Tokens(inputTokens, price.InputPerMTok, factor) + Tokens(maxTokens, price.OutputPerMTok, factor);
     }
 
-    private static decimal Tokens(int? tokens, decimal perMillion, decimal factor) =>
+    /// <remarks>Token counts are <c>long</c> so a sum over many calls (a bulk re-run's estimate) cannot overflow.</remarks>
+    private static decimal Tokens(long? tokens, decimal perMillion, decimal factor) =>
         (tokens ?? 0) * perMillion * factor / PerMillion;
 }

@@ -31,20 +31,29 @@ internal sealed class RunDesignSnapshot
     internal sealed record Weighted(ScaffoldingItem Item, decimal Weight);
 
     /// <summary>The current version of the template the user means by <paramref name="name"/>; archived ones are refused.</summary>
-    public static async Task<TemplateVersionUse> LoadTemplateAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string name, CancellationToken ct)
+    public static Task<TemplateVersionUse> LoadTemplateAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string name, CancellationToken ct) =>
+        LoadTemplateAsync(connection, transaction, name, version: null, ct);
+
+    /// <summary>
+    /// Version <paramref name="version"/> (null: the current one) of the template the user means by <paramref name="name"/>;
+    /// archived templates and versions that do not exist are refused.
+    /// </summary>
+    public static async Task<TemplateVersionUse> LoadTemplateAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string name, int? version, CancellationToken ct)
     {
         var id = await DesignStore.ResolveAsync(connection, transaction, "prompt_templates", "name", name, includeArchived: false, ct).ConfigureAwait(false)
             ?? throw new ArgumentException($"No prompt template named '{name}' (or it is archived).");
 
         // The version's body, not the template's: it is immutable, so a concurrent edit cannot slip a different body
         // under this version's id.
-        return await connection.QuerySingleAsync<TemplateVersionUse>(new CommandDefinition(
+        return await connection.QuerySingleOrDefaultAsync<TemplateVersionUse>(new CommandDefinition(
             """
             SELECT p.id AS TemplateId, p.name AS TemplateName, v.id AS VersionId, v.version AS Version, v.body AS Body
-            FROM prompt_templates p JOIN prompt_template_versions v ON v.template_id = p.id AND v.version = p.current_version
+            FROM prompt_templates p JOIN prompt_template_versions v ON v.template_id = p.id AND v.version = COALESCE(@version, p.current_version)
             WHERE p.id = @id
             """,
-            new { id }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+            new { id, version }, transaction, cancellationToken: ct)).ConfigureAwait(false)
+            ?? throw new ArgumentException($"The prompt template '{name}' has no version {version}.");
     }
 
     /// <summary>

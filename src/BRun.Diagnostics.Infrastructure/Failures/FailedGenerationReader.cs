@@ -142,7 +142,7 @@ public sealed partial class FailedGenerationReader
 
     private static byte[] RebuildReport(FailedGeneration row) => ErrorReportBuilder.BuildBytes(row.ToInput(), row.Id, row.CreatedAtOffset);
 
-    private static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter, bool rollup = false)
+    internal static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter, bool rollup = false)
     {
         // On the rollup (failed_generation_counts) time is a UTC day; callers use it only for day-aligned bounds.
         // Only constant SQL fragments are appended; every value travels as a parameter.

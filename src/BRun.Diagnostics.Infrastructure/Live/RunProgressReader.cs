@@ -35,7 +35,8 @@ public sealed record RunProgressRow(
     decimal FailedCostUsd = 0,
     bool Simulated = false,
     string Mode = RunMode.Online,
-    decimal OnlineEquivalentCostUsd = 0);
+    decimal OnlineEquivalentCostUsd = 0,
+    Guid? SourceRunId = null);
 
 /// <summary>A run and its failure counts, read from one snapshot.</summary>
 public sealed record RunWithFailures(RunProgressRow Run, FailureFacets Failures);
@@ -61,7 +62,8 @@ public sealed class RunProgressReader(IUserScopedConnectionFactory connections)
                 WHERE t.run_id = r.id AND t.state IN ('succeeded', 'failed') AND t.finished_at >= @windowStart) AS finishedinwindow,
                r.cost_usd AS costusd, r.failed_cost_usd AS failedcostusd,
                EXISTS (SELECT 1 FROM generation_calls c WHERE c.run_id = r.id AND c.simulated) AS simulated,
-               r.mode, r.online_equivalent_cost_usd AS onlineequivalentcostusd
+               r.mode, r.online_equivalent_cost_usd AS onlineequivalentcostusd,
+               r.source_run_id AS sourcerunid
         FROM generation_runs r
         LEFT JOIN prompt_templates p ON p.id = r.template_id
         JOIN app_users u ON u.id = r.created_by

@@ -48,6 +48,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ResponseValidator>();
         services.TryAddSingleton<GenerationQueue>();
         services.TryAddSingleton<RunStore>();
+        services.TryAddSingleton<Reruns.RunRerunStore>();
         services.AddGenerationDesign();
         services.TryAddSingleton<GenerationOutcomeStore>();
         services.TryAddSingleton<IGenerationTaskHandler, GenerationTaskHandler>();

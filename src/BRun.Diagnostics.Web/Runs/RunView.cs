@@ -28,8 +28,12 @@ public sealed record RunView(
     decimal FailedCostUsd = 0,
     bool Simulated = false,
     string Mode = RunMode.Online,
-    decimal OnlineEquivalentCostUsd = 0)
+    decimal OnlineEquivalentCostUsd = 0,
+    Guid? SourceRunId = null)
 {
+    /// <summary>A re-run: it generated failures of <see cref="SourceRunId"/> (its main source) again.</summary>
+    public bool IsRerun => SourceRunId is not null;
+
     public bool IsFinished => RunStatus.IsFinished(Status);
 
     public int Done => Succeeded + Failed + Cancelled;
@@ -78,7 +82,7 @@ public static class RunProgressCalculator
         return new RunView(
             row.Id, Utc(row.CreatedAt), row.FinishedAt is { } finished ? Utc(finished) : null, row.OwnerName, row.OwnerEmail, row.Model, row.MaxTokens, row.Temperature,
             row.TemplateName, row.Status, row.Total, row.Succeeded, row.Failed, row.Cancelled, row.InFlight, row.Pending,
-            rate, eta, row.CostUsd, row.FailedCostUsd, row.Simulated, row.Mode, row.OnlineEquivalentCostUsd);
+            rate, eta, row.CostUsd, row.FailedCostUsd, row.Simulated, row.Mode, row.OnlineEquivalentCostUsd, row.SourceRunId);
     }
 
     private static double? TasksPerMinute(RunProgressRow row, DateTimeOffset now)

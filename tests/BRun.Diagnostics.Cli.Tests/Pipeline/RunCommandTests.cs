@@ -9,11 +9,13 @@ public sealed class RunCommandTests(IntegrationEnvironment environment) : IAsync
 {
     private TestDatabase _db = null!;
     private string _email = null!;
+    private Guid _owner;
 
     public async Task InitializeAsync()
     {
         _db = await environment.CreateDatabaseAsync();
-        _email = (await _db.CreateUserAsync()).Email;
+        var user = await _db.CreateUserAsync();
+        (_email, _owner) = (user.Email, user.Id);
     }
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
@@ -151,6 +153,66 @@ public sealed class RunCommandTests(IntegrationEnvironment environment) : IAsync
         using var json = JsonDocument.Parse(wait.StandardOutput);
         Assert.Equal("cancelled", json.RootElement.GetProperty("status").GetString());
         Assert.Equal(4, json.RootElement.GetProperty("cancelled").GetInt32());
+    }
+
+    /// <summary>A run of three failed tasks for <c>run rerun</c>: seq 0 truncated, the others API errors.</summary>
+    private async Task<Guid> FailedRunAsync()
+    {
+        var runId = Guid.Parse((await BrunAsync("run", "create", "--count", "3", "--user", _email, "--max-tokens", "1024")).StandardOutput.Trim());
+        await FailedTaskSeed.FailTasksAsync(_db.DataSource, _owner, runId, [0], "truncation", inputTokens: 500);
+        await FailedTaskSeed.FailTasksAsync(_db.DataSource, _owner, runId, [1, 2], "api_error", inputTokens: 500);
+        return runId;
+    }
+
+    [Fact]
+    public async Task Rerun_CreatesANewRunOfTheMatchingFailures_WithTheNewMaxTokens_AndPrintsItsId()
+    {
+        var source = await FailedRunAsync();
+
+        var (exit, stdout, stderr) = await BrunAsync("run", "rerun", "--run-id", source.ToString(), "--failure-type", "api_error", "--max-tokens", "8192", "--user", _email);
+
+        Assert.True(exit == 0, stderr);
+        var status = await BrunAsync("run", "status", stdout.Trim(), "--format", "json");
+        using var json = JsonDocument.Parse(status.StandardOutput);
+        Assert.Equal((2, 2), (json.RootElement.GetProperty("total").GetInt32(), json.RootElement.GetProperty("pending").GetInt32()));
+        Assert.Contains("max_tokens 8,192", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rerun_DryRun_PrintsTheCountAndEstimatedCost_AndCreatesNothing()
+    {
+        var source = await FailedRunAsync();
+
+        var (exit, stdout, stderr) = await BrunAsync("run", "rerun", "--run-id", source.ToString(), "--max-tokens", "2000", "--dry-run", "--user", _email);
+
+        Assert.True(exit == 0, stderr);
+        // claude-sonnet-4-5: 3 x (500 in at $3/MTok + 2,000 out at $15/MTok) = $0.0945.
+        Assert.Contains("Re-run of 3 failed generations", stdout, StringComparison.Ordinal);
+        Assert.Contains("estimated cost at most $0.0945", stdout, StringComparison.Ordinal);
+        await using var connection = await _db.DataSource.OpenConnectionAsync();
+        Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM generation_runs"));
+    }
+
+    [Fact]
+    public async Task Rerun_OfNothingMatching_IsExitOneWithOneLine()
+    {
+        await FailedRunAsync();
+
+        var (exit, _, stderr) = await BrunAsync("run", "rerun", "--source-model", "claude-opus-4-5", "--user", _email);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("nothing to re-run", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rerun_WithAnUnknownTemplate_IsAUsageError()
+    {
+        await FailedRunAsync();
+
+        var (exit, _, stderr) = await BrunAsync("run", "rerun", "--template", "no-such-template", "--user", _email);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("no-such-template", stderr, StringComparison.Ordinal);
     }
 
     private Task<(int ExitCode, string StandardOutput, string StandardError)> BrunAsync(params string[] arguments) =>

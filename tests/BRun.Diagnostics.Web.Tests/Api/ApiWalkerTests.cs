@@ -77,6 +77,92 @@ public sealed class ApiWalkerTests(IntegrationEnvironment env)
         Assert.True(failures.Count == 0, string.Join('\n', failures.Take(40)));
     }
 
+    /// <summary>JSON values of every type and range, for walking a request body field by field.</summary>
+    private static readonly string[] HostileJsonValues =
+    [
+        "null", "true", "0", "-1", "1.5", "1e308", "2147483648", "99999999999999999999999", "\"\"", "\"bogus\"", "\"\\u0000\"",
+        "\"<script>alert(1)</script>\"", "\"' OR 1=1 --\"", "\"😀\"", "[]", "[1]", "[\"not-a-guid\"]", "{}", "\"" + new string('a', 10_240) + "\"",
+    ];
+
+    [Fact]
+    public async Task The_rerun_endpoint_answers_bad_filter_and_body_values_with_a_named_problem_and_never_500()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        var runId = await host.CreateRunAsync(user, count: 2);
+        await BRun.Diagnostics.Testing.FailedTaskSeed.FailTasksAsync(host.Db.DataSource, user.Id, runId, [0, 1]);
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+        var endpoint = ApiPostEndpoints(host).Single(e => e.RoutePattern.RawText == "/api/failed-generations/rerun");
+        var parameters = endpoint.Metadata.GetMetadata<ApiQueryParametersMetadata>()?.Parameters ?? [];
+        Assert.NotEmpty(parameters);
+        var failures = new List<string>();
+        const string dryRun = "{\"dry_run\": true}";
+
+        await PostAsync("?no_such_parameter=1", dryRun, "no_such_parameter", HttpStatusCode.BadRequest);
+        await PostAsync("", dryRun, null, HttpStatusCode.OK);
+        foreach (var parameter in parameters)
+        {
+            await PostAsync($"?{parameter.Name}=a&{parameter.Name}=b", dryRun, parameter.Name, HttpStatusCode.BadRequest);
+            foreach (var value in HostileValues)
+            {
+                // A filter that matches nothing is a 404; only a 500 or a 400 naming something else is wrong.
+                await PostAsync($"?{parameter.Name}={Uri.EscapeDataString(value)}", dryRun, parameter.Name, null);
+            }
+        }
+
+        foreach (var field in BRun.Diagnostics.Web.Reruns.RerunApiBody.Keys.Where(k => k != "dry_run"))
+        {
+            foreach (var value in HostileJsonValues)
+            {
+                await PostAsync("", $"{{\"dry_run\": true, \"{field}\": {value}}}", field, null);
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join('\n', failures.Take(40)));
+
+        async Task PostAsync(string query, string body, string? parameter, HttpStatusCode? expected)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/failed-generations/rerun" + query, UriKind.Relative))
+            {
+                Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await client.SendAsync(request);
+            var shown = $"POST {(query.Length > 80 ? query[..80] + "…" : query)} {(body.Length > 80 ? body[..80] + "…" : body)}";
+            var status = response.StatusCode;
+            if ((int)status >= 500 || (expected is { } e && status != e))
+            {
+                failures.Add($"{shown}: {(int)status}");
+                return;
+            }
+
+            if ((int)status >= 400 && response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+            {
+                failures.Add($"{shown}: {(int)status} as {response.Content.Headers.ContentType?.MediaType}");
+                return;
+            }
+
+            if (status == HttpStatusCode.BadRequest)
+            {
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                var named = json.RootElement.TryGetProperty("parameter", out var p) ? p.GetString() : null;
+                if (named != parameter && !(parameter is "from" && named is "to") && !(parameter is "template_version" && named is "template"))
+                {
+                    failures.Add($"{shown}: 400 names '{named}', expected '{parameter}'");
+                }
+            }
+        }
+    }
+
+    /// <summary>The API's POST endpoints.</summary>
+    internal static IReadOnlyList<RouteEndpoint> ApiPostEndpoints(DashboardHost host) =>
+    [
+        .. host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && raw.TrimStart('/').StartsWith("api/", StringComparison.Ordinal)
+                && e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods.Contains("POST") == true),
+    ];
+
     /// <summary>The API's GET endpoints, less the catch-all 404 and the OpenAPI document.</summary>
     internal static IReadOnlyList<RouteEndpoint> ApiEndpoints(DashboardHost host) =>
     [

@@ -83,7 +83,7 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
     [GeneratedRegex(@"/conversations/failed\?failure_type=truncation$")]
     private static partial Regex TruncationFilterUrl();
 
-    private static string ScreenshotDirectory()
+    internal static string ScreenshotDirectory()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BRun.Diagnostics.sln")))

@@ -26,17 +26,7 @@ namespace BRun.Diagnostics.Web.Tests.Runs;
 [Collection(IntegrationEnvironment.Collection)]
 public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
 {
-    private void SignInAs(AppUser user)
-    {
-        Services.AddSingleton(RegisterSignedInUser(user));
-        Services.AddSingleton(Db.Get<FailedGenerationReader>());
-        Services.AddSingleton(new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time));
-        Services.AddSingleton<RunProgressReader>();
-        Services.AddSingleton(new RateLimitStore(Db.Get<IUserScopedConnectionFactory>()));
-        Services.AddScoped<RunDashboardService>();
-        Services.AddSingleton(new RunAlertStore(Db.Get<IUserScopedConnectionFactory>()));
-        Services.AddScoped<RunAlertService>();
-    }
+    private void SignInAs(AppUser user) => RegisterRunPages(user);
 
     private Task<Guid> CreateRunAsync(AppUser owner, int count) =>
         new RunStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time).CreateAsync(owner.Id, new CreateRunRequest(count, "default", "claude-sonnet-4-5", 2048, 0.7m), CancellationToken.None);

@@ -21,6 +21,12 @@ public abstract class LiveReloadingComponentBase : ComponentBase, IDisposable
     /// <summary>Why the shown state may be stale, or null.</summary>
     protected string? Problem { get; private set; }
 
+    /// <summary>
+    /// True once the component rendered in an interactive circuit (never during prerendering). Pages put it in a
+    /// <c>data-interactive</c> attribute, so browser tests click only when a click can be handled.
+    /// </summary>
+    protected bool Interactive { get; private set; }
+
     /// <summary>Cancelled when the component goes away.</summary>
     protected CancellationToken Disposed => _disposed.Token;
 
@@ -37,6 +43,15 @@ public abstract class LiveReloadingComponentBase : ComponentBase, IDisposable
 
     /// <summary>Reads the page's state.</summary>
     protected abstract Task LoadAsync(CancellationToken cancellationToken);
+
+    protected override void OnAfterRender(bool firstRender)
+    {
+        if (firstRender)
+        {
+            Interactive = true;
+            StateHasChanged();
+        }
+    }
 
     protected void FollowLiveEvents() => _subscription ??= Hub.Subscribe(OnLiveEventsAsync);
 

@@ -23,6 +23,7 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     private Task _facetsLoad = Task.CompletedTask;
     private long _total;
     private HashSet<Guid> _highlighted = [];
+    private HashSet<FailureRowView> _selected = [];
     private IDisposable? _subscription;
     private string? _problem;
     private int _newCount;
@@ -228,6 +229,8 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     private async Task ReloadFromFirstPageAsync()
     {
         _highlighted = [];
+        // A selection made under other filters would re-run rows this view no longer shows.
+        _selected = [];
         _newCount = 0;
         _facetsFor = null;
         if (_grid is null)
@@ -315,6 +318,22 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         if (_viewButtons.TryGetValue(row.Id, out var button))
         {
             await button.FocusAsync();
+        }
+    }
+
+    private Task RerunSelectedAsync() => RerunAsync([.. _selected.Select(r => r.Id)]);
+
+    private Task RerunAllAsync() => RerunAsync(null);
+
+    /// <summary>Opens the confirmation; a confirmed re-run opens the new run's page.</summary>
+    private async Task RerunAsync(IReadOnlyList<Guid>? failureIds)
+    {
+        var parameters = new DialogParameters<RerunDialog> { { d => d.Filter, _state }, { d => d.FailureIds, failureIds } };
+        var options = new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, CloseOnEscapeKey = true, CloseButton = true };
+        var dialog = await Dialogs.ShowAsync<RerunDialog>("Re-run failed generations", parameters, options);
+        if (await dialog.Result is { Canceled: false, Data: Guid runId })
+        {
+            Navigation.NavigateTo($"/runs/{runId:D}");
         }
     }
 
