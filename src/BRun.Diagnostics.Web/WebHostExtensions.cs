@@ -13,6 +13,7 @@ using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Claude;
 using BRun.Diagnostics.Web.Components;
+using BRun.Diagnostics.Web.Datasets;
 using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
@@ -51,6 +52,7 @@ public static class WebHostExtensions
         builder.Services.AddScoped<RunAlertService>();
         builder.Services.AddScoped<FailureDashboardService>();
         builder.Services.AddScoped<DesignDashboardService>();
+        builder.Services.AddDatasetDashboard();
         builder.Services.AddSingleton<ClaudeModeStatus>();
         builder.Services.AddScoped<RunReportService>();
         builder.Services.AddProblemDetails();
