@@ -21,6 +21,7 @@ public sealed partial class DatasetsPage : IDisposable
     private ScanSummary? _scan;
     private IReadOnlyList<ScanFindingRow> _findings = [];
     private Guid? _shownScanId;
+    private bool _interactive;
     private string? _problem;
 
     private string _importLabel = string.Empty;
@@ -69,6 +70,15 @@ public sealed partial class DatasetsPage : IDisposable
         _shownScanId = ScanId;
         _subscription = Runner.Subscribe(OnScanUpdateAsync);
         await ReloadAsync();
+    }
+
+    protected override void OnAfterRender(bool firstRender)
+    {
+        if (firstRender)
+        {
+            _interactive = true;
+            StateHasChanged();
+        }
     }
 
     private async Task ReloadAsync()
