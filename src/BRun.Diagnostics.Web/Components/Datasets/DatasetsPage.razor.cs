@@ -22,6 +22,7 @@ public sealed partial class DatasetsPage : IDisposable
     private IReadOnlyList<ScanFindingRow> _findings = [];
     private Guid? _shownScanId;
     private bool _interactive;
+    private int _reloadVersion;
     private string? _problem;
 
     private string _importLabel = string.Empty;
@@ -83,13 +84,22 @@ public sealed partial class DatasetsPage : IDisposable
 
     private async Task ReloadAsync()
     {
+        // Reloads can overlap (a scan update arrives while an action's reload awaits the database): only the latest
+        // one may assign, so an older read finishing last cannot put stale numbers back on the screen.
+        var version = ++_reloadVersion;
         try
         {
-            _datasets = await Datasets.ListDatasetsAsync(_disposed.Token);
-            _scans = await Datasets.ListScansAsync(_disposed.Token);
-            var shown = _shownScanId ?? _scans.FirstOrDefault()?.Id;
-            _scan = shown is { } id ? await Datasets.GetScanAsync(id, _disposed.Token) : null;
-            _findings = _scan is not null ? await Datasets.ListFindingsAsync(_scan.Id, _disposed.Token) : [];
+            var datasets = await Datasets.ListDatasetsAsync(_disposed.Token);
+            var scans = await Datasets.ListScansAsync(_disposed.Token);
+            var shown = _shownScanId ?? scans.FirstOrDefault()?.Id;
+            var scan = shown is { } id ? await Datasets.GetScanAsync(id, _disposed.Token) : null;
+            var findings = scan is not null ? await Datasets.ListFindingsAsync(scan.Id, _disposed.Token) : [];
+            if (version != _reloadVersion)
+            {
+                return;
+            }
+
+            (_datasets, _scans, _scan, _findings) = (datasets, scans, scan, findings);
             _problem = null;
         }
         catch (DbException)
@@ -100,16 +110,17 @@ public sealed partial class DatasetsPage : IDisposable
 
     private async Task OnScanUpdateAsync(ScanUpdate update)
     {
-        // Only the scan on screen matters; its numbers are re-read as this user (row-level security).
-        if (_scan?.Id != update.ScanId)
-        {
-            return;
-        }
-
         try
         {
             await InvokeAsync(async () =>
             {
+                // Only the scan on screen matters (checked on the renderer, in order with the page's own actions);
+                // its numbers are re-read as this user (row-level security).
+                if ((_shownScanId ?? _scan?.Id) != update.ScanId)
+                {
+                    return;
+                }
+
                 if (update.Problem is not null)
                 {
                     _scanProblem = update.Problem;
