@@ -6,6 +6,7 @@ using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Database.Migrations;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Pricing;
+using BRun.Diagnostics.Infrastructure.Telemetry;
 using BRun.Diagnostics.Infrastructure.Users;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,6 +59,9 @@ public static class InfrastructureServiceCollectionExtensions
                 builder.UseLoggerFactory(loggerFactory);
             }
 
+            builder.ConfigureTracing(tracing => tracing
+                .ConfigureCommandFilter(_ => TaskTracing.DatabaseWorkTraced)
+                .ConfigureBatchFilter(_ => TaskTracing.DatabaseWorkTraced));
             return builder.Build();
         });
         services.TryAddSingleton<IUserScopedConnectionFactory, UserScopedConnectionFactory>();

@@ -125,25 +125,29 @@ public sealed partial class BatchGenerationWorker(
     private async Task<int> ClaimAndStartAsync(int free, CancellationToken stoppingToken)
     {
         IReadOnlyList<ClaimedTask> tasks;
-        ClaimTiming claim;
-        using (var claimSpan = TaskTracing.StartClaim(WorkerId, free))
+        var started = timeProvider.GetUtcNow();
+        try
         {
-            var started = timeProvider.GetUtcNow();
-            try
+            using (TaskTracing.UntracedDatabaseWork())
             {
                 tasks = await queue.ClaimAsync(WorkerId, free, _options.LeaseDuration, stoppingToken).ConfigureAwait(false);
             }
-            catch (NpgsqlException ex)
-            {
-                // The database is away (restart, network): keep the loop alive and try again after the poll interval.
-                TaskTracing.SetError(claimSpan, ex);
-                Log.ClaimFailed(logger, ex, WorkerId);
-                return 0;
-            }
-
-            claimSpan?.SetTag("brun.claim.count", tasks.Count);
-            claim = new ClaimTiming(started, timeProvider.GetUtcNow(), claimSpan?.Context ?? default);
         }
+        catch (NpgsqlException ex)
+        {
+            // The database is away (restart, network): keep the loop alive and try again after the poll interval.
+            TaskTracing.RecordClaim(WorkerId, free, 0, started, timeProvider.GetUtcNow(), ex);
+            Log.ClaimFailed(logger, ex, WorkerId);
+            return 0;
+        }
+
+        if (tasks.Count == 0)
+        {
+            return 0;
+        }
+
+        var ended = timeProvider.GetUtcNow();
+        var claim = new ClaimTiming(started, ended, TaskTracing.RecordClaim(WorkerId, free, tasks.Count, started, ended));
 
         foreach (var task in tasks)
         {

@@ -23,13 +23,50 @@ public static class TaskTracing
     public const string DeliveryTag = "brun.task.delivery";
     public const string WorkerIdTag = "brun.worker.id";
 
-    /// <summary>Starts the span around one claim query (the caller disposes it before starting tasks).</summary>
-    public static Activity? StartClaim(string workerId, int limit)
+    private static readonly AsyncLocal<bool> Untraced = new();
+
+    /// <summary>
+    /// False while the current flow runs database work that should leave no spans (the data source's tracing filter
+    /// asks): an idle worker polls its queue several times a second, and a trace per empty poll is noise that buries
+    /// the deliveries.
+    /// </summary>
+    public static bool DatabaseWorkTraced => !Untraced.Value;
+
+    /// <summary>Turns off the database spans of this flow until disposed.</summary>
+    public static UntracedScope UntracedDatabaseWork()
     {
-        var activity = DiagnosticsTelemetry.Source.StartActivity(ClaimSpan, ActivityKind.Internal);
-        activity?.SetTag(WorkerIdTag, workerId);
-        activity?.SetTag("brun.claim.limit", limit);
-        return activity;
+        Untraced.Value = true;
+        return default;
+    }
+
+    /// <summary>
+    /// Records a claim query that found work (or failed) as a span after the fact: the query ran untraced, because
+    /// until it answers nobody knows whether it was one of the many empty polls.
+    /// </summary>
+    public static ActivityContext RecordClaim(string workerId, int limit, int claimed, DateTimeOffset started, DateTimeOffset ended, Exception? error = null)
+    {
+        using var activity = DiagnosticsTelemetry.Source.StartActivity(ClaimSpan, ActivityKind.Internal, parentContext: default, startTime: started);
+        if (activity is null)
+        {
+            return default;
+        }
+
+        activity.SetTag(WorkerIdTag, workerId);
+        activity.SetTag("brun.claim.limit", limit);
+        activity.SetTag("brun.claim.count", claimed);
+        if (error is not null)
+        {
+            SetError(activity, error);
+        }
+
+        activity.SetEndTime(ended.UtcDateTime);
+        return activity.Context;
+    }
+
+    /// <summary>Ends an <see cref="UntracedDatabaseWork"/> scope.</summary>
+    public readonly struct UntracedScope : IDisposable
+    {
+        public void Dispose() => Untraced.Value = false;
     }
 
     /// <summary>

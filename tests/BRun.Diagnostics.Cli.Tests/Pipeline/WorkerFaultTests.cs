@@ -141,6 +141,65 @@ public sealed class WorkerFaultTests(IntegrationEnvironment environment) : IAsyn
             """));
     }
 
+    [Fact]
+    public async Task TwoWorkerProcesses_SharingOneOrganisation_TogetherStayUnderItsLimits()
+    {
+        // Tier 1's shape scaled to a 2-second window: 30 tasks of up to 2,048 output tokens need several windows, so
+        // the workers must pace; the limiter in the simulator is the judge of whether their sum stayed under the limit.
+        const int tasks = 30;
+        await using var limited = await ClaudeSimulatorServer.StartAsync(new SimulatorOptions
+        {
+            CompleteRate = 1,
+            MaxTokensRate = 0,
+            EndTurnCutRate = 0,
+            StreamCutRate = 0,
+            RefusalRate = 0,
+            RateLimitedRate = 0,
+            OverloadedRate = 0,
+            RequestsPerMinute = 40,
+            InputTokensPerMinute = 200_000,
+            OutputTokensPerMinute = 12_000,
+            RateLimitWindow = TimeSpan.FromSeconds(2),
+            OutputTokensPerSecond = 20_000,
+            RetryAfterSeconds = 1,
+        });
+        var runId = await CreateRunAsync(tasks);
+        var settings = WorkerEnvironment();
+        settings["ANTHROPIC_BASE_URL"] = limited.BaseUrl.ToString();
+        settings["RateLimits__Organization"] = "two-processes";
+        settings["RateLimits__Window"] = "00:00:02";
+        settings["RateLimits__MaxPollInterval"] = "00:00:00.020";
+
+        await using var first = BrunProcess.Start(settings, "worker");
+        await using var second = BrunProcess.Start(settings, "worker");
+        var owners = new HashSet<string>();
+        await WaitUntilAsync(
+            async () =>
+            {
+                await using var connection = new Npgsql.NpgsqlConnection(_db.ConnectionString + ";Pooling=false");
+                await connection.OpenAsync();
+                foreach (var owner in await connection.QueryAsync<string>(
+                    "SELECT DISTINCT lease_owner FROM generation_tasks WHERE lease_owner IS NOT NULL"))
+                {
+                    owners.Add(owner);
+                }
+
+                return await connection.ExecuteScalarAsync<long>(
+                    "SELECT count(*) FROM generation_runs WHERE id = @runId AND finished_at IS NOT NULL", new { runId });
+            },
+            n => n == 1,
+            first);
+
+        Assert.False(second.HasExited, second.Output);
+        await AssertEveryTaskStoredExactlyOnceAsync(tasks);
+        Assert.Equal(0L, await CountAsync("SELECT count(*) FROM failed_generations WHERE failure_type = 'api_error'"));
+        var stats = limited.RateLimitStats;
+        Assert.True(stats.Rejected == 0, $"the organisation's limits were exceeded {stats.Rejected} times: {string.Join(", ", stats.RejectedBy)}");
+        Assert.Equal(tasks, stats.Admitted);
+        Assert.True(stats.Calls.Sum(c => c.OutputTokens ?? 0) > 3 * 12_000, "the run should need several windows' worth of output");
+        Assert.True(owners.Count >= 2, $"both processes should have worked tasks; lease owners seen: {string.Join(", ", owners)}");
+    }
+
     private Dictionary<string, string?> BatchWorkerEnvironment(ClaudeSimulatorServer batchApi)
     {
         var settings = WorkerEnvironment();

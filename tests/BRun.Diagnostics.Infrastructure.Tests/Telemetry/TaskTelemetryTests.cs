@@ -111,6 +111,36 @@ public sealed class TaskTelemetryTests(IntegrationEnvironment environment) : IDi
     }
 
     [Fact]
+    public async Task An_idle_worker_polls_without_spans_and_only_a_claim_that_found_work_is_traced()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment);
+        var services = Listen(harness.Services(s => s["Worker:PollInterval"] = "00:00:00.050"));
+        var worker = services.GetRequiredService<BatchGenerationWorker>();
+        await worker.StartAsync(CancellationToken.None);
+        try
+        {
+            // Many empty polls first: the loop stamps each turn.
+            var turns = new HashSet<long>();
+            await PipelineHarness.WaitUntilAsync(() => Task.FromResult(turns.Add(worker.LastLoopTimestamp) && turns.Count >= 10));
+            var runId = await harness.CreateRunAsync(1);
+            await harness.WaitForRunAsync(runId);
+            await PipelineHarness.WaitUntilAsync(() => Task.FromResult(TaskSpans([runId.ToString()]).Count == 1));
+        }
+        finally
+        {
+            await worker.StopAsync(CancellationToken.None);
+            worker.Dispose();
+        }
+
+        var claims = _spans.Where(s => s.Source.Name == DiagnosticsTelemetry.SourceName && s.DisplayName == TaskTracing.ClaimSpan
+            && s.ParentSpanId == default && (string?)s.GetTagItem(TaskTracing.WorkerIdTag) == worker.WorkerId).ToList();
+        var claim = Assert.Single(claims);
+        Assert.Equal(1, claim.GetTagItem("brun.claim.count"));
+        Assert.DoesNotContain(_spans, s => s.Source.Name == "Npgsql"
+            && ((s.GetTagItem("db.query.text") ?? s.GetTagItem("db.statement")) as string ?? "").Contains("attempts = t.attempts + 1, lease_owner", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Lease_rescues_fenced_out_deliveries_and_cancelled_tasks_are_counted()
     {
         await using var harness = await PipelineHarness.StartAsync(environment);
