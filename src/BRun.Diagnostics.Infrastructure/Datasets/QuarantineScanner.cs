@@ -273,79 +273,108 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
         await using (var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false))
         {
             await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            long flagged = 0, quarantined = 0, keptReleased = 0;
-            for (var i = 0; i < rows.Count; i++)
+            var flaggedRows = Enumerable.Range(0, rows.Count).Where(i => results[i] is not null).ToList();
+
+            // One statement moves the batch's bad rows out; the DELETE locks each row and returns it as it was.
+            var quarantinedRows = new Dictionary<Guid, string>();
+            var toMove = dryRun ? [] : flaggedRows.Where(i => rows[i].ReleasedFrom is null).Select(i => rows[i].Id).ToArray();
+            if (toMove.Length > 0)
             {
-                if (results[i] is not { } failure)
+                foreach (var (id, row) in await connection.QueryAsync<(Guid Id, string Row)>(new CommandDefinition(
+                    "DELETE FROM conversations c WHERE c.id = ANY(@toMove) RETURNING c.id, to_jsonb(c.*)::text",
+                    new { toMove }, transaction, cancellationToken: ct)).ConfigureAwait(false))
                 {
+                    quarantinedRows[id] = row;
+                }
+            }
+
+            var findings = new List<(Guid ConversationId, Guid? FailureId, ValidationFailure Failure, string Action, Guid Owner)>();
+            var stored = new List<(Guid FailureId, string Row)>();
+            long quarantined = 0, keptReleased = 0;
+            foreach (var i in flaggedRows)
+            {
+                var row = rows[i];
+                var failure = results[i]!;
+                if (row.ReleasedFrom is not null)
+                {
+                    findings.Add((row.Id, null, failure, "kept_released", row.CreatedBy));
+                    keptReleased++;
                     continue;
                 }
 
-                var row = rows[i];
-                string action;
-                Guid? failureId = null;
-                if (row.ReleasedFrom is not null)
+                if (dryRun)
                 {
-                    action = "kept_released";
-                    keptReleased++;
-                }
-                else if (dryRun)
-                {
-                    action = "would_quarantine";
-                }
-                else
-                {
-                    var text = StoredConversation.ContentJson(row.Metadata, row.Turns);
-                    var quarantinedRow = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                        "DELETE FROM conversations c WHERE c.id = @Id RETURNING to_jsonb(c.*)::text",
-                        new { row.Id }, transaction, cancellationToken: ct)).ConfigureAwait(false);
-                    if (quarantinedRow is null)
-                    {
-                        // Gone since it was read (another scope's scan moved it): nothing to move, nothing to record.
-                        continue;
-                    }
-
-                    var input = new FailedGenerationInput
-                    {
-                        Source = FailureSources.Scan,
-                        ConversationId = row.Id,
-                        DatasetId = row.DatasetId,
-                        RunId = row.RunId,
-                        Prompt = string.Empty,
-                        Model = row.Model,
-                        MaxTokens = 0,
-                        RawBody = text,
-                        ResponseContent = text,
-                        HttpStatus = 0,
-                        Streamed = false,
-                        FailureType = failure.Type,
-                        TruncationPattern = failure.Pattern,
-                        TruncationDetails = failure.Details,
-                        Confidence = failure.Confidence,
-                        ErrorMessage = $"Quarantined by scan {scanId} (validator {ResponseValidator.Version}); was conversation {row.Id}.",
-                    };
-                    var (id, createdAt) = failures.NewIdentity();
-                    await failures.InsertAsync(connection, transaction, input, id, createdAt, row.CreatedBy, ct).ConfigureAwait(false);
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        "UPDATE failed_generations SET scan_id = @scanId, quarantined_row = @quarantinedRow::jsonb WHERE id = @id",
-                        new { scanId, quarantinedRow, id }, transaction, cancellationToken: ct)).ConfigureAwait(false);
-                    moved.Add(new Moved(id, createdAt, row.CreatedBy, input));
-                    failureId = id;
-                    action = "quarantined";
-                    quarantined++;
+                    findings.Add((row.Id, null, failure, "would_quarantine", row.CreatedBy));
+                    continue;
                 }
 
-                flagged++;
+                if (!quarantinedRows.TryGetValue(row.Id, out var quarantinedRow))
+                {
+                    // Gone since it was read (another scope's scan moved it): nothing to move, nothing to record.
+                    continue;
+                }
+
+                var text = StoredConversation.ContentJson(row.Metadata, row.Turns);
+                var input = new FailedGenerationInput
+                {
+                    Source = FailureSources.Scan,
+                    ConversationId = row.Id,
+                    DatasetId = row.DatasetId,
+                    RunId = row.RunId,
+                    Prompt = string.Empty,
+                    Model = row.Model,
+                    MaxTokens = 0,
+                    RawBody = text,
+                    ResponseContent = text,
+                    HttpStatus = 0,
+                    Streamed = false,
+                    FailureType = failure.Type,
+                    TruncationPattern = failure.Pattern,
+                    TruncationDetails = failure.Details,
+                    Confidence = failure.Confidence,
+                    ErrorMessage = $"Quarantined by scan {scanId} (validator {ResponseValidator.Version}); was conversation {row.Id}.",
+                };
+                var (failureId, createdAt) = failures.NewIdentity();
+                await failures.InsertAsync(connection, transaction, input, failureId, createdAt, row.CreatedBy, ct).ConfigureAwait(false);
+                stored.Add((failureId, quarantinedRow));
+                moved.Add(new Moved(failureId, createdAt, row.CreatedBy, input));
+                findings.Add((row.Id, failureId, failure, "quarantined", row.CreatedBy));
+                quarantined++;
+            }
+
+            if (stored.Count > 0)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    """
+                    UPDATE failed_generations f SET scan_id = @scanId, quarantined_row = u.quarantined_row::jsonb
+                    FROM unnest(@ids, @quarantinedRows) AS u(id, quarantined_row)
+                    WHERE f.id = u.id
+                    """,
+                    new { scanId, ids = stored.Select(s => s.FailureId).ToArray(), quarantinedRows = stored.Select(s => s.Row).ToArray() },
+                    transaction, cancellationToken: ct)).ConfigureAwait(false);
+            }
+
+            if (findings.Count > 0)
+            {
                 await connection.ExecuteAsync(new CommandDefinition(
                     """
                     INSERT INTO scan_findings (scan_id, conversation_id, failure_id, failure_type, pattern, confidence, details, action, created_by)
-                    VALUES (@scanId, @conversationId, @failureId, @type, @Pattern, @confidence, @Details, @action, @owner)
+                    SELECT @scanId, f.conversation_id, f.failure_id, f.failure_type, f.pattern, f.confidence, f.details, f.action, f.owner
+                    FROM unnest(@conversationIds, @failureIds, @types, @patterns, @confidences, @details, @actions, @owners)
+                        AS f(conversation_id, failure_id, failure_type, pattern, confidence, details, action, owner)
                     ON CONFLICT (scan_id, conversation_id) DO NOTHING
                     """,
                     new
                     {
-                        scanId, conversationId = row.Id, failureId, type = failure.Type.ToWire(), failure.Pattern,
-                        confidence = failure.Confidence.ToWire(), failure.Details, action, owner = row.CreatedBy,
+                        scanId,
+                        conversationIds = findings.Select(f => f.ConversationId).ToArray(),
+                        failureIds = findings.Select(f => f.FailureId).ToArray(),
+                        types = findings.Select(f => f.Failure.Type.ToWire()).ToArray(),
+                        patterns = findings.Select(f => f.Failure.Pattern).ToArray(),
+                        confidences = findings.Select(f => f.Failure.Confidence.ToWire()).ToArray(),
+                        details = findings.Select(f => f.Failure.Details).ToArray(),
+                        actions = findings.Select(f => f.Action).ToArray(),
+                        owners = findings.Select(f => f.Owner).ToArray(),
                     },
                     transaction, cancellationToken: ct)).ConfigureAwait(false);
             }
@@ -357,7 +386,7 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
                     quarantined = quarantined + @quarantined, kept_released = kept_released + @keptReleased, updated_at = now()
                 WHERE id = @scanId
                 """,
-                new { upTo, scanned = (long)rows.Count, flagged, quarantined, keptReleased, scanId },
+                new { upTo, scanned = (long)rows.Count, flagged = (long)findings.Count, quarantined, keptReleased, scanId },
                 transaction, cancellationToken: ct)).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
