@@ -116,6 +116,13 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, ILogger<Dashb
             logger.ScanFailed(scanId, ex);
             _updates.Writer.TryWrite(new ScanUpdate(scanId, Finished: true, "The scan stopped (database error); start it again to resume from its last batch."));
         }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // Nobody awaits this background run but StopAsync: a failure is logged as such and shown on the page,
+            // not left as an unobserved task. The scan stays resumable from its last committed batch.
+            logger.ScanFailed(scanId, ex);
+            _updates.Writer.TryWrite(new ScanUpdate(scanId, Finished: true, $"The scan stopped: {ex.Message}"));
+        }
         finally
         {
             _running.TryRemove(scanId, out _);
