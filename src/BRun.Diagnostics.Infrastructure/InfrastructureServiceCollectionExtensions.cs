@@ -91,6 +91,7 @@ public static class InfrastructureServiceCollectionExtensions
         services.TryAddSingleton<DatasetImporter>();
         services.TryAddSingleton<QuarantineScanner>();
         services.TryAddSingleton<TrainingExporter>();
+        services.TryAddSingleton<DatasetReader>();
 
         // Migration first: hosted services start in registration order, and the retrier needs the schema.
         services.AddHostedService<MigrateOnStartHostedService>();

@@ -16,6 +16,7 @@ using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Claude;
 using BRun.Diagnostics.Web.Components;
+using BRun.Diagnostics.Web.Datasets;
 using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Runs;
@@ -59,6 +60,7 @@ public static class WebHostExtensions
         builder.Services.AddScoped<Reruns.RerunService>();
         builder.Services.AddScoped<RunComparisonService>();
         builder.Services.AddScoped<DesignDashboardService>();
+        builder.Services.AddDatasetDashboard();
         builder.Services.AddSingleton<ClaudeModeStatus>();
         builder.Services.AddScoped<RunReportService>();
         builder.Services.AddScoped<AccountPageService>();

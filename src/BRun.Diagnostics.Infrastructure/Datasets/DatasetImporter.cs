@@ -48,6 +48,45 @@ public sealed class DatasetImporter(IUserScopedConnectionFactory connections, Re
         return new DatasetImportSession(this, owner, datasetId, datasetName, importId, format);
     }
 
+    /// <summary>
+    /// Imports one uploaded file into the dataset <paramref name="datasetName"/>: JSONL (openai, sharegpt, auto) is read
+    /// line by line as it arrives, a saved Messages API body or SSE transcript (messages-api) as one record of at most
+    /// <paramref name="maxSavedResponseChars"/> characters. The API's upload and the dashboard's both come here.
+    /// </summary>
+    public async Task<ImportSummary> ImportStreamAsync(
+        Guid owner, string datasetName, TrainingFormat format, string fileName, Stream content, CancellationToken ct, int maxSavedResponseChars = 64 * 1024 * 1024)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        ArgumentNullException.ThrowIfNull(content);
+        var session = await BeginAsync(owner, datasetName, format, ct).ConfigureAwait(false);
+        if (format == TrainingFormat.MessagesApi)
+        {
+            using var reader = new StreamReader(content, leaveOpen: true);
+            var text = new System.Text.StringBuilder();
+            var chunk = new char[16 * 1024];
+            int read;
+            while (text.Length <= maxSavedResponseChars && (read = await reader.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+            {
+                text.Append(chunk, 0, read);
+            }
+
+            if (text.Length > maxSavedResponseChars)
+            {
+                session.AddUnreadableFile(fileName, $"A saved response may be at most {maxSavedResponseChars:N0} characters.");
+            }
+            else
+            {
+                await session.AddSavedResponseAsync(fileName, text.ToString(), ct).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            await session.AddJsonLinesAsync(fileName, content, ct).ConfigureAwait(false);
+        }
+
+        return await session.CompleteAsync(ct).ConfigureAwait(false);
+    }
+
     /// <summary>A dataset by name as the user sees it (their own first; an admin also finds other members' datasets).</summary>
     public async Task<Guid?> FindDatasetAsync(Guid user, string name, CancellationToken ct)
     {

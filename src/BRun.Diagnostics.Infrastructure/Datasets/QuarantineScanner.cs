@@ -104,6 +104,25 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             throw new ScanBusyException(scanId);
         }
 
+        try
+        {
+            return await RunLockedAsync(user, identity, scanId, lockConnection, progress, batchSize, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            // A pooled connection keeps its session (and this lock) while idle in the pool: release it now, even when
+            // cancelled, so a resumed run on another pooled connection can take it.
+            if (lockConnection.State == System.Data.ConnectionState.Open)
+            {
+                await lockConnection.ExecuteAsync(new CommandDefinition(
+                    "SELECT pg_advisory_unlock(hashtextextended('brun-scan:' || @scanId::text, 0))", new { scanId }, cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<ScanProgress> RunLockedAsync(
+        Guid user, DbIdentity identity, Guid scanId, NpgsqlConnection lockConnection, IProgress<ScanProgress>? progress, int batchSize, CancellationToken ct)
+    {
         var scan = await lockConnection.QuerySingleOrDefaultAsync<(string Kind, Guid? DatasetId, Guid? RunId, bool DryRun, Guid? Checkpoint, string Status)>(new CommandDefinition(
             "SELECT scope, dataset_id, run_id, dry_run, checkpoint, status FROM scans WHERE id = @scanId", new { scanId }, cancellationToken: ct)).ConfigureAwait(false);
         if (scan.Kind is null)
@@ -111,17 +130,54 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             throw new InvalidOperationException($"No scan {scanId}.");
         }
 
-        var checkpoint = scan.Checkpoint;
-        while (scan.Status == "running")
+        if (scan.Status == "running")
         {
-            ct.ThrowIfCancellationRequested();
-            var (last, done) = await RunBatchAsync(identity, scanId, new ScanScope(scan.Kind, scan.DatasetId, scan.RunId), scan.DryRun, checkpoint, batchSize, ct).ConfigureAwait(false);
-            checkpoint = last;
-            var current = await GetAsync(user, scanId, ct).ConfigureAwait(false);
-            progress?.Report(current!);
-            if (done)
+            var scope = new ScanScope(scan.Kind, scan.DatasetId, scan.RunId);
+
+            // Reading (the server turning jsonb into text) costs more than validating, so the next batches are read
+            // on their own connections while this one is validated and written: the database's work and ours overlap,
+            // on every core. Batches still commit one at a time, in id order, each with its checkpoint.
+            var reads = new Queue<(Guid UpTo, Task<List<Row>> Rows)>();
+            var after = scan.Checkpoint;
+            var planned = false;
+            try
             {
-                break;
+                while (true)
+                {
+                    while (!planned && reads.Count < ReadAhead)
+                    {
+                        var ids = await PlanBatchAsync(identity, scope, after, batchSize, ct).ConfigureAwait(false);
+                        if (ids.Count == 0)
+                        {
+                            planned = true;
+                            break;
+                        }
+
+                        reads.Enqueue((ids[^1], ReadBatchAsync(identity, scope, after, ids[^1], ct)));
+                        after = ids[^1];
+                        planned = ids.Count < batchSize;
+                    }
+
+                    if (!reads.TryDequeue(out var read))
+                    {
+                        break;
+                    }
+
+                    var rows = await read.Rows.ConfigureAwait(false);
+                    await WriteBatchAsync(identity, scanId, scan.DryRun, read.UpTo, rows, Validate(rows), ct).ConfigureAwait(false);
+                    if (progress is not null)
+                    {
+                        progress.Report((await GetAsync(user, scanId, ct).ConfigureAwait(false))!);
+                    }
+                }
+            }
+            finally
+            {
+                // Reads in flight when the scan stops are of no use; wait for them so nothing runs on after this method.
+                foreach (var (_, pending) in reads)
+                {
+                    await ((Task)pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
             }
         }
 
@@ -168,121 +224,178 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
         (@Kind = 'all' OR (@Kind = 'dataset' AND dataset_id = @DatasetId) OR (@Kind = 'run' AND run_id = @RunId))
         """;
 
-    private async Task<(Guid? Last, bool Done)> RunBatchAsync(
-        DbIdentity identity, Guid scanId, ScanScope scope, bool dryRun, Guid? checkpoint, int batchSize, CancellationToken ct)
+    /// <summary>Batches read ahead of the one being written.</summary>
+    private static readonly int ReadAhead = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>The ids of the next batch: an index-only walk, cheap next to reading the rows.</summary>
+    private async Task<List<Guid>> PlanBatchAsync(DbIdentity identity, ScanScope scope, Guid? after, int batchSize, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
+        return (await connection.QueryAsync<Guid>(new CommandDefinition(
+            $"""
+            SELECT id FROM conversations
+            WHERE (@after::uuid IS NULL OR id > @after) AND {ScopeFilter}
+            ORDER BY id
+            LIMIT @batchSize
+            """,
+            new { after, scope.Kind, scope.DatasetId, scope.RunId, batchSize },
+            cancellationToken: ct)).ConfigureAwait(false)).AsList();
+    }
+
+    // No row locks: a dry run changes nothing, and a real scan's DELETE locks (and re-reads) each row it moves.
+    // Locking every row read would write every tuple it passes.
+    private async Task<List<Row>> ReadBatchAsync(DbIdentity identity, ScanScope scope, Guid? after, Guid upTo, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
+        return (await connection.QueryAsync<Row>(new CommandDefinition(
+            $"""
+            SELECT id, model, turns::text AS turns, metadata::text AS metadata, released_from AS releasedfrom,
+                   created_by AS createdby, dataset_id AS datasetid, run_id AS runid
+            FROM conversations
+            WHERE (@after::uuid IS NULL OR id > @after) AND id <= @upTo AND {ScopeFilter}
+            ORDER BY id
+            """,
+            new { after, upTo, scope.Kind, scope.DatasetId, scope.RunId },
+            cancellationToken: ct)).ConfigureAwait(false)).AsList();
+    }
+
+    /// <summary>Validates a batch on every core (the validator is stateless); the texts are dropped as soon as each is judged.</summary>
+    private ValidationFailure?[] Validate(List<Row> rows)
+    {
+        var found = new ValidationFailure?[rows.Count];
+        Parallel.For(0, rows.Count, i => found[i] = validator.ValidateContent(StoredConversation.ContentJson(rows[i].Metadata, rows[i].Turns)).Failure);
+        return found;
+    }
+
+    private async Task WriteBatchAsync(DbIdentity identity, Guid scanId, bool dryRun, Guid upTo, List<Row> rows, ValidationFailure?[] results, CancellationToken ct)
     {
         var moved = new List<Moved>();
-        Guid? last;
-        bool done;
         await using (var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false))
         {
             await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            var rows = (await connection.QueryAsync<Row>(new CommandDefinition(
-                $"""
-                SELECT id, model, turns::text AS turns, metadata::text AS metadata, released_from AS releasedfrom,
-                       created_by AS createdby, dataset_id AS datasetid, run_id AS runid
-                FROM conversations
-                WHERE (@checkpoint::uuid IS NULL OR id > @checkpoint) AND {ScopeFilter}
-                ORDER BY id
-                LIMIT @batchSize
-                FOR UPDATE
-                """,
-                new { checkpoint, scope.Kind, scope.DatasetId, scope.RunId, batchSize },
-                transaction, cancellationToken: ct)).ConfigureAwait(false)).AsList();
+            var flaggedRows = Enumerable.Range(0, rows.Count).Where(i => results[i] is not null).ToList();
 
-            long flagged = 0, quarantined = 0, keptReleased = 0;
-            foreach (var row in rows)
+            // One statement moves the batch's bad rows out; the DELETE locks each row and returns it as it was.
+            var quarantinedRows = new Dictionary<Guid, string>();
+            var toMove = dryRun ? [] : flaggedRows.Where(i => rows[i].ReleasedFrom is null).Select(i => rows[i].Id).ToArray();
+            if (toMove.Length > 0)
             {
-                var text = StoredConversation.ContentJson(row.Metadata, row.Turns);
-                var result = validator.ValidateContent(text);
-                if (result.IsOk)
+                foreach (var (id, row) in await connection.QueryAsync<(Guid Id, string Row)>(new CommandDefinition(
+                    "DELETE FROM conversations c WHERE c.id = ANY(@toMove) RETURNING c.id, to_jsonb(c.*)::text",
+                    new { toMove }, transaction, cancellationToken: ct)).ConfigureAwait(false))
                 {
+                    quarantinedRows[id] = row;
+                }
+            }
+
+            var findings = new List<(Guid ConversationId, Guid? FailureId, ValidationFailure Failure, string Action, Guid Owner)>();
+            var stored = new List<(Guid FailureId, string Row)>();
+            long quarantined = 0, keptReleased = 0;
+            foreach (var i in flaggedRows)
+            {
+                var row = rows[i];
+                var failure = results[i]!;
+                if (row.ReleasedFrom is not null)
+                {
+                    findings.Add((row.Id, null, failure, "kept_released", row.CreatedBy));
+                    keptReleased++;
                     continue;
                 }
 
-                flagged++;
-                var failure = result.Failure;
-                string action;
-                Guid? failureId = null;
-                if (row.ReleasedFrom is not null)
+                if (dryRun)
                 {
-                    action = "kept_released";
-                    keptReleased++;
-                }
-                else if (dryRun)
-                {
-                    action = "would_quarantine";
-                }
-                else
-                {
-                    var input = new FailedGenerationInput
-                    {
-                        Source = FailureSources.Scan,
-                        ConversationId = row.Id,
-                        DatasetId = row.DatasetId,
-                        RunId = row.RunId,
-                        Prompt = string.Empty,
-                        Model = row.Model,
-                        MaxTokens = 0,
-                        RawBody = text,
-                        ResponseContent = text,
-                        HttpStatus = 0,
-                        Streamed = false,
-                        FailureType = failure.Type,
-                        TruncationPattern = failure.Pattern,
-                        TruncationDetails = failure.Details,
-                        Confidence = failure.Confidence,
-                        ErrorMessage = $"Quarantined by scan {scanId} (validator {ResponseValidator.Version}); was conversation {row.Id}.",
-                    };
-                    var (id, createdAt) = failures.NewIdentity();
-                    var quarantinedRow = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-                        "DELETE FROM conversations c WHERE c.id = @Id RETURNING to_jsonb(c.*)::text",
-                        new { row.Id }, transaction, cancellationToken: ct)).ConfigureAwait(false);
-                    await failures.InsertAsync(connection, transaction, input, id, createdAt, row.CreatedBy, ct).ConfigureAwait(false);
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        "UPDATE failed_generations SET scan_id = @scanId, quarantined_row = @quarantinedRow::jsonb WHERE id = @id",
-                        new { scanId, quarantinedRow, id }, transaction, cancellationToken: ct)).ConfigureAwait(false);
-                    moved.Add(new Moved(id, createdAt, row.CreatedBy, input));
-                    failureId = id;
-                    action = "quarantined";
-                    quarantined++;
+                    findings.Add((row.Id, null, failure, "would_quarantine", row.CreatedBy));
+                    continue;
                 }
 
+                if (!quarantinedRows.TryGetValue(row.Id, out var quarantinedRow))
+                {
+                    // Gone since it was read (another scope's scan moved it): nothing to move, nothing to record.
+                    continue;
+                }
+
+                var text = StoredConversation.ContentJson(row.Metadata, row.Turns);
+                var input = new FailedGenerationInput
+                {
+                    Source = FailureSources.Scan,
+                    ConversationId = row.Id,
+                    DatasetId = row.DatasetId,
+                    RunId = row.RunId,
+                    Prompt = string.Empty,
+                    Model = row.Model,
+                    MaxTokens = 0,
+                    RawBody = text,
+                    ResponseContent = text,
+                    HttpStatus = 0,
+                    Streamed = false,
+                    FailureType = failure.Type,
+                    TruncationPattern = failure.Pattern,
+                    TruncationDetails = failure.Details,
+                    Confidence = failure.Confidence,
+                    ErrorMessage = $"Quarantined by scan {scanId} (validator {ResponseValidator.Version}); was conversation {row.Id}.",
+                };
+                var (failureId, createdAt) = failures.NewIdentity();
+                await failures.InsertAsync(connection, transaction, input, failureId, createdAt, row.CreatedBy, ct).ConfigureAwait(false);
+                stored.Add((failureId, quarantinedRow));
+                moved.Add(new Moved(failureId, createdAt, row.CreatedBy, input));
+                findings.Add((row.Id, failureId, failure, "quarantined", row.CreatedBy));
+                quarantined++;
+            }
+
+            if (stored.Count > 0)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    """
+                    UPDATE failed_generations f SET scan_id = @scanId, quarantined_row = u.quarantined_row::jsonb
+                    FROM unnest(@ids, @quarantinedRows) AS u(id, quarantined_row)
+                    WHERE f.id = u.id
+                    """,
+                    new { scanId, ids = stored.Select(s => s.FailureId).ToArray(), quarantinedRows = stored.Select(s => s.Row).ToArray() },
+                    transaction, cancellationToken: ct)).ConfigureAwait(false);
+            }
+
+            if (findings.Count > 0)
+            {
                 await connection.ExecuteAsync(new CommandDefinition(
                     """
                     INSERT INTO scan_findings (scan_id, conversation_id, failure_id, failure_type, pattern, confidence, details, action, created_by)
-                    VALUES (@scanId, @conversationId, @failureId, @type, @Pattern, @confidence, @Details, @action, @owner)
+                    SELECT @scanId, f.conversation_id, f.failure_id, f.failure_type, f.pattern, f.confidence, f.details, f.action, f.owner
+                    FROM unnest(@conversationIds, @failureIds, @types, @patterns, @confidences, @details, @actions, @owners)
+                        AS f(conversation_id, failure_id, failure_type, pattern, confidence, details, action, owner)
                     ON CONFLICT (scan_id, conversation_id) DO NOTHING
                     """,
                     new
                     {
-                        scanId, conversationId = row.Id, failureId, type = failure.Type.ToWire(), failure.Pattern,
-                        confidence = failure.Confidence.ToWire(), failure.Details, action, owner = row.CreatedBy,
+                        scanId,
+                        conversationIds = findings.Select(f => f.ConversationId).ToArray(),
+                        failureIds = findings.Select(f => f.FailureId).ToArray(),
+                        types = findings.Select(f => f.Failure.Type.ToWire()).ToArray(),
+                        patterns = findings.Select(f => f.Failure.Pattern).ToArray(),
+                        confidences = findings.Select(f => f.Failure.Confidence.ToWire()).ToArray(),
+                        details = findings.Select(f => f.Failure.Details).ToArray(),
+                        actions = findings.Select(f => f.Action).ToArray(),
+                        owners = findings.Select(f => f.Owner).ToArray(),
                     },
                     transaction, cancellationToken: ct)).ConfigureAwait(false);
             }
 
-            last = rows.Count > 0 ? rows[^1].Id : checkpoint;
-            done = rows.Count < batchSize;
-
             // Checkpoint: the moves of this batch and the position after it commit together.
             await connection.ExecuteAsync(new CommandDefinition(
                 """
-                UPDATE scans SET checkpoint = @last, scanned = scanned + @scanned, flagged = flagged + @flagged,
+                UPDATE scans SET checkpoint = @upTo, scanned = scanned + @scanned, flagged = flagged + @flagged,
                     quarantined = quarantined + @quarantined, kept_released = kept_released + @keptReleased, updated_at = now()
                 WHERE id = @scanId
                 """,
-                new { last, scanned = (long)rows.Count, flagged, quarantined, keptReleased, scanId },
+                new { upTo, scanned = (long)rows.Count, flagged = (long)findings.Count, quarantined, keptReleased, scanId },
                 transaction, cancellationToken: ct)).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
 
-        // The rows are committed; a report that cannot be uploaded now is left to the retrier.
-        foreach (var m in moved)
-        {
-            await failures.UploadReportAsync(m.Owner, m.Input, m.FailureId, m.CreatedAt, ct).ConfigureAwait(false);
-        }
-
-        return (last, done);
+        // The rows are committed; a report that cannot be uploaded now is left to the retrier. Uploads are network
+        // waits, so a few go at once.
+        await Parallel.ForEachAsync(
+            moved,
+            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (m, token) => await failures.UploadReportAsync(m.Owner, m.Input, m.FailureId, m.CreatedAt, token).ConfigureAwait(false)).ConfigureAwait(false);
     }
 }

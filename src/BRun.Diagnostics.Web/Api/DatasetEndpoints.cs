@@ -184,17 +184,7 @@ public static class DatasetEndpoints
         }
 
         var fileName = string.IsNullOrWhiteSpace(name) ? "upload" : Path.GetFileName(name);
-        var session = await importer.BeginAsync(user.UserId, label, trainingFormat, ct).ConfigureAwait(false);
-        if (trainingFormat == TrainingFormat.MessagesApi)
-        {
-            using var reader = new StreamReader(context.Request.Body);
-            await session.AddSavedResponseAsync(fileName, await reader.ReadToEndAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-        }
-        else
-        {
-            await session.AddJsonLinesAsync(fileName, context.Request.Body, ct).ConfigureAwait(false);
-        }
-
-        return Results.Ok(ImportResponse.From(await session.CompleteAsync(ct).ConfigureAwait(false)));
+        return Results.Ok(ImportResponse.From(
+            await importer.ImportStreamAsync(user.UserId, label, trainingFormat, fileName, context.Request.Body, ct).ConfigureAwait(false)));
     }
 }

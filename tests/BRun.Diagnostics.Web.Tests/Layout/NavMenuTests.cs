@@ -69,4 +69,14 @@ public sealed class NavMenuTests : DashboardTestContext
 
         Assert.Single(cut.FindAll("a[href='/admin/users']"));
     }
+
+    [Fact]
+    public void Datasets_has_its_own_link_in_the_side_navigation()
+    {
+        Services.GetRequiredService<NavigationManager>().NavigateTo("/datasets");
+
+        var cut = Render<NavMenu>();
+
+        Assert.True(cut.Find("a[href='/datasets']").ClassList.Contains("active"));
+    }
 }
