@@ -131,15 +131,25 @@ public sealed class RunReportBrowserTests(IntegrationEnvironment env) : IAsyncLi
     {
         var (report, _, _) = await OpenReportFileAsync(await DownloadReportAsync());
 
-        // The run page's three breakdown tables, in order: failure type, stop reason, truncation pattern. They load after
-        // the counts the sign-in waited for, so wait for their rows before reading them.
-        await _dashboard.Locator(".brun-failure-breakdown .brun-breakdown-table tbody tr").First.WaitForAsync();
-        var runPageRows = await _dashboard.Locator(".brun-failure-breakdown .brun-breakdown-table tbody tr")
-            .EvaluateAllAsync<string[][]>("rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.innerText.trim()))");
-        var reportRows = await report.Locator("#failure-rates table[data-breakdown] tbody tr[data-key]")
-            .EvaluateAllAsync<string[][]>("rows => rows.map(r => [r.dataset.key, r.querySelector('[data-count]').innerText.trim()])");
+        var reportRows = (await report.Locator("#failure-rates table[data-breakdown] tbody tr[data-key]")
+            .EvaluateAllAsync<string[][]>("rows => rows.map(r => [r.dataset.key, r.querySelector('[data-count]').innerText.trim()])"))
+            .Select(r => $"{r[0]}={r[1]}").ToList();
 
-        Assert.Equal(runPageRows.Select(r => $"{r[0]}={r[1]}"), reportRows.Select(r => $"{r[0]}={r[1]}"));
+        // The run page's three breakdown tables, in order: failure type, stop reason, truncation pattern. They load after
+        // the counts the sign-in waited for, and a live reload re-renders them, so one read can land between two
+        // renders (no rows): read until the rows are there, within a bound, then compare.
+        var rows = _dashboard.Locator(".brun-failure-breakdown .brun-breakdown-table tbody tr");
+        List<string> runPageRows = [];
+        var deadline = TimeProvider.System.GetUtcNow().AddSeconds(30);
+        do
+        {
+            await rows.First.WaitForAsync();
+            runPageRows = (await rows.EvaluateAllAsync<string[][]>("rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.innerText.trim()))"))
+                .Select(r => $"{r[0]}={r[1]}").ToList();
+        }
+        while (runPageRows.Count < reportRows.Count && TimeProvider.System.GetUtcNow() < deadline);
+
+        Assert.Equal(reportRows, runPageRows);
     }
 
     private static string ScreenshotDirectory()
