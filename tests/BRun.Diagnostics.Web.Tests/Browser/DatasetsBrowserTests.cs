@@ -17,31 +17,18 @@ public sealed class DatasetsBrowserTests(IntegrationEnvironment env) : IAsyncLif
     // Bounds each wait on a shared 2-core machine; nothing asserts speed.
     private const float WaitMs = 30_000;
 
-    private BrowserHost? _host;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
+    private BrowserSession? _session;
 
-    private BrowserHost Host => _host!;
+    private BrowserHost Host => _session!.Host;
 
-    public async Task InitializeAsync()
-    {
-        var chromium = HeadlessChromium.FindExecutable();
-        _host = await BrowserHost.StartAsync(env, new Dictionary<string, string?> { ["Worker:Enabled"] = "false" });
-        _playwright = await Playwright.CreateAsync();
-        _browser = await HeadlessChromium.LaunchAsync(_playwright, chromium);
-    }
+    public async Task InitializeAsync() =>
+        _session = await BrowserSession.StartAsync(env, new Dictionary<string, string?> { ["Worker:Enabled"] = "false" });
 
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
+        if (_session is not null)
         {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        if (_host is not null)
-        {
-            await _host.DisposeAsync();
+            await _session.DisposeAsync();
         }
     }
 
@@ -98,13 +85,7 @@ public sealed class DatasetsBrowserTests(IntegrationEnvironment env) : IAsyncLif
 
     private async Task<IPage> SignInAsync(AppUser user, string path)
     {
-        var context = await _browser!.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), ViewportSize = new() { Width = 1366, Height = 900 } });
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(WaitMs);
-        await page.GotoAsync("/account/login?returnUrl=" + Uri.EscapeDataString(path));
-        await page.FillAsync("input[name=Email]", user.Email);
-        await page.FillAsync("input[name=Password]", BrowserHost.Password);
-        await page.ClickAsync("button[type=submit]");
+        var page = await _session!.SignInAsync(user, path, WaitMs);
         await page.WaitForURLAsync("**" + path, new() { WaitUntil = WaitUntilState.Commit });
         await WaitForCircuitAsync(page);
         return page;
