@@ -19,6 +19,7 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, ILogger<Dashb
 {
     private readonly ConcurrentDictionary<Guid, Task> _running = new();
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private readonly Channel<ScanUpdate> _updates = Channel.CreateUnbounded<ScanUpdate>(new() { SingleReader = true });
     private readonly Lock _gate = new();
     private Subscription[] _subscribers = [];
@@ -67,6 +68,13 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, ILogger<Dashb
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Stop can come after Dispose (the web tests' hosts shut down that way, the cause not pinned down): Dispose
+        // has cancelled the scans already, and there is nothing left to stop.
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_running.Values).WaitAsync(cancellationToken).ConfigureAwait(false);
         _updates.Writer.TryComplete();
@@ -75,6 +83,12 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, ILogger<Dashb
 
     public override void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
         _stopping.Dispose();
         base.Dispose();
     }
