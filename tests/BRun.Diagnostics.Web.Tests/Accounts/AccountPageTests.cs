@@ -27,6 +27,14 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         return user;
     }
 
+    /// <summary>Renders the page and waits until its tokens are read and its first render is done.</summary>
+    private IRenderedComponent<AccountPage> RenderLoaded()
+    {
+        var cut = Render<AccountPage>();
+        cut.WaitForElement(".brun-account-page[data-loaded='true'][data-interactive='true']", RenderWait);
+        return cut;
+    }
+
     [Fact]
     public async Task The_page_lists_the_users_own_tokens_and_not_another_members()
     {
@@ -35,7 +43,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         await Tokens.CreateAsync(user.Id, "laptop", CancellationToken.None);
         await Tokens.CreateAsync(other.Id, "someone else's", CancellationToken.None);
 
-        var cut = Render<AccountPage>();
+        var cut = RenderLoaded();
 
         cut.WaitForAssertion(() => Assert.Equal(["laptop"], cut.FindAll(".brun-token-row td:first-child").Select(td => td.TextContent.Trim())), RenderWait);
     }
@@ -44,7 +52,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
     public async Task A_created_token_is_shown_once_and_authenticates()
     {
         var user = await SignedInUserAsync();
-        var cut = Render<AccountPage>();
+        var cut = RenderLoaded();
 
         cut.Find(".brun-token-name input").Change("ci");
         await cut.Find(".brun-create-token").ClickAsync(new());
@@ -57,7 +65,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
     public async Task A_token_without_a_name_is_refused_with_a_message()
     {
         await SignedInUserAsync();
-        var cut = Render<AccountPage>();
+        var cut = RenderLoaded();
 
         await cut.Find(".brun-create-token").ClickAsync(new());
 
@@ -69,7 +77,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
     {
         var user = await SignedInUserAsync();
         var token = await Tokens.CreateAsync(user.Id, "laptop", CancellationToken.None);
-        var cut = Render<AccountPage>();
+        var cut = RenderLoaded();
 
         await cut.WaitForElement(".brun-revoke-token", RenderWait).ClickAsync(new());
 
@@ -81,7 +89,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
     public async Task A_wrong_current_password_changes_nothing()
     {
         var user = await SignedInUserAsync();
-        var cut = Render<AccountPage>();
+        var cut = RenderLoaded();
 
         cut.Find(".brun-current-password input").Change("not-my-password");
         cut.Find(".brun-new-password input").Change("new-password-1");
@@ -96,7 +104,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
     public async Task The_right_current_password_changes_it()
     {
         var user = await SignedInUserAsync();
-        var cut = Render<AccountPage>();
+        var cut = RenderLoaded();
 
         cut.Find(".brun-current-password input").Change(Password);
         cut.Find(".brun-new-password input").Change("new-password-1");

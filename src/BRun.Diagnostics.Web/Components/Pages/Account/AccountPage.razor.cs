@@ -18,11 +18,16 @@ public sealed partial class AccountPage : ComponentBase
     private string? _passwordMessage;
     private bool _passwordChanged;
     private bool _interactive;
+    private bool _loaded;
 
     [Inject]
     private AccountPageService Account { get; set; } = default!;
 
-    protected override async Task OnInitializedAsync() => _tokens = await Account.ListTokensAsync(CancellationToken.None);
+    protected override async Task OnInitializedAsync()
+    {
+        _tokens = await Account.ListTokensAsync(CancellationToken.None);
+        _loaded = true;
+    }
 
     protected override void OnAfterRender(bool firstRender)
     {
