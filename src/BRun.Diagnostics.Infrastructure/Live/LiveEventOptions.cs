@@ -8,8 +8,9 @@ public sealed class LiveEventOptions
     public const string SectionName = "Live";
 
     /// <summary>
-    /// How long the hub collects events before delivering them as one batch, so a burst of hundreds of task
-    /// events per second costs each dashboard one re-query and one render. Default: 250 ms.
+    /// The shortest time between two deliveries: an event after a quiet period is delivered at once, and what
+    /// follows within this window is collected and delivered as one batch when it ends, so a burst of hundreds of
+    /// task events per second costs each dashboard one re-query and one render per window. Default: 250 ms.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
     public TimeSpan BatchWindow { get; set; } = TimeSpan.FromMilliseconds(250);

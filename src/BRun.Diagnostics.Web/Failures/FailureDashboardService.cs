@@ -33,6 +33,21 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
         return [.. rows.Select(r => FailureRowView.From(r, owners.GetValueOrDefault(r.CreatedBy)))];
     }
 
+    /// <summary>
+    /// What the grid shows first for these filters (newest first): the total, one page of rows and the chip counts,
+    /// read at once. The prerender reads it so the interactive page can show rows as soon as its circuit starts.
+    /// </summary>
+    public async Task<FailuresFirstView> ReadFirstViewAsync(FailureFilterState state, int pageIndex, int pageSize, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var total = CountAsync(state, cancellationToken);
+        var rows = ListPageAsync(state, FailedGenerationSort.NewestFirst, pageIndex, pageSize, cancellationToken);
+        var facets = GetFacetsAsync(state, cancellationToken);
+        await Task.WhenAll(total, rows, facets).ConfigureAwait(false);
+        return new FailuresFirstView(state.ToQueryString(), pageIndex, pageSize, await total.ConfigureAwait(false),
+            [.. await rows.ConfigureAwait(false)], await facets.ConfigureAwait(false));
+    }
+
     /// <summary>Whether the grid has an Owner column: an admin sees every member's failures, a member only their own.</summary>
     public bool ShowsOwners => currentUser.IsAdmin;
 
@@ -91,6 +106,17 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
         ArgumentNullException.ThrowIfNull(state);
         return state.ToFilter();
     }
+}
+
+/// <summary>
+/// The grid's first view as the prerender read it, handed to the interactive page through persisted component state
+/// (so it is plain, serialisable data). <see cref="Filters"/> is the filters' query string, to check it still applies.
+/// </summary>
+public sealed record FailuresFirstView(string Filters, int PageIndex, int PageSize, long Total, List<FailureRowView> Rows, FailureFacets Facets)
+{
+    /// <summary>Whether this view answers the grid's load of <paramref name="pageIndex"/> under <paramref name="state"/>, newest first.</summary>
+    public bool Answers(FailureFilterState state, int pageIndex, int pageSize, FailedGenerationSort sort) =>
+        state is not null && Filters == state.ToQueryString() && PageIndex == pageIndex && PageSize == pageSize && sort == FailedGenerationSort.NewestFirst;
 }
 
 /// <summary>Chart data of the insights tab.</summary>

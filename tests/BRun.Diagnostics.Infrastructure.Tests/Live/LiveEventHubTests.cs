@@ -29,21 +29,39 @@ public sealed class LiveEventHubTests : IAsyncLifetime
 
     private static RunEvent Event(Guid runId) => new(RunEvent.TaskSucceeded, runId, Guid.NewGuid());
 
-    [Fact]
-    public async Task A_burst_within_one_window_is_delivered_as_one_batch()
+    /// <summary>Subscribes and returns the batches as they are delivered, one at a time.</summary>
+    private System.Threading.Channels.ChannelReader<LiveEventBatch> Follow(out IDisposable subscription)
     {
-        var batches = new List<LiveEventBatch>();
-        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = _hub.Subscribe(batch =>
+        var delivered = System.Threading.Channels.Channel.CreateUnbounded<LiveEventBatch>();
+        subscription = _hub.Subscribe(batch =>
         {
-            lock (batches)
-            {
-                batches.Add(batch);
-            }
-
-            delivered.TrySetResult();
+            delivered.Writer.TryWrite(batch);
             return Task.CompletedTask;
         });
+        return delivered.Reader;
+    }
+
+    [Fact]
+    public async Task An_event_after_a_quiet_period_is_delivered_at_once()
+    {
+        var delivered = Follow(out var subscription);
+        using var following = subscription;
+        var runId = Guid.NewGuid();
+
+        // The clock does not move: a hub that waited for a window to end would never deliver.
+        _hub.Publish(Event(runId));
+
+        var batch = await delivered.ReadAsync().AsTask().WaitAsync(Patience);
+        Assert.Equal([runId], batch.Events.Select(e => e.RunId));
+    }
+
+    [Fact]
+    public async Task A_burst_after_a_delivery_is_delivered_as_one_batch_when_the_window_ends()
+    {
+        var delivered = Follow(out var subscription);
+        using var following = subscription;
+        _hub.Publish(Event(Guid.NewGuid()));
+        await delivered.ReadAsync().AsTask().WaitAsync(Patience);
         var runs = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid()).ToArray();
 
         for (var i = 0; i < 300; i++)
@@ -52,21 +70,18 @@ public sealed class LiveEventHubTests : IAsyncLifetime
         }
 
         _time.Advance(Window);
-        await delivered.Task.WaitAsync(Patience);
+        var batch = await delivered.ReadAsync().AsTask().WaitAsync(Patience);
 
-        var batch = Assert.Single(batches);
         Assert.Equal((300, 3), (batch.Events.Count, batch.RunIds.Count));
     }
 
     [Fact]
-    public async Task Nothing_is_delivered_before_the_window_closes()
+    public async Task Events_within_an_open_window_wait_for_its_end()
     {
-        var delivered = new TaskCompletionSource<LiveEventBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = _hub.Subscribe(batch =>
-        {
-            delivered.TrySetResult(batch);
-            return Task.CompletedTask;
-        });
+        var delivered = Follow(out var subscription);
+        using var following = subscription;
+        _hub.Publish(Event(Guid.NewGuid()));
+        await delivered.ReadAsync().AsTask().WaitAsync(Patience);
         var early = Guid.NewGuid();
         var late = Guid.NewGuid();
 
@@ -75,9 +90,25 @@ public sealed class LiveEventHubTests : IAsyncLifetime
         _hub.Publish(Event(late));
         _time.Advance(TimeSpan.FromMilliseconds(1));
 
-        // Both events share the window the first one opened: had the hub delivered early, 'late' would be missing.
-        var batch = await delivered.Task.WaitAsync(Patience);
+        // Both share the window the first delivery opened: had the hub delivered 'early' at once, 'late' would be missing.
+        var batch = await delivered.ReadAsync().AsTask().WaitAsync(Patience);
         Assert.Equal([early, late], batch.Events.Select(e => e.RunId));
+    }
+
+    [Fact]
+    public async Task After_a_window_that_collected_nothing_the_next_event_is_delivered_at_once_again()
+    {
+        var delivered = Follow(out var subscription);
+        using var following = subscription;
+        _hub.Publish(Event(Guid.NewGuid()));
+        await delivered.ReadAsync().AsTask().WaitAsync(Patience);
+        _time.Advance(Window);
+        var next = Guid.NewGuid();
+
+        _hub.Publish(Event(next));
+
+        var batch = await delivered.ReadAsync().AsTask().WaitAsync(Patience);
+        Assert.Equal([next], batch.Events.Select(e => e.RunId));
     }
 
     [Fact]

@@ -104,6 +104,8 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
         await Store.StoreAsync(user.Id, FailureSeed.Truncation());
         var page = await SignInAsync(user);
         await Assertions.Expect(page.Locator("tr.brun-failure-row")).ToHaveCountAsync(2);
+        // Sign-in ends with a full page load: the circuit's first rows are the ones the prerender read and persisted.
+        await Assertions.Expect(page.Locator(".brun-failures-page")).ToHaveAttributeAsync("data-first-load", "prerendered");
 
         await page.ClickAsync(".brun-filter-chip[data-dimension='failure_type'][data-value='truncation']");
         // The chip navigates in the same document (Blazor's router, history.pushState). WaitForURLAsync would also

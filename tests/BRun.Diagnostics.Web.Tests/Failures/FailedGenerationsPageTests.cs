@@ -29,6 +29,9 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         RegisterSignedInUser(user);
         Services.AddSingleton(Db.Get<FailedGenerationReader>());
         Services.AddScoped<FailureDashboardService>();
+
+        // As in a circuit (after the services: setting it starts the renderer); the prerender's tests set their own.
+        SetRendererInfo(new RendererInfo("Server", isInteractive: true));
     }
 
     private IRenderedComponent<FailedGenerationsPage> RenderPage(string url = "/conversations/failed")
@@ -256,6 +259,29 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     }
 
     [Fact]
+    public async Task The_prerender_reads_the_first_view_and_follows_no_live_events()
+    {
+        var owner = await Db.CreateUserAsync();
+        var someoneElse = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        await Store.StoreAsync(someoneElse.Id, FailureSeed.Truncation());
+        SignInAs(owner);
+        SetRendererInfo(new RendererInfo("Static", isInteractive: false));
+
+        var cut = RenderPage("/conversations/failed?failure_type=truncation");
+
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Instance.Prerendered), RenderWait);
+        var first = cut.Instance.Prerendered!;
+        var truncations = FailureFilterState.Empty with { FailureType = "truncation" };
+        Assert.Equal(
+            (2L, 2, 2L, 0, true, false),
+            (first.Total, first.Rows.Count, first.Facets.ByFailureType.GetValueOrDefault("truncation"), Hub.SubscriberCount,
+                first.Answers(truncations, 0, 25, FailedGenerationSort.NewestFirst), first.Answers(FailureFilterState.Empty, 0, 25, FailedGenerationSort.NewestFirst)));
+    }
+
+    [Fact]
     public async Task A_burst_of_live_failures_on_page_one_appears_with_one_reload()
     {
         var owner = await Db.CreateUserAsync();
@@ -263,6 +289,11 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         SignInAs(owner);
         var cut = RenderPage();
         cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
+
+        // A lone failure after a quiet period is delivered at once; it opens the window that collects the burst.
+        var first = await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        PublishFailure(first);
+        cut.WaitForAssertion(() => Assert.Equal(2, Rows(cut).Count), RenderWait);
         var loadsBefore = cut.Instance.LoadCount;
 
         var ids = new List<Guid>();
@@ -278,7 +309,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
 
         Db.Time.Advance(Window);
 
-        cut.WaitForAssertion(() => Assert.Equal(21, Rows(cut).Count), RenderWait);
+        cut.WaitForAssertion(() => Assert.Equal(22, Rows(cut).Count), RenderWait);
         Assert.Equal((1, 20), (cut.Instance.LoadCount - loadsBefore, cut.FindAll("tr.brun-failure-row-new").Count));
     }
 
@@ -335,6 +366,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         Services.AddSingleton(unreachable.GetRequiredService<FailedGenerationReader>());
         Services.AddSingleton(Hub);
         Services.AddScoped<FailureDashboardService>();
+        SetRendererInfo(new RendererInfo("Server", isInteractive: true));
 
         var cut = RenderPage();
 

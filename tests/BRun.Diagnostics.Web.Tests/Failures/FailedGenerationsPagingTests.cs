@@ -29,6 +29,7 @@ public sealed class FailedGenerationsPagingTests(IntegrationEnvironment env) : L
         RegisterSignedInUser(owner);
         Services.AddSingleton(Db.Get<FailedGenerationReader>());
         Services.AddScoped<FailureDashboardService>();
+        SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         return owner;
     }
 

@@ -31,6 +31,9 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     private bool _interactive;
     private bool _reloadAfterRender;
 
+    // Where the grid's first rows came from ("prerendered" or "database"), on the page for the browser tests.
+    private string? _firstLoad;
+
     [Inject]
     private FailureDashboardService Failures { get; set; } = default!;
 
@@ -52,12 +55,44 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
 
     private int UrlPageIndex => PageNumber is { } n and > 1 ? n - 1 : 0;
 
+    /// <summary>The grid's page size when it opens.</summary>
+    private const int RowsPerPage = 25;
+
     /// <summary>Grid loads so far (tests check that a burst of events costs one).</summary>
     internal int LoadCount { get; private set; }
 
     private string InsightsUrl => "/conversations/failed/insights" + _state.ToQueryString();
 
-    protected override void OnInitialized() => _subscription = Hub.Subscribe(OnLiveEventsAsync);
+    /// <summary>
+    /// The first view read while prerendering, persisted into the page so the interactive grid's first load needs no
+    /// database round trip (rows show as soon as the circuit renders). Used once, then re-read in the background.
+    /// </summary>
+    [PersistentState(AllowUpdates = false)]
+    public FailuresFirstView? Prerendered { get; set; }
+
+    protected override async Task OnInitializedAsync()
+    {
+        if (!RendererInfo.IsInteractive)
+        {
+            // Prerendering: no live events reach static HTML, so no subscription; read what the grid will ask for first.
+            try
+            {
+                Prerendered = await Failures.ReadFirstViewAsync(FiltersFromUrl(), UrlPageIndex, RowsPerPage, _disposed.Token);
+            }
+            catch (DbException)
+            {
+                // The interactive page reads again and shows the problem with a Retry button.
+                Prerendered = null;
+            }
+
+            return;
+        }
+
+        // The circuit's first render batch carries the event handlers, so it can say so itself: waiting for the
+        // after-render callback would cost a round trip to the browser before the page reads as interactive.
+        _interactive = true;
+        _subscription = Hub.Subscribe(OnLiveEventsAsync);
+    }
 
     protected override async Task OnParametersSetAsync()
     {
@@ -90,13 +125,6 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
-        // Runs only in an interactive circuit, never during prerendering.
-        if (firstRender)
-        {
-            _interactive = true;
-            StateHasChanged();
-        }
-
         if (_reloadAfterRender && _grid is not null)
         {
             _reloadAfterRender = false;
@@ -130,20 +158,49 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
             Navigation.NavigateTo(Navigation.GetUriWithQueryParameter(PageKey, _pageIndex == 0 ? null : (int?)(_pageIndex + 1)), replace: true);
         }
 
+        // Only a circuit loads from the prerender's view (bUnit runs after-render callbacks even for a static render).
+        if (RendererInfo.IsInteractive && Prerendered is { } first)
+        {
+            Prerendered = null;
+            if (first.Answers(_state, gridState.Page, gridState.PageSize, SortOf(gridState)))
+            {
+                _firstLoad ??= "prerendered";
+                _total = first.Total;
+                _facets = first.Facets;
+                _problem = null;
+
+                // Read again once rendered: a failure stored between the prerender's read and this circuit's subscription
+                // to live events would otherwise be missing until the next one arrives.
+                _facetsFor = null;
+                _reloadAfterRender = true;
+                StateHasChanged();
+                return new GridData<FailureRowView> { Items = first.Rows, TotalItems = (int)Math.Min(_total, int.MaxValue) };
+            }
+        }
+
+        _firstLoad ??= "database";
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
         try
         {
             var state = _state;
+            var page = Failures.ListPageAsync(state, SortOf(gridState), gridState.Page, gridState.PageSize, linked.Token);
+            Task<long>? total = null;
             if (_facetsFor != state)
             {
-                // The chip aggregate scans every visible row (about 1 s on a million): it runs alongside, and the
-                // grid only waits for the total, which a plain count gets several times faster.
+                // The chip counts run alongside and render on their own; the grid waits for its rows and the total,
+                // read at once on their own connections (a text search, which no rollup answers, costs the slower).
                 _facetsFor = state;
                 _facetsLoad = LoadFacetsAsync(state);
-                _total = await Failures.CountAsync(state, linked.Token);
+                total = Failures.CountAsync(state, linked.Token);
             }
 
-            var rows = await Failures.ListPageAsync(state, SortOf(gridState), gridState.Page, gridState.PageSize, linked.Token);
+            // Awaits both, so a failure of either is observed and reported below.
+            await Task.WhenAll(page, total ?? Task.CompletedTask);
+            var rows = await page;
+            if (total is not null)
+            {
+                _total = await total;
+            }
             _problem = null;
             // The chips, the total and the "new" chip live outside the grid: render them too.
             StateHasChanged();
