@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -74,29 +75,37 @@ public static class ConversationReader
         public int Offset { get; } = offset;
     }
 
-    /// <summary>One turn as seen so far; roles and contents are kept as raw spans until the turn is judged.</summary>
+    /// <summary>One turn as seen so far; roles and contents are kept as decoded spans until the turn is judged.</summary>
     private struct TurnFields
     {
         public Kind RoleKind;
-        public RawString Role;
+        public DecodedString Role;
         public Kind ContentKind;
-        public RawString Content;
+        public DecodedString Content;
     }
 
-    /// <summary>
-    /// A string's content as it stands in the text, and how long it is once its escapes are resolved: the scan
-    /// counts that anyway, and knowing it lets the decoder write straight into the new string.
-    /// </summary>
-    private readonly record struct RawString(int Start, int Length, int DecodedLength)
+    /// <summary>Where a string read with decoding stands, escapes resolved, in the parser's scratch buffer.</summary>
+    private readonly record struct DecodedString(int Start, int Length);
+
+    /// <summary>The metadata members the reader keeps.</summary>
+    private enum MetadataField
     {
-        public bool Escaped => DecodedLength != Length;
+        Other,
+        Persona,
+        EmotionalArc,
+        TrainingTopic,
+        TurnCount,
     }
 
     private ref struct Parser
     {
         private readonly ReadOnlySpan<char> _text;
-        private readonly string _source;
         private int _pos;
+
+        // Strings that are kept or compared are decoded here in the same pass that checks them, so a turn's content
+        // is read once rather than scanned and then unescaped. Rented for the call; reset per member or turn.
+        private char[] _scratch;
+        private int _scratchUsed;
 
         // The last "turns" and "conversation_metadata" seen at the root (last wins).
         private List<ConversationTurn>? _turns;
@@ -106,9 +115,10 @@ public static class ConversationReader
 
         public Parser(string text)
         {
-            _source = text;
             _text = text;
             _pos = 0;
+            _scratch = [];
+            _scratchUsed = 0;
             _turns = null;
             _turnsProblem = null;
             _turnsKind = Kind.Undefined;
@@ -118,6 +128,7 @@ public static class ConversationReader
         public ConversationParseResult Run()
         {
             Kind rootKind;
+            _scratch = ArrayPool<char>.Shared.Rent(1024);
             try
             {
                 SkipWhitespace();
@@ -131,6 +142,11 @@ public static class ConversationReader
             catch (SyntaxException ex)
             {
                 return new(ConversationParseStatus.InvalidJson, null, null, ex.Message, ex.Offset);
+            }
+            finally
+            {
+                ArrayPool<char>.Shared.Return(_scratch);
+                _scratch = [];
             }
 
             if (rootKind != Kind.Object)
@@ -175,7 +191,8 @@ public static class ConversationReader
 
             while (true)
             {
-                var key = ReadKey();
+                _scratchUsed = 0;
+                var key = ReadKey(decode: true);
                 if (KeyIs(key, "turns"))
                 {
                     ReadTurnsValue();
@@ -244,6 +261,7 @@ public static class ConversationReader
         private TurnFields ReadTurnObject()
         {
             var fields = default(TurnFields);
+            _scratchUsed = 0;
             _pos++;
             SkipWhitespace();
             if (Peek() == '}')
@@ -254,13 +272,13 @@ public static class ConversationReader
 
             while (true)
             {
-                var key = ReadKey();
+                var key = ReadKey(decode: true);
                 var isRole = KeyIs(key, "role");
                 var isContent = !isRole && KeyIs(key, "content");
                 SkipWhitespace();
                 if ((isRole || isContent) && Peek() == '"')
                 {
-                    var value = ReadString();
+                    var value = ReadString(decode: true);
                     if (isRole)
                     {
                         (fields.RoleKind, fields.Role) = (Kind.String, value);
@@ -298,13 +316,13 @@ public static class ConversationReader
                 return;
             }
 
-            var roleText = Decode(fields.Role);
+            var roleText = Decoded(fields.Role);
             ConversationRole role;
-            if (roleText == "user")
+            if (roleText is "user")
             {
                 role = ConversationRole.User;
             }
-            else if (roleText == "assistant")
+            else if (roleText is "assistant")
             {
                 role = ConversationRole.Assistant;
             }
@@ -322,11 +340,11 @@ public static class ConversationReader
                 return;
             }
 
-            var content = Decode(fields.Content);
+            var content = new string(Decoded(fields.Content));
             if (string.IsNullOrWhiteSpace(content))
             {
                 // A blank turn has no ending for the truncation strategies to judge, yet it is useless as training data.
-                _turnsProblem = new(ConversationReader.EmptyTurn, $"turns[{index}] ({roleText}) has empty content.");
+                _turnsProblem = new(ConversationReader.EmptyTurn, $"turns[{index}] ({(role == ConversationRole.User ? "user" : "assistant")}) has empty content.");
                 return;
             }
 
@@ -356,19 +374,31 @@ public static class ConversationReader
 
             while (true)
             {
-                var rawKey = ReadKey();
-                var key = rawKey.Escaped || rawKey.Length <= 16 ? Decode(rawKey) : null;
+                _scratchUsed = 0;
+
+                // Decided before the value is read: reading it may move the scratch buffer the key lies in.
+                var field = Decoded(ReadKey(decode: true)) switch
+                {
+                    "persona" => MetadataField.Persona,
+                    "emotional_arc" => MetadataField.EmotionalArc,
+                    "training_topic" => MetadataField.TrainingTopic,
+                    "turn_count" => MetadataField.TurnCount,
+                    _ => MetadataField.Other,
+                };
                 SkipWhitespace();
                 var valueStart = _pos;
                 string? stringValue = null;
                 Kind kind;
                 if (Peek() == '"')
                 {
-                    var value = ReadString();
                     kind = Kind.String;
-                    if (key is "persona" or "emotional_arc" or "training_topic")
+                    if (field is MetadataField.Persona or MetadataField.EmotionalArc or MetadataField.TrainingTopic)
                     {
-                        stringValue = Decode(value);
+                        stringValue = new string(Decoded(ReadString(decode: true)));
+                    }
+                    else
+                    {
+                        ReadString(decode: false);
                     }
                 }
                 else
@@ -376,12 +406,12 @@ public static class ConversationReader
                     kind = SkipValue(2);
                 }
 
-                switch (key)
+                switch (field)
                 {
-                    case "persona": persona = stringValue; break;
-                    case "emotional_arc": arc = stringValue; break;
-                    case "training_topic": topic = stringValue; break;
-                    case "turn_count":
+                    case MetadataField.Persona: persona = stringValue; break;
+                    case MetadataField.EmotionalArc: arc = stringValue; break;
+                    case MetadataField.TrainingTopic: topic = stringValue; break;
+                    case MetadataField.TurnCount:
                         turnCount = kind == Kind.Number
                             && int.TryParse(_text[valueStart.._pos], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number)
                                 ? number
@@ -417,7 +447,7 @@ public static class ConversationReader
             throw Error($"expected ',' or '{close}', found {Show(c)}");
         }
 
-        private RawString ReadKey()
+        private DecodedString ReadKey(bool decode)
         {
             SkipWhitespace();
             if (Peek() != '"')
@@ -425,7 +455,7 @@ public static class ConversationReader
                 throw Error($"expected a property name in double quotes, found {Show(Peek())}");
             }
 
-            var key = ReadString();
+            var key = ReadString(decode);
             SkipWhitespace();
             if (Peek() != ':')
             {
@@ -436,8 +466,7 @@ public static class ConversationReader
             return key;
         }
 
-        private readonly bool KeyIs(RawString key, string name) =>
-            key.Escaped ? Decode(key) == name : _text.Slice(key.Start, key.Length).SequenceEqual(name);
+        private readonly bool KeyIs(DecodedString key, string name) => Decoded(key).SequenceEqual(name);
 
         private Kind SkipValue(int depth)
         {
@@ -461,7 +490,7 @@ public static class ConversationReader
 
                     do
                     {
-                        ReadKey();
+                        ReadKey(decode: false);
                         SkipValue(depth + 1);
                     }
                     while (AfterMember('}'));
@@ -482,7 +511,7 @@ public static class ConversationReader
                     while (AfterMember(']'));
                     return Kind.Array;
                 case '"':
-                    ReadString();
+                    ReadString(decode: false);
                     return Kind.String;
                 case 't':
                     ReadLiteral("true");
@@ -564,17 +593,18 @@ public static class ConversationReader
             return _pos > start;
         }
 
-        /// <summary>From the opening quote at the position to just past the closing quote; returns the raw content span.</summary>
-        private RawString ReadString()
+        /// <summary>
+        /// From the opening quote at the position to just past the closing quote. With <paramref name="decode"/>, the
+        /// value is written to the scratch buffer as it is checked (plain stretches copied a block at a time, escapes
+        /// resolved) and its place there is returned; without, nothing is copied and the result is empty.
+        /// </summary>
+        private DecodedString ReadString(bool decode)
         {
-            var start = _pos + 1;
-            var j = start;
-
-            // Characters the escapes remove from the decoded length: 1 for \n, 5 for \uXXXX, 10 for a surrogate pair.
-            var removed = 0;
+            var j = _pos + 1;
+            var written = _scratchUsed;
             while (true)
             {
-                var stop = IndexOfStringStop(_text[j..]);
+                var stop = decode ? CopyToStop(j, ref written) : IndexOfStringStop(_text[j..]);
                 if (stop < 0)
                 {
                     _pos = _text.Length;
@@ -586,7 +616,14 @@ public static class ConversationReader
                 if (c == '"')
                 {
                     _pos = j + 1;
-                    return new(start, j - start, j - start - removed);
+                    if (!decode)
+                    {
+                        return default;
+                    }
+
+                    var decoded = new DecodedString(_scratchUsed, written - _scratchUsed);
+                    _scratchUsed = written;
+                    return decoded;
                 }
 
                 if (c != '\\')
@@ -600,11 +637,11 @@ public static class ConversationReader
                 }
 
                 var escape = _text[j + 1];
+                char unit;
                 if (escape == 'u')
                 {
-                    var unit = HexUnit(j);
+                    unit = HexUnit(j);
                     j += 6;
-                    removed += 5;
                     if (char.IsHighSurrogate(unit))
                     {
                         if (j + 1 >= _text.Length || _text[j] != '\\' || _text[j + 1] != 'u' || !char.IsLowSurrogate(HexUnit(j)))
@@ -612,25 +649,108 @@ public static class ConversationReader
                             throw Error("a \\u escape leaves a lone high surrogate", j - 6);
                         }
 
+                        if (decode)
+                        {
+                            Append(ref written, unit);
+                        }
+
+                        unit = HexUnit(j);
                         j += 6;
-                        removed += 5;
                     }
                     else if (char.IsLowSurrogate(unit))
                     {
                         throw Error("a \\u escape leaves a lone low surrogate", j - 6);
                     }
                 }
-                else if (escape is '"' or '\\' or '/' or 'b' or 'f' or 'n' or 'r' or 't')
-                {
-                    j += 2;
-                    removed++;
-                }
                 else
                 {
-                    throw Error($"invalid escape \\{escape} in a string", j + 1);
+                    unit = escape switch
+                    {
+                        '"' or '\\' or '/' => escape,
+                        'b' => '\b',
+                        'f' => '\f',
+                        'n' => '\n',
+                        'r' => '\r',
+                        't' => '\t',
+                        _ => throw Error($"invalid escape \\{escape} in a string", j + 1),
+                    };
+                    j += 2;
+                }
+
+                if (decode)
+                {
+                    Append(ref written, unit);
                 }
             }
         }
+
+        private void Append(ref int written, char c)
+        {
+            if (written == _scratch.Length)
+            {
+                Grow(written + 1);
+            }
+
+            _scratch[written++] = c;
+        }
+
+        /// <summary>
+        /// Like <see cref="IndexOfStringStop"/> from <paramref name="from"/>, copying what it passes to the scratch
+        /// buffer at <paramref name="written"/>: each 16-character block is loaded once, stored whole (the part past a
+        /// stop is overwritten later) and searched, so decoding costs no second pass over the string.
+        /// </summary>
+        private int CopyToStop(int from, ref int written)
+        {
+            var i = from;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var units = MemoryMarshal.Cast<char, ushort>(_text);
+                ref var first = ref MemoryMarshal.GetReference(units);
+                for (; i <= units.Length - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
+                {
+                    if (written + Vector256<ushort>.Count > _scratch.Length)
+                    {
+                        Grow(written + Vector256<ushort>.Count);
+                    }
+
+                    var block = Vector256.LoadUnsafe(ref first, (nuint)i);
+                    block.StoreUnsafe(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<char, ushort>(_scratch.AsSpan())), (nuint)written);
+                    var stops = Vector256.Equals(block, Vector256.Create((ushort)'"'))
+                        | Vector256.Equals(block, Vector256.Create((ushort)'\\'))
+                        | Vector256.LessThan(block, Vector256.Create((ushort)' '));
+                    if (stops != Vector256<ushort>.Zero)
+                    {
+                        var run = BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
+                        written += run;
+                        return i + run - from;
+                    }
+
+                    written += Vector256<ushort>.Count;
+                }
+            }
+
+            var stop = IndexOfStringStop(_text[i..]);
+            var length = stop < 0 ? _text.Length - i : stop;
+            if (written + length > _scratch.Length)
+            {
+                Grow(written + length);
+            }
+
+            _text.Slice(i, length).CopyTo(_scratch.AsSpan(written));
+            written += length;
+            return stop < 0 ? -1 : i + stop - from;
+        }
+
+        /// <summary>A larger scratch buffer that keeps what was decoded so far.</summary>
+        private void Grow(int needed)
+        {
+            var larger = ArrayPool<char>.Shared.Rent(Math.Max(needed, _scratch.Length * 2));
+            _scratch.CopyTo(larger, 0);
+            ArrayPool<char>.Shared.Return(_scratch);
+            _scratch = larger;
+        }
+
+        private readonly ReadOnlySpan<char> Decoded(DecodedString value) => _scratch.AsSpan(value.Start, value.Length);
 
         /// <summary>
         /// Where the next quote, backslash or raw control character is, or -1. Real text has an escape every few
@@ -743,90 +863,6 @@ public static class ConversationReader
             }
 
             return value;
-        }
-
-        /// <summary>The string's value: a plain copy when it has no escapes, else its escapes resolved straight into the new string.</summary>
-        private readonly string Decode(RawString raw) =>
-            raw.Escaped
-                ? string.Create(raw.DecodedLength, (_source, raw.Start, raw.Length), static (target, state) =>
-                    Unescape(state._source.AsSpan(state.Start, state.Length), target))
-                : _source.Substring(raw.Start, raw.Length);
-
-        /// <summary>Resolves the escapes of a string <see cref="ReadString"/> accepted, filling <paramref name="target"/> exactly.</summary>
-        private static void Unescape(ReadOnlySpan<char> raw, Span<char> target)
-        {
-            var written = 0;
-            var i = 0;
-            while (CopyToBackslash(raw, ref i, target, ref written))
-            {
-                var escape = raw[i + 1];
-                if (escape == 'u')
-                {
-                    target[written++] = (char)HexValue(raw.Slice(i + 2, 4));
-                    i += 6;
-                    continue;
-                }
-
-                target[written++] = escape switch
-                {
-                    'b' => '\b',
-                    'f' => '\f',
-                    'n' => '\n',
-                    'r' => '\r',
-                    't' => '\t',
-                    _ => escape,
-                };
-                i += 2;
-            }
-        }
-
-        /// <summary>
-        /// Copies from <paramref name="i"/> up to the next backslash (true) or the end (false). Escapes come every
-        /// few dozen characters, so a search call per escape followed by a copy call costs more than the work: here
-        /// each 16-character block is loaded once, stored whole (the part past a backslash is overwritten later) and
-        /// searched. Near the end of the target, where a whole block does not fit, the plain calls take over.
-        /// </summary>
-        private static bool CopyToBackslash(ReadOnlySpan<char> raw, ref int i, Span<char> target, ref int written)
-        {
-            if (Vector256.IsHardwareAccelerated)
-            {
-                var source = MemoryMarshal.Cast<char, ushort>(raw);
-                var destination = MemoryMarshal.Cast<char, ushort>(target);
-                ref var from = ref MemoryMarshal.GetReference(source);
-                ref var to = ref MemoryMarshal.GetReference(destination);
-
-                // The decoded text is never longer than the raw text, so room in the target means room in the source.
-                while (written + Vector256<ushort>.Count <= destination.Length)
-                {
-                    var block = Vector256.LoadUnsafe(ref from, (nuint)i);
-                    block.StoreUnsafe(ref to, (nuint)written);
-                    var backslashes = Vector256.Equals(block, Vector256.Create((ushort)'\\')).ExtractMostSignificantBits();
-                    if (backslashes != 0)
-                    {
-                        var run = BitOperations.TrailingZeroCount(backslashes);
-                        i += run;
-                        written += run;
-                        return true;
-                    }
-
-                    i += Vector256<ushort>.Count;
-                    written += Vector256<ushort>.Count;
-                }
-            }
-
-            var next = raw[i..].IndexOf('\\');
-            if (next < 0)
-            {
-                raw[i..].CopyTo(target[written..]);
-                written += raw.Length - i;
-                i = raw.Length;
-                return false;
-            }
-
-            raw.Slice(i, next).CopyTo(target[written..]);
-            i += next;
-            written += next;
-            return true;
         }
 
         private void SkipWhitespace()
