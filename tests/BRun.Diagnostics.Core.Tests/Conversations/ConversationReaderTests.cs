@@ -50,8 +50,7 @@ public class ConversationReaderTests
 
     // Contents are decoded a 16-character block at a time into a buffer that grows: escapes at every offset within a
     // block, strings near the end of the text (where no whole block fits) and contents far longer than the first
-    // buffer must all decode as
-    // System.Text.Json decodes them.
+    // buffer must all decode as System.Text.Json decodes them.
     [Theory]
     [InlineData(1)]
     [InlineData(15)]
