@@ -128,7 +128,8 @@ public static class ConversationReader
         public ConversationParseResult Run()
         {
             Kind rootKind;
-            _scratch = ArrayPool<char>.Shared.Rent(1024);
+            // What one turn decodes to is never longer than the text, so up to this size the buffer never grows.
+            _scratch = ArrayPool<char>.Shared.Rent(Math.Clamp(_text.Length, 256, 1 << 16));
             try
             {
                 SkipWhitespace();
