@@ -707,21 +707,25 @@ public static class ConversationReader
             {
                 var units = MemoryMarshal.Cast<char, ushort>(_text);
                 ref var first = ref MemoryMarshal.GetReference(units);
+                var scratch = MemoryMarshal.Cast<char, ushort>(_scratch.AsSpan());
                 for (; i <= units.Length - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
                 {
-                    if (written + Vector256<ushort>.Count > _scratch.Length)
+                    if (written > scratch.Length - Vector256<ushort>.Count)
                     {
                         Grow(written + Vector256<ushort>.Count);
+                        scratch = MemoryMarshal.Cast<char, ushort>(_scratch.AsSpan());
                     }
 
                     var block = Vector256.LoadUnsafe(ref first, (nuint)i);
-                    block.StoreUnsafe(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<char, ushort>(_scratch.AsSpan())), (nuint)written);
-                    var stops = Vector256.Equals(block, Vector256.Create((ushort)'"'))
+                    block.StoreUnsafe(ref MemoryMarshal.GetReference(scratch), (nuint)written);
+
+                    // Tested as a bit mask: compared as a vector, the JIT turns the mask registers into a vector and back.
+                    var stops = (Vector256.Equals(block, Vector256.Create((ushort)'"'))
                         | Vector256.Equals(block, Vector256.Create((ushort)'\\'))
-                        | Vector256.LessThan(block, Vector256.Create((ushort)' '));
-                    if (stops != Vector256<ushort>.Zero)
+                        | Vector256.LessThan(block, Vector256.Create((ushort)' '))).ExtractMostSignificantBits();
+                    if (stops != 0)
                     {
-                        var run = BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
+                        var run = BitOperations.TrailingZeroCount(stops);
                         written += run;
                         return i + run - from;
                     }
@@ -773,12 +777,12 @@ public static class ConversationReader
                 {
                     var at = Math.Min(i, last);
                     var block = Vector256.LoadUnsafe(ref first, (nuint)at);
-                    var stops = Vector256.Equals(block, Vector256.Create((ushort)'"'))
+                    var stops = (Vector256.Equals(block, Vector256.Create((ushort)'"'))
                         | Vector256.Equals(block, Vector256.Create((ushort)'\\'))
-                        | Vector256.LessThan(block, Vector256.Create((ushort)' '));
-                    if (stops != Vector256<ushort>.Zero)
+                        | Vector256.LessThan(block, Vector256.Create((ushort)' '))).ExtractMostSignificantBits();
+                    if (stops != 0)
                     {
-                        return at + BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
+                        return at + BitOperations.TrailingZeroCount(stops);
                     }
 
                     if (at == last)
@@ -797,12 +801,12 @@ public static class ConversationReader
                 {
                     var at = Math.Min(i, last);
                     var block = Vector128.LoadUnsafe(ref first, (nuint)at);
-                    var stops = Vector128.Equals(block, Vector128.Create((ushort)'"'))
+                    var stops = (Vector128.Equals(block, Vector128.Create((ushort)'"'))
                         | Vector128.Equals(block, Vector128.Create((ushort)'\\'))
-                        | Vector128.LessThan(block, Vector128.Create((ushort)' '));
-                    if (stops != Vector128<ushort>.Zero)
+                        | Vector128.LessThan(block, Vector128.Create((ushort)' '))).ExtractMostSignificantBits();
+                    if (stops != 0)
                     {
-                        return at + BitOperations.TrailingZeroCount(stops.ExtractMostSignificantBits());
+                        return at + BitOperations.TrailingZeroCount(stops);
                     }
 
                     if (at == last)
