@@ -48,6 +48,37 @@ public class ConversationReaderTests
         Assert.Equal("C:\\Temp\\ \"q\" é🙂\n\t/ end.", conversation?.Turns[0].Content);
     }
 
+    // Contents are decoded a 16-character block at a time into a buffer that grows: escapes at every offset within a
+    // block, strings near the end of the text (where no whole block fits) and contents far longer than the first
+    // buffer must all decode as System.Text.Json decodes them.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(700)]
+    [InlineData(20_000)]
+    public void Read_DecodesLongEscapeDenseContentAsSystemTextJsonDoes(int pieces)
+    {
+        string[] parts = ["a", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude42", "\\n", "bcdefghijklmnopq", "\\/", "— ", "xy"];
+        var builder = new System.Text.StringBuilder();
+        for (var i = 0; i < pieces; i++)
+        {
+            builder.Append(parts[(i * 7 + (i / parts.Length)) % parts.Length]);
+        }
+
+        var raw = builder.Append('.').ToString();
+        var json = $"{{\"turns\": [{{\"role\": \"user\", \"content\": \"{raw}\"}}, {{\"content\": \"{raw}\", \"role\": \"assistant\"}}]}}";
+        using var document = JsonDocument.Parse(json);
+        var expected = document.RootElement.GetProperty("turns")[0].GetProperty("content").GetString();
+
+        var conversation = Read(json, out var problem);
+
+        Assert.Null(problem);
+        Assert.Equal(expected, conversation?.Turns[0].Content);
+        Assert.Equal(expected, conversation?.Turns[1].Content);
+    }
+
     [Fact]
     public void Read_MatchesEscapedKeysAndLetTheLastDuplicateWin()
     {
