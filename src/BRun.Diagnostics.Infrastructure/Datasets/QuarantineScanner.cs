@@ -140,6 +140,10 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             var reads = new Queue<(Guid UpTo, Task<List<Row>> Rows)>();
             var after = scan.Checkpoint;
             var planned = false;
+
+            // A batch's report uploads run while the next batch is validated and written (they only follow their own
+            // commit); the next batch's wait for them before starting their own, which bounds what is in flight.
+            var uploads = Task.CompletedTask;
             try
             {
                 while (true)
@@ -164,15 +168,21 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
                     }
 
                     var rows = await read.Rows.ConfigureAwait(false);
-                    await WriteBatchAsync(identity, scanId, scan.DryRun, read.UpTo, rows, Validate(rows), ct).ConfigureAwait(false);
+                    var moved = await WriteBatchAsync(identity, scanId, scan.DryRun, read.UpTo, rows, Validate(rows), ct).ConfigureAwait(false);
+                    await uploads.ConfigureAwait(false);
+                    uploads = UploadReportsAsync(moved, ct);
                     if (progress is not null)
                     {
                         progress.Report((await GetAsync(user, scanId, ct).ConfigureAwait(false))!);
                     }
                 }
+
+                await uploads.ConfigureAwait(false);
             }
             finally
             {
+                await uploads.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
                 // Reads in flight when the scan stops are of no use; wait for them so nothing runs on after this method.
                 foreach (var (_, pending) in reads)
                 {
@@ -267,7 +277,8 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
         return found;
     }
 
-    private async Task WriteBatchAsync(DbIdentity identity, Guid scanId, bool dryRun, Guid upTo, List<Row> rows, ValidationFailure?[] results, CancellationToken ct)
+    /// <returns>The failed generations the batch stored, whose reports are still to upload.</returns>
+    private async Task<List<Moved>> WriteBatchAsync(DbIdentity identity, Guid scanId, bool dryRun, Guid upTo, List<Row> rows, ValidationFailure?[] results, CancellationToken ct)
     {
         var moved = new List<Moved>();
         await using (var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false))
@@ -289,7 +300,7 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             }
 
             var findings = new List<(Guid ConversationId, Guid? FailureId, ValidationFailure Failure, string Action, Guid Owner)>();
-            var stored = new List<(Guid FailureId, string Row)>();
+            var toInsert = new List<NewFailedGeneration>();
             long quarantined = 0, keptReleased = 0;
             foreach (var i in flaggedRows)
             {
@@ -335,24 +346,15 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
                     ErrorMessage = $"Quarantined by scan {scanId} (validator {ResponseValidator.Version}); was conversation {row.Id}.",
                 };
                 var (failureId, createdAt) = failures.NewIdentity();
-                await failures.InsertAsync(connection, transaction, input, failureId, createdAt, row.CreatedBy, ct).ConfigureAwait(false);
-                stored.Add((failureId, quarantinedRow));
+                toInsert.Add(new NewFailedGeneration(input, failureId, createdAt, row.CreatedBy, scanId, quarantinedRow));
                 moved.Add(new Moved(failureId, createdAt, row.CreatedBy, input));
                 findings.Add((row.Id, failureId, failure, "quarantined", row.CreatedBy));
                 quarantined++;
             }
 
-            if (stored.Count > 0)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    """
-                    UPDATE failed_generations f SET scan_id = @scanId, quarantined_row = u.quarantined_row::jsonb
-                    FROM unnest(@ids, @quarantinedRows) AS u(id, quarantined_row)
-                    WHERE f.id = u.id
-                    """,
-                    new { scanId, ids = stored.Select(s => s.FailureId).ToArray(), quarantinedRows = stored.Select(s => s.Row).ToArray() },
-                    transaction, cancellationToken: ct)).ConfigureAwait(false);
-            }
+            // One statement for the batch's failed generations: their count triggers are statement-level, and each row
+            // is written whole (scan and moved row included) instead of inserted and then updated.
+            await failures.InsertManyAsync(connection, transaction, toInsert, ct).ConfigureAwait(false);
 
             if (findings.Count > 0)
             {
@@ -391,11 +393,16 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
 
-        // The rows are committed; a report that cannot be uploaded now is left to the retrier. Uploads are network
-        // waits, so a few go at once.
-        await Parallel.ForEachAsync(
-            moved,
-            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
-            async (m, token) => await failures.UploadReportAsync(m.Owner, m.Input, m.FailureId, m.CreatedAt, token).ConfigureAwait(false)).ConfigureAwait(false);
+        return moved;
     }
+
+    // The rows are committed; a report that cannot be uploaded now is left to the retrier. Uploads are network waits,
+    // so a few go at once.
+    private Task UploadReportsAsync(List<Moved> moved, CancellationToken ct) =>
+        moved.Count == 0
+            ? Task.CompletedTask
+            : Parallel.ForEachAsync(
+                moved,
+                new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+                async (m, token) => await failures.UploadReportAsync(m.Owner, m.Input, m.FailureId, m.CreatedAt, token).ConfigureAwait(false));
 }
