@@ -134,10 +134,11 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
         {
             var scope = new ScanScope(scan.Kind, scan.DatasetId, scan.RunId);
 
-            // Reading (the server turning jsonb into text) costs more than validating, so the next batches are read
-            // on their own connections while this one is validated and written: the database's work and ours overlap,
-            // on every core. Batches still commit one at a time, in id order, each with its checkpoint.
-            var reads = new Queue<(Guid UpTo, Task<List<Row>> Rows)>();
+            // The next batches are read (on their own connections) and validated while this one is written: a write
+            // mostly waits on the database (statements, the commit's WAL flush), so the validator's work, the
+            // database's and those waits overlap, on every core. Batches still commit one at a time, in id order,
+            // each with its checkpoint.
+            var reads = new Queue<(Guid UpTo, Task<(List<Row> Rows, ValidationFailure?[] Results)> Batch)>();
             var after = scan.Checkpoint;
             var planned = false;
 
@@ -157,7 +158,7 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
                             break;
                         }
 
-                        reads.Enqueue((ids[^1], ReadBatchAsync(identity, scope, after, ids[^1], ct)));
+                        reads.Enqueue((ids[^1], ReadAndValidateAsync(identity, scope, after, ids[^1], ct)));
                         after = ids[^1];
                         planned = ids.Count < batchSize;
                     }
@@ -167,8 +168,8 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
                         break;
                     }
 
-                    var rows = await read.Rows.ConfigureAwait(false);
-                    var moved = await WriteBatchAsync(identity, scanId, scan.DryRun, read.UpTo, rows, Validate(rows), ct).ConfigureAwait(false);
+                    var (rows, results) = await read.Batch.ConfigureAwait(false);
+                    var moved = await WriteBatchAsync(identity, scanId, scan.DryRun, read.UpTo, rows, results, ct).ConfigureAwait(false);
                     await uploads.ConfigureAwait(false);
                     uploads = UploadReportsAsync(moved, ct);
                     if (progress is not null)
@@ -183,7 +184,8 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             {
                 await uploads.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
-                // Reads in flight when the scan stops are of no use; wait for them so nothing runs on after this method.
+                // Reads (and validations) in flight when the scan stops are of no use; wait for them so nothing runs on
+                // after this method.
                 foreach (var (_, pending) in reads)
                 {
                     await ((Task)pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -219,10 +221,16 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             return null;
         }
 
+        // turns is json: json_populate_record keeps a json value's text exactly, jsonb_populate_record would print the
+        // parsed value. Rows quarantined while turns was jsonb have no turns_text and come back from the jsonb as before.
         var conversationId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition(
             """
+            WITH q AS (SELECT @row::jsonb AS r)
             INSERT INTO conversations
-            SELECT * FROM jsonb_populate_record(NULL::conversations, @row::jsonb || jsonb_build_object('released_from', @failureId))
+            SELECT p.* FROM q, jsonb_populate_record(
+                json_populate_record(NULL::conversations, json_build_object('turns', (q.r ->> 'turns_text')::json)),
+                CASE WHEN q.r ->> 'turns_text' IS NOT NULL THEN q.r - 'turns' ELSE q.r END
+                    || jsonb_build_object('released_from', @failureId)) AS p
             RETURNING id
             """,
             new { row, failureId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
@@ -269,6 +277,12 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             cancellationToken: ct)).ConfigureAwait(false)).AsList();
     }
 
+    private async Task<(List<Row> Rows, ValidationFailure?[] Results)> ReadAndValidateAsync(DbIdentity identity, ScanScope scope, Guid? after, Guid upTo, CancellationToken ct)
+    {
+        var rows = await ReadBatchAsync(identity, scope, after, upTo, ct).ConfigureAwait(false);
+        return (rows, await Task.Run(() => Validate(rows), ct).ConfigureAwait(false));
+    }
+
     /// <summary>Validates a batch on every core (the validator is stateless); the texts are dropped as soon as each is judged.</summary>
     private ValidationFailure?[] Validate(List<Row> rows)
     {
@@ -286,13 +300,15 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
             var flaggedRows = Enumerable.Range(0, rows.Count).Where(i => results[i] is not null).ToList();
 
-            // One statement moves the batch's bad rows out; the DELETE locks each row and returns it as it was.
+            // One statement moves the batch's bad rows out; the DELETE locks each row and returns it as it was. The
+            // row as jsonb has turns parsed (json's text as written is lost there), so the text rides along as
+            // turns_text for the release to put back byte for byte.
             var quarantinedRows = new Dictionary<Guid, string>();
             var toMove = dryRun ? [] : flaggedRows.Where(i => rows[i].ReleasedFrom is null).Select(i => rows[i].Id).ToArray();
             if (toMove.Length > 0)
             {
                 foreach (var (id, row) in await connection.QueryAsync<(Guid Id, string Row)>(new CommandDefinition(
-                    "DELETE FROM conversations c WHERE c.id = ANY(@toMove) RETURNING c.id, to_jsonb(c.*)::text",
+                    "DELETE FROM conversations c WHERE c.id = ANY(@toMove) RETURNING c.id, (to_jsonb(c.*) || jsonb_build_object('turns_text', c.turns::text))::text",
                     new { toMove }, transaction, cancellationToken: ct)).ConfigureAwait(false))
                 {
                     quarantinedRows[id] = row;
