@@ -70,8 +70,8 @@ async Task ScanAsync(TestDatabase db, Guid owner, int rows, int kb, int cut)
     {
         foreach (var (what, sql) in new[]
         {
-            ("server only: detoast + jsonb to text", "SELECT sum(length(turns::text)) FROM conversations"),
-            ("server only: detoast (jsonb_typeof)", "SELECT count(jsonb_typeof(turns)) FROM conversations"),
+            ("server only: detoast + turns as text", "SELECT sum(octet_length(turns::text)) FROM conversations"),
+            ("server only: detoast + parse as jsonb + print (more than jsonb cost before 0085)", "SELECT sum(octet_length(turns::jsonb::text)) FROM conversations"),
         })
         {
             clock.Restart();
@@ -122,7 +122,7 @@ static async Task<(Guid DatasetId, long Bytes)> SeedAsync(TestDatabase db, Guid 
         await copy.StartRowAsync();
         await copy.WriteAsync(Guid.NewGuid(), NpgsqlDbType.Uuid);
         await copy.WriteAsync("claude-sonnet-4-5", NpgsqlDbType.Text);
-        await copy.WriteAsync(turns, NpgsqlDbType.Jsonb);
+        await copy.WriteAsync(turns, NpgsqlDbType.Json);
         await copy.WriteAsync("{\"persona\": \"bench\", \"turn_count\": 10}", NpgsqlDbType.Jsonb);
         await copy.WriteAsync(datasetId, NpgsqlDbType.Uuid);
         await copy.WriteAsync("import", NpgsqlDbType.Text);

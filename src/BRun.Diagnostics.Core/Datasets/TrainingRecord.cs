@@ -29,7 +29,7 @@ public sealed record TrainingRecord(string? System, IReadOnlyList<ConversationTu
         return buffer.ToText();
     }
 
-    /// <summary>The <c>turns</c> jsonb: <c>[{"role","content"}]</c>.</summary>
+    /// <summary>The <c>turns</c> json (stored as written, so compact): <c>[{"role","content"}]</c>.</summary>
     public string TurnsJson() => WriteTurns(Turns);
 
     /// <summary>What the validator judges: <c>{"conversation_metadata": ..., "turns": [...]}</c>.</summary>
@@ -75,7 +75,7 @@ public sealed record TrainingRecord(string? System, IReadOnlyList<ConversationTu
     }
 }
 
-/// <summary>A stored conversation's two jsonb columns put back together as the text the validator judges.</summary>
+/// <summary>A stored conversation's turns (json) and metadata (jsonb) put back together as the text the validator judges.</summary>
 public static class StoredConversation
 {
     public static string ContentJson(string metadataJson, string turnsJson)

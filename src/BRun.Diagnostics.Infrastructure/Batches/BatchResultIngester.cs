@@ -2,6 +2,7 @@ using System.Text;
 using System.Threading.Channels;
 using System.Text.Json;
 using BRun.Diagnostics.Core.Conversations;
+using BRun.Diagnostics.Core.Datasets;
 using BRun.Diagnostics.Core.Failures;
 using BRun.Diagnostics.Core.Messages;
 using BRun.Diagnostics.Core.Pipeline;
@@ -651,7 +652,7 @@ public sealed partial class BatchResultIngester(
             INSERT INTO conversations (run_id, task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata,
                                        persona_id, emotional_arc_id, training_topic_id, template_id, created_by, created_at, cost_usd,
                                        simulated)
-            SELECT @runId, c.task_id, c.model, c.stop_reason, c.input_tokens, c.output_tokens, c.turns::jsonb, c.metadata::jsonb,
+            SELECT @runId, c.task_id, c.model, c.stop_reason, c.input_tokens, c.output_tokens, c.turns::json, c.metadata::jsonb,
                    c.persona_id, c.arc_id, c.topic_id, c.template_id, @createdBy, now(), c.cost, @simulated
             FROM unnest(@taskIds, @models, @stopReasons, @inputTokens, @outputTokens, @turns, @metadata, @personaIds, @arcIds, @topicIds, @templateIds, @costs)
                  AS c(task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata, persona_id, arc_id, topic_id, template_id, cost)
@@ -666,7 +667,7 @@ public sealed partial class BatchResultIngester(
             stopReasons = items.Select(i => i.Captured!.Parsed.StopReason).ToArray(),
             inputTokens = items.Select(i => i.Captured!.Parsed.Usage.InputTokens).ToArray(),
             outputTokens = items.Select(i => i.Captured!.Parsed.Usage.OutputTokens).ToArray(),
-            turns = items.Select(i => JsonSerializer.Serialize(i.Conversation!.Turns.Select(t => new { role = t.Role.ToString().ToLowerInvariant(), content = t.Content }))).ToArray(),
+            turns = items.Select(i => TrainingRecord.WriteTurns(i.Conversation!.Turns)).ToArray(),
             metadata = items.Select(i => JsonSerializer.Serialize(new
             {
                 persona = i.Conversation!.Metadata.Persona,

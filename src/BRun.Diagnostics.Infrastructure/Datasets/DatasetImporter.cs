@@ -308,7 +308,7 @@ public sealed class DatasetImportSession
             await connection.ExecuteAsync(new CommandDefinition(
                 """
                 INSERT INTO conversations (id, model, stop_reason, input_tokens, output_tokens, turns, metadata, dataset_id, source, created_by)
-                SELECT id, model, stop_reason, input_tokens, output_tokens, turns::jsonb, metadata::jsonb, @DatasetId, 'import', @Owner
+                SELECT id, model, stop_reason, input_tokens, output_tokens, turns::json, metadata::jsonb, @DatasetId, 'import', @Owner
                 FROM unnest(@Ids, @Models, @StopReasons, @InputTokens, @OutputTokens, @Turns, @Metadata)
                     AS t(id, model, stop_reason, input_tokens, output_tokens, turns, metadata)
                 """,

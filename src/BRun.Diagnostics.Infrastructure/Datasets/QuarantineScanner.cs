@@ -134,12 +134,17 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
         {
             var scope = new ScanScope(scan.Kind, scan.DatasetId, scan.RunId);
 
-            // Reading (the server turning jsonb into text) costs more than validating, so the next batches are read
-            // on their own connections while this one is validated and written: the database's work and ours overlap,
-            // on every core. Batches still commit one at a time, in id order, each with its checkpoint.
-            var reads = new Queue<(Guid UpTo, Task<List<Row>> Rows)>();
+            // The next batches are read (on their own connections) and validated while this one is written: a write
+            // mostly waits on the database (statements, the commit's WAL flush), so the validator's work, the
+            // database's and those waits overlap, on every core. Batches still commit one at a time, in id order,
+            // each with its checkpoint.
+            var reads = new Queue<(Guid UpTo, Task<(List<Row> Rows, ValidationFailure?[] Results)> Batch)>();
             var after = scan.Checkpoint;
             var planned = false;
+
+            // A batch's report uploads run while the next batch is validated and written (they only follow their own
+            // commit); the next batch's wait for them before starting their own, which bounds what is in flight.
+            var uploads = Task.CompletedTask;
             try
             {
                 while (true)
@@ -153,7 +158,7 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
                             break;
                         }
 
-                        reads.Enqueue((ids[^1], ReadBatchAsync(identity, scope, after, ids[^1], ct)));
+                        reads.Enqueue((ids[^1], ReadAndValidateAsync(identity, scope, after, ids[^1], ct)));
                         after = ids[^1];
                         planned = ids.Count < batchSize;
                     }
@@ -163,17 +168,24 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
                         break;
                     }
 
-                    var rows = await read.Rows.ConfigureAwait(false);
-                    await WriteBatchAsync(identity, scanId, scan.DryRun, read.UpTo, rows, Validate(rows), ct).ConfigureAwait(false);
+                    var (rows, results) = await read.Batch.ConfigureAwait(false);
+                    var moved = await WriteBatchAsync(identity, scanId, scan.DryRun, read.UpTo, rows, results, ct).ConfigureAwait(false);
+                    await uploads.ConfigureAwait(false);
+                    uploads = UploadReportsAsync(moved, ct);
                     if (progress is not null)
                     {
                         progress.Report((await GetAsync(user, scanId, ct).ConfigureAwait(false))!);
                     }
                 }
+
+                await uploads.ConfigureAwait(false);
             }
             finally
             {
-                // Reads in flight when the scan stops are of no use; wait for them so nothing runs on after this method.
+                await uploads.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+                // Reads (and validations) in flight when the scan stops are of no use; wait for them so nothing runs on
+                // after this method.
                 foreach (var (_, pending) in reads)
                 {
                     await ((Task)pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -209,10 +221,16 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             return null;
         }
 
+        // turns is json: json_populate_record keeps a json value's text exactly, jsonb_populate_record would print the
+        // parsed value. Rows quarantined while turns was jsonb have no turns_text and come back from the jsonb as before.
         var conversationId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition(
             """
+            WITH q AS (SELECT @row::jsonb AS r)
             INSERT INTO conversations
-            SELECT * FROM jsonb_populate_record(NULL::conversations, @row::jsonb || jsonb_build_object('released_from', @failureId))
+            SELECT p.* FROM q, jsonb_populate_record(
+                json_populate_record(NULL::conversations, json_build_object('turns', (q.r ->> 'turns_text')::json)),
+                CASE WHEN q.r ->> 'turns_text' IS NOT NULL THEN q.r - 'turns' ELSE q.r END
+                    || jsonb_build_object('released_from', @failureId)) AS p
             RETURNING id
             """,
             new { row, failureId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
@@ -259,6 +277,12 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             cancellationToken: ct)).ConfigureAwait(false)).AsList();
     }
 
+    private async Task<(List<Row> Rows, ValidationFailure?[] Results)> ReadAndValidateAsync(DbIdentity identity, ScanScope scope, Guid? after, Guid upTo, CancellationToken ct)
+    {
+        var rows = await ReadBatchAsync(identity, scope, after, upTo, ct).ConfigureAwait(false);
+        return (rows, await Task.Run(() => Validate(rows), ct).ConfigureAwait(false));
+    }
+
     /// <summary>Validates a batch on every core (the validator is stateless); the texts are dropped as soon as each is judged.</summary>
     private ValidationFailure?[] Validate(List<Row> rows)
     {
@@ -267,7 +291,8 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
         return found;
     }
 
-    private async Task WriteBatchAsync(DbIdentity identity, Guid scanId, bool dryRun, Guid upTo, List<Row> rows, ValidationFailure?[] results, CancellationToken ct)
+    /// <returns>The failed generations the batch stored, whose reports are still to upload.</returns>
+    private async Task<List<Moved>> WriteBatchAsync(DbIdentity identity, Guid scanId, bool dryRun, Guid upTo, List<Row> rows, ValidationFailure?[] results, CancellationToken ct)
     {
         var moved = new List<Moved>();
         await using (var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false))
@@ -275,13 +300,15 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
             var flaggedRows = Enumerable.Range(0, rows.Count).Where(i => results[i] is not null).ToList();
 
-            // One statement moves the batch's bad rows out; the DELETE locks each row and returns it as it was.
+            // One statement moves the batch's bad rows out; the DELETE locks each row and returns it as it was. The
+            // row as jsonb has turns parsed (json's text as written is lost there), so the text rides along as
+            // turns_text for the release to put back byte for byte.
             var quarantinedRows = new Dictionary<Guid, string>();
             var toMove = dryRun ? [] : flaggedRows.Where(i => rows[i].ReleasedFrom is null).Select(i => rows[i].Id).ToArray();
             if (toMove.Length > 0)
             {
                 foreach (var (id, row) in await connection.QueryAsync<(Guid Id, string Row)>(new CommandDefinition(
-                    "DELETE FROM conversations c WHERE c.id = ANY(@toMove) RETURNING c.id, to_jsonb(c.*)::text",
+                    "DELETE FROM conversations c WHERE c.id = ANY(@toMove) RETURNING c.id, (to_jsonb(c.*) || jsonb_build_object('turns_text', c.turns::text))::text",
                     new { toMove }, transaction, cancellationToken: ct)).ConfigureAwait(false))
                 {
                     quarantinedRows[id] = row;
@@ -289,7 +316,7 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             }
 
             var findings = new List<(Guid ConversationId, Guid? FailureId, ValidationFailure Failure, string Action, Guid Owner)>();
-            var stored = new List<(Guid FailureId, string Row)>();
+            var toInsert = new List<NewFailedGeneration>();
             long quarantined = 0, keptReleased = 0;
             foreach (var i in flaggedRows)
             {
@@ -335,24 +362,15 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
                     ErrorMessage = $"Quarantined by scan {scanId} (validator {ResponseValidator.Version}); was conversation {row.Id}.",
                 };
                 var (failureId, createdAt) = failures.NewIdentity();
-                await failures.InsertAsync(connection, transaction, input, failureId, createdAt, row.CreatedBy, ct).ConfigureAwait(false);
-                stored.Add((failureId, quarantinedRow));
+                toInsert.Add(new NewFailedGeneration(input, failureId, createdAt, row.CreatedBy, scanId, quarantinedRow));
                 moved.Add(new Moved(failureId, createdAt, row.CreatedBy, input));
                 findings.Add((row.Id, failureId, failure, "quarantined", row.CreatedBy));
                 quarantined++;
             }
 
-            if (stored.Count > 0)
-            {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    """
-                    UPDATE failed_generations f SET scan_id = @scanId, quarantined_row = u.quarantined_row::jsonb
-                    FROM unnest(@ids, @quarantinedRows) AS u(id, quarantined_row)
-                    WHERE f.id = u.id
-                    """,
-                    new { scanId, ids = stored.Select(s => s.FailureId).ToArray(), quarantinedRows = stored.Select(s => s.Row).ToArray() },
-                    transaction, cancellationToken: ct)).ConfigureAwait(false);
-            }
+            // One statement for the batch's failed generations: their count triggers are statement-level, and each row
+            // is written whole (scan and moved row included) instead of inserted and then updated.
+            await failures.InsertManyAsync(connection, transaction, toInsert, ct).ConfigureAwait(false);
 
             if (findings.Count > 0)
             {
@@ -391,11 +409,16 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
 
-        // The rows are committed; a report that cannot be uploaded now is left to the retrier. Uploads are network
-        // waits, so a few go at once.
-        await Parallel.ForEachAsync(
-            moved,
-            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
-            async (m, token) => await failures.UploadReportAsync(m.Owner, m.Input, m.FailureId, m.CreatedAt, token).ConfigureAwait(false)).ConfigureAwait(false);
+        return moved;
     }
+
+    // The rows are committed; a report that cannot be uploaded now is left to the retrier. Uploads are network waits,
+    // so a few go at once.
+    private Task UploadReportsAsync(List<Moved> moved, CancellationToken ct) =>
+        moved.Count == 0
+            ? Task.CompletedTask
+            : Parallel.ForEachAsync(
+                moved,
+                new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+                async (m, token) => await failures.UploadReportAsync(m.Owner, m.Input, m.FailureId, m.CreatedAt, token).ConfigureAwait(false));
 }

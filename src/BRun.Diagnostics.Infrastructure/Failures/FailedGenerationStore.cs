@@ -126,7 +126,8 @@ public sealed class FailedGenerationStore
                 report_next_attempt_at, created_at, created_by,
                 persona_id, emotional_arc_id, training_topic_id, template_id,
                 cost_usd, simulated, api_attempts,
-                batch_id, batch_custom_id, batch_result_type)
+                batch_id, batch_custom_id, batch_result_type,
+                scan_id, quarantined_row)
             SELECT * FROM unnest(
                 @Id, @ConversationId, @RunId, @TaskId, @Source, @DatasetId,
                 @Prompt, @PromptLength, @Model, @MaxTokens, @Temperature, @StructuredOutputsEnabled,
@@ -138,7 +139,8 @@ public sealed class FailedGenerationStore
                 @ReportNextAttemptAt, @CreatedAt, @CreatedBy,
                 @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId,
                 @CostUsd, @Simulated, @ApiAttempts::jsonb[],
-                @BatchId, @BatchCustomId, @BatchResultType)
+                @BatchId, @BatchCustomId, @BatchResultType,
+                @ScanId, @QuarantinedRow::jsonb[])
             ON CONFLICT (task_id) DO NOTHING
             RETURNING id
             """,
@@ -194,6 +196,8 @@ public sealed class FailedGenerationStore
                 BatchId = Column(r => r.Input.Batch?.BatchId),
                 BatchCustomId = Column(r => r.Input.Batch?.CustomId),
                 BatchResultType = Column(r => r.Input.Batch?.ResultType),
+                ScanId = Column(r => r.ScanId),
+                QuarantinedRow = Column(r => r.QuarantinedRow),
             },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -227,8 +231,12 @@ public sealed class FailedGenerationStore
         _uploader.UploadAsync(DbIdentity.User(owner), input, id, createdAt, attemptsBefore: 0, cancellationToken);
 }
 
-/// <summary>A failed generation to insert: its input, its new id and creation time (see <see cref="FailedGenerationStore.NewIdentity"/>) and its owner.</summary>
-internal sealed record NewFailedGeneration(FailedGenerationInput Input, Guid Id, DateTimeOffset CreatedAt, Guid CreatedBy);
+/// <summary>
+/// A failed generation to insert: its input, its new id and creation time (see <see cref="FailedGenerationStore.NewIdentity"/>)
+/// and its owner. A scan's quarantine also sets its scan and the conversation row it moved (as JSON text), so the row
+/// is written once, whole, rather than inserted and then updated.
+/// </summary>
+internal sealed record NewFailedGeneration(FailedGenerationInput Input, Guid Id, DateTimeOffset CreatedAt, Guid CreatedBy, Guid? ScanId = null, string? QuarantinedRow = null);
 
 /// <summary>The <c>api_attempts</c> jsonb column.</summary>
 internal static class ApiAttemptsJson

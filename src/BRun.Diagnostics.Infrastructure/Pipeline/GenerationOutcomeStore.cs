@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BRun.Diagnostics.Core.Conversations;
+using BRun.Diagnostics.Core.Datasets;
 using BRun.Diagnostics.Core.Failures;
 using BRun.Diagnostics.Core.Messages;
 using BRun.Diagnostics.Core.Pipeline;
@@ -41,7 +42,7 @@ public sealed class GenerationOutcomeStore(
             INSERT INTO conversations (run_id, task_id, model, stop_reason, input_tokens, output_tokens, turns, metadata,
                                        persona_id, emotional_arc_id, training_topic_id, template_id, created_by, created_at,
                                        cost_usd, simulated)
-            VALUES (@RunId, @TaskId, @Model, @StopReason, @InputTokens, @OutputTokens, @Turns::jsonb, @Metadata::jsonb,
+            VALUES (@RunId, @TaskId, @Model, @StopReason, @InputTokens, @OutputTokens, @Turns::json, @Metadata::jsonb,
                     @PersonaId, @EmotionalArcId, @TrainingTopicId, @TemplateId, @CreatedBy, now(), @CostUsd, @Simulated)
             """;
         await connection.ExecuteAsync(new CommandDefinition(Insert, new
@@ -52,7 +53,7 @@ public sealed class GenerationOutcomeStore(
             captured.Parsed.StopReason,
             captured.Parsed.Usage.InputTokens,
             captured.Parsed.Usage.OutputTokens,
-            Turns = JsonSerializer.Serialize(conversation.Turns.Select(t => new { role = t.Role.ToString().ToLowerInvariant(), content = t.Content })),
+            Turns = TrainingRecord.WriteTurns(conversation.Turns),
             Metadata = JsonSerializer.Serialize(new
             {
                 persona = conversation.Metadata.Persona,

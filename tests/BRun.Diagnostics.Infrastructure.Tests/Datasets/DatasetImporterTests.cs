@@ -49,7 +49,7 @@ public sealed class DatasetImporterTests(IntegrationEnvironment env)
 
         await using var connection = await db.DataSource.OpenConnectionAsync();
         var (turns, metadata) = await connection.QuerySingleAsync<(string, string)>("SELECT turns::text, metadata::text FROM conversations");
-        Assert.Equal("[{\"role\": \"user\", \"content\": \"Hi.\"}, {\"role\": \"assistant\", \"content\": \"Fine.\"}]", turns);
+        Assert.Equal("[{\"role\":\"user\",\"content\":\"Hi.\"},{\"role\":\"assistant\",\"content\":\"Fine.\"}]", turns);
         Assert.Equal("{\"system\": \"Be kind.\"}", metadata);
     }
 

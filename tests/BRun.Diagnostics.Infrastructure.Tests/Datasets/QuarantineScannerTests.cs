@@ -25,7 +25,7 @@ public sealed class QuarantineScannerTests(IntegrationEnvironment env)
             var assistant = isCut ? $"Row {i}: you mentioned feeling overwhelmed, so let's togeth" : $"Row {i}: let's take it one step at a time.";
             var turns = TrainingRecord.WriteTurns([new(Core.Conversations.ConversationRole.User, "Help."), new(Core.Conversations.ConversationRole.Assistant, assistant)]);
             var id = await connection.ExecuteScalarAsync<Guid>(
-                "INSERT INTO conversations (model, turns, dataset_id, source, created_by) VALUES ('m', @turns::jsonb, @datasetId, 'import', @owner) RETURNING id",
+                "INSERT INTO conversations (model, turns, dataset_id, source, created_by) VALUES ('m', @turns::json, @datasetId, 'import', @owner) RETURNING id",
                 new { turns, datasetId, owner });
             if (isCut)
             {
@@ -121,6 +121,7 @@ public sealed class QuarantineScannerTests(IntegrationEnvironment env)
         var scanner = db.Get<QuarantineScanner>();
         await using var connection = await db.DataSource.OpenConnectionAsync();
         var before = await connection.ExecuteScalarAsync<string>("SELECT (to_jsonb(c.*) - 'released_from')::text FROM conversations c WHERE id = @id", new { id = cut.Single() });
+        var turnsBefore = await connection.ExecuteScalarAsync<string>("SELECT turns::text FROM conversations WHERE id = @id", new { id = cut.Single() });
         await scanner.RunAsync(user.Id, await scanner.StartAsync(user.Id, ScanScope.All, false, None), null, None);
         var failureId = await connection.ExecuteScalarAsync<Guid>("SELECT id FROM failed_generations WHERE source = 'scan'");
 
@@ -129,6 +130,9 @@ public sealed class QuarantineScannerTests(IntegrationEnvironment env)
 
         Assert.Equal(cut.Single(), released);
         Assert.Equal(before, await connection.ExecuteScalarAsync<string>("SELECT (to_jsonb(c.*) - 'released_from')::text FROM conversations c WHERE id = @id", new { id = released }));
+
+        // turns is json: the text as written (compact here, not jsonb's spaced printing) comes back byte for byte.
+        Assert.Equal(turnsBefore, await connection.ExecuteScalarAsync<string>("SELECT turns::text FROM conversations WHERE id = @id", new { id = released }));
         Assert.Equal((user.Id, "A quoted fragment, complete as written."), await connection.QuerySingleAsync<(Guid, string)>("SELECT released_by, release_reason FROM failed_generations WHERE id = @failureId", new { failureId }));
         Assert.Equal((1L, 0L, 1L), (again.Flagged, again.Quarantined, again.KeptReleased));
         Assert.Null(await scanner.ReleaseAsync(user.Id, failureId, "twice", None));
@@ -148,6 +152,26 @@ public sealed class QuarantineScannerTests(IntegrationEnvironment env)
         Assert.Equal((0L, 0L), (result.Scanned, result.Quarantined));
         await using var connection = await db.DataSource.OpenConnectionAsync();
         Assert.Equal(5, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM conversations"));
+    }
+
+    [Fact]
+    public async Task A_row_quarantined_before_turns_became_json_is_released_from_its_jsonb()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var user = await db.CreateUserAsync();
+        var (_, cut) = await SeedAsync(db, user.Id, 5);
+        var scanner = db.Get<QuarantineScanner>();
+        await using var connection = await db.DataSource.OpenConnectionAsync();
+        var before = await connection.ExecuteScalarAsync<string>("SELECT (to_jsonb(c.*) - 'released_from')::text FROM conversations c WHERE id = @id", new { id = cut.Single() });
+        await scanner.RunAsync(user.Id, await scanner.StartAsync(user.Id, ScanScope.All, false, None), null, None);
+
+        // Before migration 0085 quarantined_row was to_jsonb(row) alone, without the text of turns.
+        var failureId = await connection.ExecuteScalarAsync<Guid>(
+            "UPDATE failed_generations SET quarantined_row = quarantined_row - 'turns_text' WHERE source = 'scan' RETURNING id");
+        var released = await scanner.ReleaseAsync(user.Id, failureId, "Complete as written.", None);
+
+        Assert.Equal(cut.Single(), released);
+        Assert.Equal(before, await connection.ExecuteScalarAsync<string>("SELECT (to_jsonb(c.*) - 'released_from')::text FROM conversations c WHERE id = @id", new { id = released }));
     }
 
     private sealed class SynchronousProgress(Action<ScanProgress> report) : IProgress<ScanProgress>
