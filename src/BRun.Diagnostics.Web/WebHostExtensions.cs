@@ -103,6 +103,7 @@ public static class WebHostExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapAccountEndpoints();
         app.MapRunApi();
+        app.MapRunCompareApi();
         app.MapRunAlertApi();
         app.MapFailedGenerationApi();
         app.MapRerunApi();
