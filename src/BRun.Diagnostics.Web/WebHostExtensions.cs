@@ -19,6 +19,7 @@ using BRun.Diagnostics.Web.Components;
 using BRun.Diagnostics.Web.Datasets;
 using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Failures;
+using BRun.Diagnostics.Web.Retention;
 using BRun.Diagnostics.Web.Runs;
 using MudBlazor.Services;
 
@@ -65,6 +66,7 @@ public static class WebHostExtensions
         builder.Services.AddScoped<RunReportService>();
         builder.Services.AddScoped<AccountPageService>();
         builder.Services.AddScoped<UserAdminPageService>();
+        builder.Services.AddScoped<RetentionLogService>();
         builder.Services.AddProblemDetails();
         builder.Services.AddApiDocument();
         return builder;
@@ -103,11 +105,13 @@ public static class WebHostExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapAccountEndpoints();
         app.MapRunApi();
+        app.MapRunCompareApi();
         app.MapRunAlertApi();
         app.MapFailedGenerationApi();
         app.MapRerunApi();
         app.MapGenerationDesignApi();
         app.MapDatasetApi();
+        app.MapRetentionApi();
         app.MapServiceDefaults(app.Configuration);
         app.MapApiDocument();
         app.MapApiNotFound();

@@ -144,16 +144,19 @@ public sealed class UserCommandTests(IntegrationEnvironment env)
     }
 
     [Fact]
-    public async Task User_set_password_replaces_the_password_from_stdin()
+    public async Task User_set_password_replaces_the_password_from_stdin_and_signs_out_every_session()
     {
         await using var db = await env.CreateDatabaseAsync();
         await RunWithInputAsync("s3cret-pass\n", "user", "create", "--email", "ana@example.test", "--password-stdin", "--connection", db.ConnectionString);
+        var before = (await db.Get<AppUserStore>().GetByEmailAsync("ana@example.test", CancellationToken.None))!.SessionStamp;
 
         var (exitCode, _, _) = await RunWithInputAsync("n3w-secret-pass\n", "user", "set-password", "--email", "ana@example.test", "--password-stdin", "--connection", db.ConnectionString);
 
         Assert.Equal(0, exitCode);
         Assert.NotNull(await new LocalAccountService(db.Get<Infrastructure.Database.IUserScopedConnectionFactory>())
             .VerifyPasswordAsync("ana@example.test", "n3w-secret-pass", CancellationToken.None));
+        // A new session stamp: every dashboard cookie issued before is refused on its next request.
+        Assert.NotEqual(before, (await db.Get<AppUserStore>().GetByEmailAsync("ana@example.test", CancellationToken.None))!.SessionStamp);
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public sealed class ApiTokenStore(IUserScopedConnectionFactory connections, Time
         var row = await connection.QuerySingleOrDefaultAsync<TokenOwnerRow>(new CommandDefinition(
             """
             SELECT t.id AS tokenid, t.last_used_at AS lastusedat,
-                   u.id, u.email, u.display_name AS displayname, u.role, u.created_at AS createdat
+                   u.id, u.email, u.display_name AS displayname, u.role, u.created_at AS createdat, u.session_stamp AS sessionstamp
             FROM api_tokens t JOIN app_users u ON u.id = t.user_id
             WHERE t.token_hash = @hash AND NOT t.revoked AND u.disabled_at IS NULL
             """,
@@ -64,7 +64,7 @@ public sealed class ApiTokenStore(IUserScopedConnectionFactory connections, Time
                 cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
-        return new AppUser(row.Id, row.Email, row.DisplayName, row.Role, row.CreatedAt);
+        return new AppUser(row.Id, row.Email, row.DisplayName, row.Role, row.CreatedAt, row.SessionStamp);
     }
 
     /// <summary>The tokens of <paramref name="identity"/>'s user, newest first (RLS: only their own, admins too).</summary>
@@ -91,5 +91,5 @@ public sealed class ApiTokenStore(IUserScopedConnectionFactory connections, Time
         return changed == 1;
     }
 
-    private sealed record TokenOwnerRow(Guid TokenId, DateTime? LastUsedAt, Guid Id, string Email, string DisplayName, string Role, DateTime CreatedAt);
+    private sealed record TokenOwnerRow(Guid TokenId, DateTime? LastUsedAt, Guid Id, string Email, string DisplayName, string Role, DateTime CreatedAt, Guid SessionStamp);
 }

@@ -15,7 +15,10 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
     /// <summary>The shortest password accepted anywhere (CLI, account page, admin users page).</summary>
     public const int MinPasswordLength = 8;
 
-    private const string Columns = "id, email, display_name AS displayname, role, created_at AS createdat";
+    private const string Columns = AppUser.Columns;
+
+    // A rehash on sign-in keeps the stamp: the password is the same, so no session should end.
+    private const string NewSessionStamp = "session_stamp = gen_random_uuid()";
 
     private static readonly PasswordHasher<AppUser> Hasher = new();
 
@@ -81,14 +84,17 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
         return user;
     }
 
-    /// <summary>Sets or replaces a user's password. Returns false when no user has that email.</summary>
+    /// <summary>
+    /// Sets or replaces a user's password and signs out every session of theirs (a new session stamp). Returns false
+    /// when no user has that email.
+    /// </summary>
     public async Task<bool> SetPasswordAsync(string email, string password, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(email);
         ArgumentException.ThrowIfNullOrEmpty(password);
         await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
         var changed = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE app_users SET password_hash = @hash WHERE email = @email",
+            $"UPDATE app_users SET password_hash = @hash, {NewSessionStamp} WHERE email = @email",
             new { email = Normalize(email), hash = Hasher.HashPassword(null!, password) },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return changed == 1;
@@ -124,14 +130,23 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
     /// <summary>
     /// Changes a user's own password: <paramref name="currentPassword"/> must be theirs (an account without a password,
     /// signed in through OpenID Connect, has none to change), the new one at least <see cref="MinPasswordLength"/> long.
+    /// A change draws a new session stamp, which signs out the user's other sessions.
     /// </summary>
-    public async Task<PasswordChangeResult> ChangePasswordAsync(Guid userId, string currentPassword, string newPassword, CancellationToken cancellationToken)
+    public async Task<PasswordChangeResult> ChangePasswordAsync(Guid userId, string currentPassword, string newPassword, CancellationToken cancellationToken) =>
+        (await ChangePasswordReturningStampAsync(userId, currentPassword, newPassword, cancellationToken).ConfigureAwait(false)).Result;
+
+    /// <summary>
+    /// <see cref="ChangePasswordAsync"/>, with the new session stamp when the password changed: the session that made
+    /// the change is issued a cookie with it and stays signed in.
+    /// </summary>
+    public async Task<(PasswordChangeResult Result, Guid? SessionStamp)> ChangePasswordReturningStampAsync(
+        Guid userId, string currentPassword, string newPassword, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(currentPassword);
         ArgumentNullException.ThrowIfNull(newPassword);
         if (newPassword.Length < MinPasswordLength)
         {
-            return PasswordChangeResult.TooShort;
+            return (PasswordChangeResult.TooShort, null);
         }
 
         await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
@@ -142,21 +157,21 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
         if (row?.PasswordHash is null)
         {
             Hasher.VerifyHashedPassword(null!, DummyHash, currentPassword);
-            return PasswordChangeResult.WrongCurrentPassword;
+            return (PasswordChangeResult.WrongCurrentPassword, null);
         }
 
         var user = row.ToUser();
         if (Hasher.VerifyHashedPassword(user, row.PasswordHash, currentPassword) == PasswordVerificationResult.Failed)
         {
-            return PasswordChangeResult.WrongCurrentPassword;
+            return (PasswordChangeResult.WrongCurrentPassword, null);
         }
 
         // Only if nobody changed it in between: the check above and this write act on the same hash.
-        var changed = await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE app_users SET password_hash = @hash WHERE id = @userId AND password_hash = @old",
+        var stamp = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
+            $"UPDATE app_users SET password_hash = @hash, {NewSessionStamp} WHERE id = @userId AND password_hash = @old RETURNING session_stamp",
             new { hash = Hasher.HashPassword(user, newPassword), userId, old = row.PasswordHash },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return changed == 1 ? PasswordChangeResult.Changed : PasswordChangeResult.WrongCurrentPassword;
+        return stamp is null ? (PasswordChangeResult.WrongCurrentPassword, null) : (PasswordChangeResult.Changed, stamp);
     }
 
     /// <summary>True once any account exists.</summary>
@@ -195,8 +210,8 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
 
     private static string Normalize(string email) => email.Trim().ToLowerInvariant();
 
-    private sealed record CredentialRow(Guid Id, string Email, string DisplayName, string Role, DateTime CreatedAt, string? PasswordHash)
+    private sealed record CredentialRow(Guid Id, string Email, string DisplayName, string Role, DateTime CreatedAt, Guid SessionStamp, string? PasswordHash)
     {
-        public AppUser ToUser() => new(Id, Email, DisplayName, Role, CreatedAt);
+        public AppUser ToUser() => new(Id, Email, DisplayName, Role, CreatedAt, SessionStamp);
     }
 }

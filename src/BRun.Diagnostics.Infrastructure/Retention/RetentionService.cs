@@ -111,11 +111,34 @@ public sealed class RetentionService(
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
-        return (await connection.QueryAsync<RetentionRun>(new CommandDefinition(
-            $"SELECT {RetentionRun.Columns} FROM retention_runs ORDER BY started_at DESC, id DESC LIMIT @limit",
-            new { limit },
-            cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+        return await ReadRunsAsync(connection, 0, limit, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// One page of runs, newest first, and how many there are, read in one snapshot so the total and the page agree.
+    /// Row-level security decides what <paramref name="identity"/> sees: everything for an admin, nothing for a member.
+    /// </summary>
+    public async Task<Page<RetentionRun>> PageAsync(DbIdentity identity, PageRequest page, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(page);
+        page.Validate();
+        await using var connection = await connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM retention_runs", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var items = await ReadRunsAsync(connection, page.Offset, page.PageSize, cancellationToken, transaction).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new Page<RetentionRun>(items, total, page.PageIndex, page.PageSize);
+    }
+
+    private static async Task<IReadOnlyList<RetentionRun>> ReadRunsAsync(
+        NpgsqlConnection connection, long offset, int limit, CancellationToken cancellationToken, NpgsqlTransaction? transaction = null) =>
+        (await connection.QueryAsync<RetentionRun>(new CommandDefinition(
+            $"SELECT {RetentionRun.Columns} FROM retention_runs ORDER BY started_at DESC, id DESC LIMIT @limit OFFSET @offset",
+            new { limit, offset },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
 
     /// <summary>Deletes one batch; false when nothing was due (or everything due is locked by another run).</summary>
     private async Task<bool> DeleteBatchAsync(Guid runId, object parameters, CancellationToken cancellationToken)

@@ -3,9 +3,15 @@ using Dapper;
 
 namespace BRun.Diagnostics.Infrastructure.Users;
 
-/// <summary>A dashboard user and owner of stored rows. Times are UTC.</summary>
-public sealed record AppUser(Guid Id, string Email, string DisplayName, string Role, DateTime CreatedAt)
+/// <summary>
+/// A dashboard user and owner of stored rows. Times are UTC. <paramref name="SessionStamp"/> changes with the
+/// password; a cookie issued with another stamp is signed out.
+/// </summary>
+public sealed record AppUser(Guid Id, string Email, string DisplayName, string Role, DateTime CreatedAt, Guid SessionStamp)
 {
+    /// <summary>The columns of <c>app_users</c> an <see cref="AppUser"/> is read from, named for Dapper.</summary>
+    internal const string Columns = "id, email, display_name AS displayname, role, created_at AS createdat, session_stamp AS sessionstamp";
+
     public bool IsAdmin => Role == AppUserRoles.Admin;
 }
 
@@ -19,7 +25,7 @@ public static class AppUserRoles
 /// <summary>Creates and finds users. User administration runs as the system identity; emails are stored lower-cased.</summary>
 public sealed class AppUserStore(IUserScopedConnectionFactory connections)
 {
-    private const string Columns = "id, email, display_name AS displayname, role, created_at AS createdat";
+    private const string Columns = AppUser.Columns;
 
     public async Task<AppUser> CreateAsync(string email, string displayName, string role, CancellationToken cancellationToken)
     {

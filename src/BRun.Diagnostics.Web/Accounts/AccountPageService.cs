@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Web.Auth;
 
 namespace BRun.Diagnostics.Web.Accounts;
 
@@ -6,7 +7,7 @@ namespace BRun.Diagnostics.Web.Accounts;
 /// The /account page's work for the signed-in user: their API tokens (list, create, revoke; row-level security keeps
 /// them to their own) and a change of their own password. Answers are messages the page shows as they are.
 /// </summary>
-public sealed class AccountPageService(ICurrentUser currentUser, ApiTokenStore tokens, LocalAccountService accounts)
+public sealed class AccountPageService(ICurrentUser currentUser, ApiTokenStore tokens, LocalAccountService accounts, SessionRenewal renewal)
 {
     /// <summary>Longest token label accepted.</summary>
     public const int MaxTokenNameLength = 100;
@@ -30,24 +31,29 @@ public sealed class AccountPageService(ICurrentUser currentUser, ApiTokenStore t
     public Task<bool> RevokeTokenAsync(Guid tokenId, CancellationToken cancellationToken) =>
         tokens.RevokeAsync(currentUser.Identity, tokenId, cancellationToken);
 
-    /// <summary>Changes the signed-in user's password; null when done, else what is wrong.</summary>
-    public async Task<string?> ChangePasswordAsync(string? current, string? next, string? confirm, CancellationToken cancellationToken)
+    /// <summary>
+    /// Changes the signed-in user's password, which signs out their other sessions. Done: no error, and the URL that
+    /// keeps this session signed in (the browser must load it, see <see cref="SessionRenewal"/>). Else what is wrong.
+    /// </summary>
+    public async Task<(string? Error, string? SessionRenewalUrl)> ChangePasswordAsync(string? current, string? next, string? confirm, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(current) || string.IsNullOrEmpty(next))
         {
-            return "Enter your current password and a new one.";
+            return ("Enter your current password and a new one.", null);
         }
 
         if (next != confirm)
         {
-            return "The new password and its confirmation differ.";
+            return ("The new password and its confirmation differ.", null);
         }
 
-        return await accounts.ChangePasswordAsync(currentUser.UserId, current, next, cancellationToken).ConfigureAwait(false) switch
+        var userId = currentUser.UserId;
+        var (result, stamp) = await accounts.ChangePasswordReturningStampAsync(userId, current, next, cancellationToken).ConfigureAwait(false);
+        return result switch
         {
-            PasswordChangeResult.Changed => null,
-            PasswordChangeResult.TooShort => $"The new password needs at least {LocalAccountService.MinPasswordLength} characters.",
-            _ => "The current password is not right (an account that signs in through single sign-on has none to change).",
+            PasswordChangeResult.Changed => (null, renewal.CreateUrl(userId, stamp!.Value)),
+            PasswordChangeResult.TooShort => ($"The new password needs at least {LocalAccountService.MinPasswordLength} characters.", null),
+            _ => ("The current password is not right (an account that signs in through single sign-on has none to change).", null),
         };
     }
 }

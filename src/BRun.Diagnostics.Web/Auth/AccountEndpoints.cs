@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Users;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Antiforgery;
@@ -18,6 +19,11 @@ public static class AccountEndpoints
         // Antiforgery is validated (the form carries the token), which also stops login CSRF.
         account.MapPost("/login", SignInAsync).AllowAnonymous();
         account.MapPost("/logout", SignOutAsync);
+        // Anonymous: the browser's cookie is already stale when it gets here (see SessionRenewal).
+        endpoints.MapGet(SessionRenewal.Path, (HttpContext context, SessionRenewal renewal, AppUserStore users, IOptionsMonitor<CookieAuthenticationOptions> cookies) =>
+                renewal.RenewAsync(context, users, cookies))
+            .AllowAnonymous()
+            .ExcludeFromDescription();
         account.MapGet("/login/oidc", (string? returnUrl, IOptions<OidcOptions> oidc) =>
                 oidc.Value.Enabled
                     ? Results.Challenge(new AuthenticationProperties { RedirectUri = SafeReturnUrl(returnUrl) }, [AuthenticationSetup.OidcScheme])

@@ -36,6 +36,10 @@ internal sealed class ApiTokenAuthenticationHandler(
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
         ApiChallenge.UnauthorizedAsync(Context, "invalid_token", "The API token is invalid or revoked.");
 
+    // A valid token whose user may not use the endpoint (a member on an admin endpoint): problem+json, as every 4xx.
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ApiChallenge.ForbiddenAsync(Context, "You may not use this endpoint.");
+
     private static bool TryGetBearer(HttpRequest request, out string token)
     {
         var header = request.Headers[HeaderNames.Authorization].ToString();

@@ -86,6 +86,7 @@ public static class AuthenticationSetup
         // Open dashboard circuits are checked again every minute, so a disabled user's open tab stops working too.
         builder.Services.AddScoped<AuthenticationStateProvider, UserRevalidatingAuthenticationStateProvider>();
         builder.Services.AddScoped<CurrentUser>();
+        builder.Services.AddSingleton<SessionRenewal>();
         builder.Services.AddScoped<ICurrentUser>(sp => sp.GetRequiredService<CurrentUser>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Scoped<CircuitHandler, CurrentUserCircuitHandler>());
         return builder;
@@ -115,18 +116,24 @@ public static class AuthenticationSetup
     }
 
     /// <summary>
-    /// Checks a cookie against <c>app_users</c> on every request: the cookie of a disabled or deleted user stops working
-    /// at once, and a changed role or name is taken into the cookie. One primary-key lookup per request.
+    /// Checks a cookie against <c>app_users</c> on every request: the cookie of a disabled or deleted user, or one issued
+    /// before the user's password changed (another session stamp), stops working at once, and a changed role or name is
+    /// taken into the cookie. One primary-key lookup per request.
     /// </summary>
     private static async Task ValidateCookieAsync(CookieValidatePrincipalContext context)
     {
         var user = UserClaims.GetUserId(context.Principal) is { } userId
             ? await context.HttpContext.RequestServices.GetRequiredService<AppUserStore>().GetActiveAsync(userId, context.HttpContext.RequestAborted).ConfigureAwait(false)
             : null;
-        if (user is null)
+        if (user is null || !UserClaims.HasCurrentSessionStamp(context.Principal!, user))
         {
             context.RejectPrincipal();
-            await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme).ConfigureAwait(false);
+            // The renewal endpoint reads this stale cookie and replaces it; deleting it here would race that new cookie.
+            if (!context.HttpContext.Request.Path.Equals(SessionRenewal.Path, StringComparison.OrdinalIgnoreCase))
+            {
+                await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme).ConfigureAwait(false);
+            }
+
             return;
         }
 

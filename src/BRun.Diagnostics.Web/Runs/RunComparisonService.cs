@@ -48,6 +48,13 @@ public sealed record RunComparison(RunComparisonSide A, RunComparisonSide B, int
     }
 }
 
+/// <summary>The two sides of a comparison, as the query parameters <c>a</c> and <c>b</c> name them.</summary>
+public enum RunComparisonSideName
+{
+    A,
+    B,
+}
+
 /// <summary>
 /// Reads two runs for the compare page, as the current user: a run the user may not see makes the whole comparison
 /// not found (row-level security decides), so another member's run is never shown next to one's own.
@@ -57,21 +64,31 @@ public sealed class RunComparisonService(RunDashboardService runs, FailedGenerat
     /// <summary>Histogram buckets up to the larger max_tokens of the two runs (then one open-ended bucket).</summary>
     public const int HistogramBuckets = 41;
 
-    public async Task<RunComparison?> CompareAsync(Guid a, Guid b, CancellationToken cancellationToken)
+    public async Task<RunComparison?> CompareAsync(Guid a, Guid b, CancellationToken cancellationToken) =>
+        (await CompareOrMissingAsync(a, b, cancellationToken).ConfigureAwait(false)).Comparison;
+
+    /// <summary>
+    /// The comparison, or which run is missing (<see cref="RunComparisonSideName.A"/> first): the API names the
+    /// parameter of a run the user may not see, the page only says that one of them is.
+    /// </summary>
+    public async Task<(RunComparison? Comparison, RunComparisonSideName? Missing)> CompareOrMissingAsync(Guid a, Guid b, CancellationToken cancellationToken)
     {
-        var runA = await runs.GetAsync(a, cancellationToken).ConfigureAwait(false);
-        var runB = await runs.GetAsync(b, cancellationToken).ConfigureAwait(false);
-        if (runA is null || runB is null)
+        if (await runs.GetAsync(a, cancellationToken).ConfigureAwait(false) is not { } runA)
         {
-            return null;
+            return (null, RunComparisonSideName.A);
+        }
+
+        if (await runs.GetAsync(b, cancellationToken).ConfigureAwait(false) is not { } runB)
+        {
+            return (null, RunComparisonSideName.B);
         }
 
         // Both histograms share one bucket width, so their bars line up when overlaid.
         var width = BucketWidth(Math.Max(runA.MaxTokens, runB.MaxTokens));
-        return new RunComparison(
+        return (new RunComparison(
             await SideAsync(runA, width, cancellationToken).ConfigureAwait(false),
             await SideAsync(runB, width, cancellationToken).ConfigureAwait(false),
-            width);
+            width), null);
     }
 
     /// <summary>A round width (a multiple of 50) that spreads 0..max_tokens over the buckets before the open-ended one.</summary>

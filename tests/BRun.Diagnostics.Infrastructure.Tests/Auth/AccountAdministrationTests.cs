@@ -160,8 +160,14 @@ public sealed class AccountAdministrationTests(IntegrationEnvironment env)
 
         Assert.Equal(PasswordChangeResult.WrongCurrentPassword, await Accounts(db).ChangePasswordAsync(user.Id, "not-it-at-all", "new-password-1", None));
         Assert.Equal(PasswordChangeResult.TooShort, await Accounts(db).ChangePasswordAsync(user.Id, "old-password-1", "short", None));
-        Assert.Equal(PasswordChangeResult.Changed, await Accounts(db).ChangePasswordAsync(user.Id, "old-password-1", "new-password-1", None));
+        // Refused changes keep the sessions: the stamp is the one the user was created with.
+        Assert.Equal(user.SessionStamp, (await db.Get<AppUserStore>().GetAsync(user.Id, None))!.SessionStamp);
+        var (result, stamp) = await Accounts(db).ChangePasswordReturningStampAsync(user.Id, "old-password-1", "new-password-1", None);
+        Assert.Equal(PasswordChangeResult.Changed, result);
         Assert.NotNull(await Accounts(db).VerifyPasswordAsync(user.Email, "new-password-1", None));
         Assert.Null(await Accounts(db).VerifyPasswordAsync(user.Email, "old-password-1", None));
+        // The change drew a new stamp (which signs out older cookies), returned to the session that made it; signing in does not draw one.
+        Assert.NotEqual(user.SessionStamp, stamp);
+        Assert.Equal(stamp, (await db.Get<AppUserStore>().GetAsync(user.Id, None))!.SessionStamp);
     }
 }

@@ -263,6 +263,24 @@ public sealed class RetentionServiceTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task A_page_of_the_log_counts_only_what_the_reader_may_see()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var first = await Retention(db).RunAsync(Request(dryRun: true), None);
+        db.Time.Advance(TimeSpan.FromMinutes(1));
+        var second = await Retention(db).RunAsync(Request(dryRun: true), None);
+        var member = await db.CreateUserAsync();
+        var admin = await db.CreateUserAsync(Users.AppUserRoles.Admin);
+
+        var memberPage = await Retention(db).PageAsync(DbIdentity.User(member.Id), new Infrastructure.Failures.PageRequest(0, 1), None);
+        var adminPage1 = await Retention(db).PageAsync(DbIdentity.User(admin.Id), new Infrastructure.Failures.PageRequest(0, 1), None);
+        var adminPage2 = await Retention(db).PageAsync(DbIdentity.User(admin.Id), new Infrastructure.Failures.PageRequest(1, 1), None);
+
+        Assert.Equal((0L, 0), (memberPage.TotalCount, memberPage.Items.Count));
+        Assert.Equal((2L, second.Id, first.Id), (adminPage1.TotalCount, Assert.Single(adminPage1.Items).Id, Assert.Single(adminPage2.Items).Id));
+    }
+
+    [Fact]
     public async Task The_rollup_stays_exact_when_retention_runs_beside_new_failures()
     {
         await using var db = await env.CreateDatabaseAsync();

@@ -3,8 +3,11 @@ using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Users;
 using BRun.Diagnostics.Testing;
 using BRun.Diagnostics.Web.Accounts;
+using BRun.Diagnostics.Web.Auth;
 using BRun.Diagnostics.Web.Components.Pages.Account;
 using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BRun.Diagnostics.Web.Tests.Accounts;
@@ -19,11 +22,13 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
 
     private LocalAccountService Accounts => new(Db.Get<IUserScopedConnectionFactory>());
 
+    private SessionRenewal Renewal { get; } = new(new EphemeralDataProtectionProvider(), TimeProvider.System);
+
     private async Task<AppUser> SignedInUserAsync()
     {
         var user = await Accounts.CreateAsync($"ana-{Guid.NewGuid():N}@example.test", "Ana", Password, AppUserRoles.Member, CancellationToken.None);
         var currentUser = RegisterSignedInUser(user);
-        Services.AddScoped(_ => new AccountPageService(currentUser, Tokens, Accounts));
+        Services.AddScoped(_ => new AccountPageService(currentUser, Tokens, Accounts, Renewal));
         return user;
     }
 
@@ -97,6 +102,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         await cut.Find(".brun-change-password").ClickAsync(new());
 
         cut.WaitForAssertion(() => Assert.Contains("current password is not right", cut.Find(".brun-password-message").TextContent, StringComparison.Ordinal), RenderWait);
+        Assert.DoesNotContain(SessionRenewal.Path, Services.GetRequiredService<NavigationManager>().Uri, StringComparison.Ordinal);
         Assert.NotNull(await Accounts.VerifyPasswordAsync(user.Email, Password, CancellationToken.None));
     }
 
@@ -111,7 +117,14 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         cut.Find(".brun-confirm-password input").Change("new-password-1");
         await cut.Find(".brun-change-password").ClickAsync(new());
 
-        cut.WaitForAssertion(() => Assert.Equal("Password changed.", cut.Find(".brun-password-message").TextContent.Trim()), RenderWait);
+        cut.WaitForAssertion(() => Assert.Equal(AccountPage.PasswordChangedMessage, cut.Find(".brun-password-message").TextContent.Trim()), RenderWait);
         Assert.NotNull(await Accounts.VerifyPasswordAsync(user.Email, "new-password-1", CancellationToken.None));
+        // The page then reloads through the renewal URL, whose ticket names this user and the new stamp.
+        var navigated = new Uri(Services.GetRequiredService<NavigationManager>().Uri);
+        Assert.Equal(SessionRenewal.Path, navigated.AbsolutePath);
+        var ticket = Uri.UnescapeDataString(navigated.Query[(SessionRenewal.TicketKey.Length + 2)..]);
+        var stamp = (await new AppUserStore(Db.Get<IUserScopedConnectionFactory>()).GetActiveAsync(user.Id, CancellationToken.None))!.SessionStamp;
+        Assert.Equal((user.Id, stamp), Renewal.Read(ticket));
+        Assert.NotEqual(user.SessionStamp, stamp);
     }
 }

@@ -36,8 +36,8 @@ public sealed class ApiWalkerTests(IntegrationEnvironment env)
         var runId = await host.CreateRunAsync(user, count: 2);
         var failureId = await host.Services.GetRequiredService<FailedGenerationStore>().StoreAsync(user.Id, FailureSeed.Truncation(runId: runId));
         var token = await host.CreateTokenAsync(user);
+        var adminToken = await host.CreateTokenAsync(await host.CreateUserAsync(Infrastructure.Users.AppUserRoles.Admin));
         using var client = host.NewClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var endpoints = ApiEndpoints(host);
         Assert.True(endpoints.Count >= 7, $"Found only {endpoints.Count} API endpoints.");
         var failures = new List<string>();
@@ -49,8 +49,14 @@ public sealed class ApiWalkerTests(IntegrationEnvironment env)
             // Every database has the seeded "default" template, so {name} routes answer 200 with their example values.
             var path = "/" + template.Replace("{id}", id.ToString("D"), StringComparison.Ordinal).Replace("{name}", "default", StringComparison.Ordinal);
             var parameters = endpoint.Metadata.GetMetadata<ApiQueryParametersMetadata>()?.Parameters ?? [];
-            // Required parameters travel with their example value, so each walk varies one parameter at a time.
-            string Base(string? except) => string.Concat(parameters.Where(p => p.Required && p.Name != except).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Example!)}&"));
+            // Admin-only endpoints (a member gets a 403) are walked as an admin.
+            var adminOnly = endpoint.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>()
+                .Any(a => a.Roles?.Split(',').Contains(Infrastructure.Users.AppUserRoles.Admin, StringComparer.Ordinal) == true);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminOnly ? adminToken : token);
+            // Required parameters travel with their example value, so each walk varies one parameter at a time. An
+            // example run id stands for the seeded run, so the endpoint answers 200 rather than "no such run".
+            string Example(ApiQueryParameter p) => Guid.TryParse(p.Example, out _) ? runId.ToString("D") : p.Example!;
+            string Base(string? except) => string.Concat(parameters.Where(p => p.Required && p.Name != except).Select(p => $"{p.Name}={Uri.EscapeDataString(Example(p))}&"));
 
             await ExpectAsync(client, $"{path}?{Base(null)}", null, HttpStatusCode.OK, failures);
             await ExpectAsync(client, $"{path}?{Base(null)}no_such_parameter=1", "no_such_parameter", HttpStatusCode.BadRequest, failures);
@@ -188,6 +194,18 @@ public sealed class ApiWalkerTests(IntegrationEnvironment env)
         {
             // A value that changes the route (an encoded slash, "..") can leave the endpoint; it still must be problem+json.
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            return;
+        }
+
+        if (status == HttpStatusCode.NotFound && parameter is not null && response.Content.Headers.ContentType?.MediaType == "application/problem+json")
+        {
+            // A well-formed id of something the caller cannot see (the nil GUID) is a 404, as long as it names the parameter.
+            using var notFound = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            if ((notFound.RootElement.TryGetProperty("parameter", out var named) ? named.GetString() : null) != parameter)
+            {
+                failures.Add($"{(url.Length > 120 ? url[..120] + "…" : url)}: 404 does not name '{parameter}'");
+            }
+
             return;
         }
 

@@ -8,6 +8,8 @@ namespace BRun.Diagnostics.Web.Components.Pages.Account;
 /// <summary>The signed-in user's own account: API tokens (list, create once-shown, revoke) and a password change.</summary>
 public sealed partial class AccountPage : ComponentBase
 {
+    internal const string PasswordChangedMessage = "Password changed. Your other sessions are signed out.";
+
     private IReadOnlyList<ApiTokenInfo> _tokens = [];
     private CreatedApiToken? _newToken;
     private string? _tokenName;
@@ -23,11 +25,24 @@ public sealed partial class AccountPage : ComponentBase
     [Inject]
     private AccountPageService Account { get; set; } = default!;
 
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    /// <summary>"changed" after a password change, when the renewed session lands here (the message survives the reload).</summary>
+    [SupplyParameterFromQuery(Name = "password")]
+    public string? PasswordState { get; set; }
+
     protected override async Task OnInitializedAsync()
     {
+        if (PasswordState == "changed")
+        {
+            (_passwordChanged, _passwordMessage) = (true, PasswordChangedMessage);
+        }
+
         _tokens = await Account.ListTokensAsync(CancellationToken.None);
         _loaded = true;
     }
+
 
     protected override void OnAfterRender(bool firstRender)
     {
@@ -61,9 +76,14 @@ public sealed partial class AccountPage : ComponentBase
 
     private async Task ChangePasswordAsync()
     {
-        var error = await Account.ChangePasswordAsync(_currentPassword, _newPassword, _confirmPassword, CancellationToken.None);
+        var (error, renewalUrl) = await Account.ChangePasswordAsync(_currentPassword, _newPassword, _confirmPassword, CancellationToken.None);
         _passwordChanged = error is null;
-        _passwordMessage = error ?? "Password changed.";
+        _passwordMessage = error ?? PasswordChangedMessage;
         (_currentPassword, _newPassword, _confirmPassword) = (null, null, null);
+        if (renewalUrl is not null)
+        {
+            // The change made this session's cookie stale too: a full load of the renewal URL issues a fresh one.
+            Navigation.NavigateTo(renewalUrl, forceLoad: true);
+        }
     }
 }

@@ -1,0 +1,19 @@
+using System.Net;
+using System.Text.Json;
+
+namespace BRun.Diagnostics.Web.Tests.Api;
+
+/// <summary>Assertions on the API's problem+json answers.</summary>
+internal static class ApiAssert
+{
+    /// <summary>The answer has <paramref name="status"/>, is problem+json and names <paramref name="parameter"/>; returns the body.</summary>
+    public static async Task<string> ProblemNamingAsync(HttpResponseMessage response, HttpStatusCode status, string parameter)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.Content.ReadAsStringAsync();
+        using var json = JsonDocument.Parse(body);
+        Assert.Equal(parameter, json.RootElement.TryGetProperty("parameter", out var named) ? named.GetString() : null);
+        return body;
+    }
+}
