@@ -21,7 +21,7 @@ public static class ApiDocument
                 {
                     Title = "BRun.Diagnostics API",
                     Version = "v1",
-                    Description = "Runs and failed generations. Authenticate with a cookie (dashboard) or 'Authorization: Bearer TOKEN' (brun token create). Every 4xx is application/problem+json; a 400 names the parameter in 'parameter' and what it accepts in 'accepted'.",
+                    Description = "Runs (and their comparison), failed generations, datasets, and the retention log (admins). Authenticate with a cookie (dashboard) or 'Authorization: Bearer TOKEN' (brun token create). Every 4xx is application/problem+json; a 400 names the parameter in 'parameter' and what it accepts in 'accepted'.",
                 };
                 return Task.CompletedTask;
             });
@@ -76,7 +76,7 @@ public static class ApiDocument
         {
             Name = parameter.Name,
             In = ParameterLocation.Query,
-            Required = false,
+            Required = parameter.Required,
             Description = parameter.Description,
             Schema = schema,
         };

@@ -18,11 +18,4 @@ public sealed class RetentionLogService(ICurrentUser currentUser, RetentionServi
     /// <summary>One page of retention runs, newest first; null for a member.</summary>
     public async Task<Page<RetentionRun>?> PageAsync(PageRequest page, CancellationToken cancellationToken) =>
         MaySee ? await retention.PageAsync(currentUser.Identity, page, cancellationToken).ConfigureAwait(false) : null;
-
-    /// <summary>How long a finished run took; null while it runs.</summary>
-    public static TimeSpan? Duration(RetentionRun run)
-    {
-        ArgumentNullException.ThrowIfNull(run);
-        return run.FinishedAt is { } finished ? finished - run.StartedAt : null;
-    }
 }

@@ -16,4 +16,12 @@ internal static class ApiAssert
         Assert.Equal(parameter, json.RootElement.TryGetProperty("parameter", out var named) ? named.GetString() : null);
         return body;
     }
+
+    /// <summary>The GET operation of <paramref name="path"/> in the host's OpenAPI document (anonymous).</summary>
+    public static async Task<JsonElement> OpenApiGetAsync(DashboardHost host, string path)
+    {
+        using var client = host.NewClient();
+        using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
+        return document.RootElement.GetProperty("paths").GetProperty(path).GetProperty("get").Clone();
+    }
 }

@@ -82,6 +82,18 @@ public sealed class RunCompareApiTests(IntegrationEnvironment env)
         Assert.DoesNotContain(owner.Email, body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_openapi_document_lists_the_endpoint_with_a_and_b_required()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+
+        var operation = await ApiAssert.OpenApiGetAsync(host, "/api/runs/compare");
+
+        var parameters = operation.GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("required").GetBoolean());
+        Assert.Equal(new Dictionary<string, bool> { ["a"] = true, ["b"] = true }, parameters);
+        Assert.True(operation.GetProperty("responses").TryGetProperty("404", out _));
+    }
+
     [Theory]
     [InlineData("", "a")]
     [InlineData("?b=3f2504e0-4f89-11d3-9a0c-0305e82c3301", "a")]

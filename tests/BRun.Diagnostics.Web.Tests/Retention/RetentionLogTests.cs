@@ -82,6 +82,17 @@ public sealed class RetentionLogTests(IntegrationEnvironment env)
         }
     }
 
+    [Fact]
+    public async Task The_openapi_document_lists_the_endpoint_with_its_paging_and_its_403()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+
+        var operation = await ApiAssert.OpenApiGetAsync(host, "/api/retention/runs");
+
+        Assert.Equal(["page", "limit"], operation.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        Assert.True(operation.GetProperty("responses").TryGetProperty("403", out _));
+    }
+
     [Theory]
     [InlineData("?limit=0", "limit")]
     [InlineData("?limit=501", "limit")]
