@@ -345,7 +345,7 @@ public static class ConversationReader
             if (string.IsNullOrWhiteSpace(content))
             {
                 // A blank turn has no ending for the truncation strategies to judge, yet it is useless as training data.
-                _turnsProblem = new(ConversationReader.EmptyTurn, $"turns[{index}] ({(role == ConversationRole.User ? "user" : "assistant")}) has empty content.");
+                _turnsProblem = new(ConversationReader.EmptyTurn, $"turns[{index}] ({roleText}) has empty content.");
                 return;
             }
 
