@@ -3,6 +3,7 @@ using BRun.Diagnostics.Core.Failures;
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Pipeline;
 using Dapper;
 using Npgsql;
 
@@ -196,6 +197,7 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
         await lockConnection.ExecuteAsync(new CommandDefinition(
             "UPDATE scans SET status = 'completed', finished_at = now(), updated_at = now() WHERE id = @scanId AND status = 'running'",
             new { scanId }, cancellationToken: ct)).ConfigureAwait(false);
+        await RunEvents.PublishAsync(lockConnection, null, RunEvent.ForScan(RunEvent.ScanCompleted, scanId), ct).ConfigureAwait(false);
         return (await GetAsync(user, scanId, ct).ConfigureAwait(false))!;
     }
 
@@ -406,6 +408,9 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
                 """,
                 new { upTo, scanned = (long)rows.Count, flagged = (long)findings.Count, quarantined, keptReleased, scanId },
                 transaction, cancellationToken: ct)).ConfigureAwait(false);
+
+            // Delivered at commit to every listening dashboard, so a scan run by `brun scan` shows live there too.
+            await RunEvents.PublishAsync(connection, transaction, RunEvent.ForScan(RunEvent.ScanProgressed, scanId), ct).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
 

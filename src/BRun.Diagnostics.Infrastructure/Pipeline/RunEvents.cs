@@ -19,10 +19,23 @@ public sealed record RunEvent(
     [property: JsonPropertyName("total")] int? Total = null,
     [property: JsonPropertyName("succeeded")] int? Succeeded = null,
     [property: JsonPropertyName("failed")] int? Failed = null,
-    [property: JsonPropertyName("cancelled")] int? Cancelled = null)
+    [property: JsonPropertyName("cancelled")] int? Cancelled = null,
+    [property: JsonPropertyName("scan_id")] Guid? ScanId = null)
 {
     public const string TaskSucceeded = "task_succeeded";
     public const string TaskFailed = "task_failed";
+
+    /// <summary>A quarantine scan committed a batch (published in that batch's transaction).</summary>
+    public const string ScanProgressed = "scan_progress";
+
+    /// <summary>A quarantine scan completed.</summary>
+    public const string ScanCompleted = "scan_completed";
+
+    /// <summary>
+    /// A scan's event, whichever process runs it (<c>brun scan</c> or the dashboard), so an open Datasets page follows
+    /// it live. It concerns no run: <see cref="RunId"/> is empty.
+    /// </summary>
+    public static RunEvent ForScan(string kind, Guid scanId) => new(kind, Guid.Empty, ScanId: scanId);
 
     public static RunEvent RunCreated(Guid runId, int total) => new("run_created", runId, Status: RunStatus.Running, Total: total, Succeeded: 0, Failed: 0, Cancelled: 0);
 

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Threading.Channels;
 using BRun.Diagnostics.Infrastructure.Datasets;
+using BRun.Diagnostics.Infrastructure.Live;
+using BRun.Diagnostics.Infrastructure.Pipeline;
 
 namespace BRun.Diagnostics.Web.Datasets;
 
@@ -11,11 +13,13 @@ public sealed record ScanUpdate(Guid ScanId, bool Finished, string? Problem = nu
 /// <summary>
 /// Runs the scans the Datasets page starts, in the background of the web host, so a scan goes on when the page is
 /// closed, and tells open pages after every committed batch. The scan itself is <see cref="QuarantineScanner"/>, the
-/// same one <c>brun scan</c> runs, as the user who started it (row-level security applies). Updates are delivered on
-/// this service's own loop, never on the scan's, so a slow circuit cannot hold a scan up. On shutdown running scans
-/// are cancelled; each resumes from its last committed batch when started again.
+/// same one <c>brun scan</c> runs, as the user who started it (row-level security applies). Scans run elsewhere (by
+/// <c>brun scan</c>, or another web host) reach open pages too: every committed batch is announced on the run-event
+/// channel, and this service passes those of scans it does not run itself on to its subscribers. Updates are
+/// delivered on this service's own loop, never on the scan's, so a slow circuit cannot hold a scan up. On shutdown
+/// running scans are cancelled; each resumes from its last committed batch when started again.
 /// </summary>
-public sealed class DashboardScanRunner(QuarantineScanner scanner, ILogger<DashboardScanRunner> logger) : BackgroundService
+public sealed class DashboardScanRunner(QuarantineScanner scanner, LiveEventHub hub, ILogger<DashboardScanRunner> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<Guid, Task> _running = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -95,6 +99,7 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, ILogger<Dashb
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        using var elsewhere = hub.Subscribe(ForwardScansRunElsewhere);
         try
         {
             await foreach (var update in _updates.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
@@ -141,6 +146,21 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, ILogger<Dashb
         {
             _running.TryRemove(scanId, out _);
         }
+    }
+
+    /// <summary>Scans this process runs report through their own progress; the others only through these events.</summary>
+    private Task ForwardScansRunElsewhere(LiveEventBatch batch)
+    {
+        foreach (var scanEvent in batch.Events)
+        {
+            if (scanEvent.ScanId is { } scanId && !IsRunning(scanId)
+                && scanEvent.Kind is RunEvent.ScanProgressed or RunEvent.ScanCompleted)
+            {
+                _updates.Writer.TryWrite(new ScanUpdate(scanId, Finished: scanEvent.Kind == RunEvent.ScanCompleted));
+            }
+        }
+
+        return Task.CompletedTask;
     }
 
     private void LogSubscriberFailed(Exception ex) => logger.ScanSubscriberFailed(ex);

@@ -1,5 +1,6 @@
 using BRun.Diagnostics.Core.Datasets;
 using BRun.Diagnostics.Infrastructure.Datasets;
+using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Testing;
 using Dapper;
 
@@ -54,6 +55,33 @@ public sealed class QuarantineScannerTests(IntegrationEnvironment env)
         Assert.Equal(20, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM conversations"));
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM conversations WHERE id = ANY(@ids)", new { ids = cut.ToArray() }));
         Assert.Equal(5, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generations WHERE quarantined_row IS NOT NULL AND truncation_pattern = 'mid_word'"));
+    }
+
+    [Fact]
+    public async Task Each_committed_batch_and_the_end_are_announced_on_the_run_event_channel()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var user = await db.CreateUserAsync();
+        var (datasetId, _) = await SeedAsync(db, user.Id, 25);
+        var scanner = db.Get<QuarantineScanner>();
+        await using var listener = await db.DataSource.OpenConnectionAsync();
+        var heard = new List<RunEvent>();
+        listener.Notification += (_, e) => heard.Add(RunEvents.TryDeserialize(e.Payload)!);
+        await listener.ExecuteAsync($"LISTEN {GenerationQueue.EventsChannel}");
+
+        var scanId = await scanner.StartAsync(user.Id, ScanScope.Dataset(datasetId), dryRun: false, None);
+        await scanner.RunAsync(user.Id, scanId, null, None, batchSize: 7);
+
+        // Four batches of at most 7, then the end; each notification is read off the listening connection.
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (heard.Count < 5)
+        {
+            await listener.WaitAsync(patience.Token);
+        }
+
+        Assert.Equal(
+            [.. Enumerable.Repeat((RunEvent.ScanProgressed, (Guid?)scanId), 4), (RunEvent.ScanCompleted, scanId)],
+            heard.Select(e => (e.Kind, e.ScanId)));
     }
 
     [Fact]

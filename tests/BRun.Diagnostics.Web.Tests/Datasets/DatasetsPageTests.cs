@@ -27,7 +27,7 @@ public sealed class DatasetsPageTests(IntegrationEnvironment env) : LiveDashboar
     private async Task SignInAsync(AppUser user)
     {
         RegisterSignedInUser(user);
-        _runner = new DashboardScanRunner(Db.Get<QuarantineScanner>(), NullLogger<DashboardScanRunner>.Instance);
+        _runner = new DashboardScanRunner(Db.Get<QuarantineScanner>(), Hub, NullLogger<DashboardScanRunner>.Instance);
         await _runner.StartAsync(CancellationToken.None);
         Services.AddSingleton(_runner);
         Services.AddSingleton(Db.Get<DatasetReader>());
@@ -103,6 +103,26 @@ public sealed class DatasetsPageTests(IntegrationEnvironment env) : LiveDashboar
         cut.WaitForAssertion(() => Assert.Equal("400/s", cut.Find(".brun-scan-rate").TextContent.Trim()), RenderWait);
         Assert.Equal("15 s", cut.Find(".brun-scan-eta").TextContent.Trim());
         Assert.Equal("30", cut.Find(".brun-scan-moved").TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task A_scan_run_by_another_process_shows_live_from_its_announced_batches()
+    {
+        var me = await Db.CreateUserAsync();
+        await SeedAsync(me.Id, "old");
+        await SignInAsync(me);
+        var scanner = Db.Get<QuarantineScanner>();
+        var scanId = await scanner.StartAsync(me.Id, ScanScope.All, dryRun: false, CancellationToken.None);
+        var cut = Render<DatasetsPage>();
+        cut.WaitForAssertion(() => Assert.Equal("running", cut.Find(".brun-scan-status").TextContent.Trim()), RenderWait);
+
+        // As `brun scan` would, outside this host; its NOTIFYs reach the page through the hub (here published by hand,
+        // in production by the run-event listener).
+        await scanner.RunAsync(me.Id, scanId, progress: null, CancellationToken.None);
+        Hub.Publish(Infrastructure.Pipeline.RunEvent.ForScan(Infrastructure.Pipeline.RunEvent.ScanCompleted, scanId));
+
+        cut.WaitForAssertion(() => Assert.Equal("completed", cut.Find(".brun-scan-status").TextContent.Trim()), RenderWait);
+        Assert.Equal("quarantined", cut.Find(".brun-finding-row").GetAttribute("data-action"));
     }
 
     [Fact]
