@@ -24,7 +24,7 @@ public sealed partial class LiveEventHub : BackgroundService
     private List<RunEvent> _pending = [];
     private bool _pendingResync;
     private ITimer? _windowTimer;
-    private Subscription[] _subscribers = [];
+    private readonly SubscriberList<LiveEventBatch> _subscribers;
 
     public LiveEventHub(IOptions<LiveEventOptions> options, TimeProvider timeProvider, ILogger<LiveEventHub> logger)
     {
@@ -32,27 +32,18 @@ public sealed partial class LiveEventHub : BackgroundService
         _timeProvider = timeProvider;
         _logger = logger;
         _window = options.Value.BatchWindow;
+        _subscribers = new(ex => Log.SubscriberFailed(logger, ex));
     }
 
     /// <summary>Current number of subscriptions (one per open dashboard component that follows runs).</summary>
-    public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
+    public int SubscriberCount => _subscribers.Count;
 
     /// <summary>
     /// Registers <paramref name="onBatch"/> until the returned subscription is disposed. The callback runs on the
     /// hub's loop: a component marshals to its renderer with <c>InvokeAsync</c> and reports its own errors
     /// (<c>DispatchExceptionAsync</c>); an exception that escapes is logged and does not reach other subscribers.
     /// </summary>
-    public IDisposable Subscribe(Func<LiveEventBatch, Task> onBatch)
-    {
-        ArgumentNullException.ThrowIfNull(onBatch);
-        var subscription = new Subscription(this, onBatch);
-        lock (_gate)
-        {
-            _subscribers = [.. _subscribers, subscription];
-        }
-
-        return subscription;
-    }
+    public IDisposable Subscribe(Func<LiveEventBatch, Task> onBatch) => _subscribers.Subscribe(onBatch);
 
     /// <summary>Delivers the event now when no window is open (and opens one), else queues it for the open window.</summary>
     public void Publish(RunEvent runEvent)
@@ -159,53 +150,14 @@ public sealed partial class LiveEventHub : BackgroundService
 
     private async Task DeliverAsync(LiveEventBatch batch)
     {
-        var subscribers = Volatile.Read(ref _subscribers);
-        if (subscribers.Length == 0)
+        var count = _subscribers.Count;
+        if (count == 0)
         {
             return;
         }
 
-        await Task.WhenAll(subscribers.Select(s => s.DeliverAsync(batch))).ConfigureAwait(false);
-        Log.Delivered(_logger, batch.Events.Count, subscribers.Length);
-    }
-
-    private void Unsubscribe(Subscription subscription)
-    {
-        lock (_gate)
-        {
-            _subscribers = [.. _subscribers.Where(s => !ReferenceEquals(s, subscription))];
-        }
-    }
-
-    private sealed class Subscription(LiveEventHub hub, Func<LiveEventBatch, Task> onBatch) : IDisposable
-    {
-        private int _disposed;
-
-        public async Task DeliverAsync(LiveEventBatch batch)
-        {
-            if (Volatile.Read(ref _disposed) != 0)
-            {
-                return;
-            }
-
-            try
-            {
-                await onBatch(batch).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // A subscriber's own failure (a closed circuit, a failed re-query) must not stop delivery to the others.
-                Log.SubscriberFailed(hub._logger, ex);
-            }
-        }
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                hub.Unsubscribe(this);
-            }
-        }
+        await _subscribers.DeliverAsync(batch).ConfigureAwait(false);
+        Log.Delivered(_logger, batch.Events.Count, count);
     }
 
     private static partial class Log

@@ -26,7 +26,7 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, LiveEventHub 
     private int _disposed;
     private readonly Channel<ScanUpdate> _updates = Channel.CreateUnbounded<ScanUpdate>(new() { SingleReader = true });
     private readonly Lock _gate = new();
-    private Subscription[] _subscribers = [];
+    private readonly SubscriberList<ScanUpdate> _subscribers = new(logger.ScanSubscriberFailed);
 
     /// <summary>Whether this process is running the scan now.</summary>
     public bool IsRunning(Guid scanId) => _running.ContainsKey(scanId);
@@ -58,17 +58,7 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, LiveEventHub 
     /// Registers <paramref name="onUpdate"/> until the subscription is disposed. It runs on this service's loop: a
     /// component marshals with <c>InvokeAsync</c> and reports its own errors (<c>DispatchExceptionAsync</c>).
     /// </summary>
-    public IDisposable Subscribe(Func<ScanUpdate, Task> onUpdate)
-    {
-        ArgumentNullException.ThrowIfNull(onUpdate);
-        var subscription = new Subscription(this, onUpdate);
-        lock (_gate)
-        {
-            _subscribers = [.. _subscribers, subscription];
-        }
-
-        return subscription;
-    }
+    public IDisposable Subscribe(Func<ScanUpdate, Task> onUpdate) => _subscribers.Subscribe(onUpdate);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -104,8 +94,7 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, LiveEventHub 
         {
             await foreach (var update in _updates.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                var subscribers = Volatile.Read(ref _subscribers);
-                await Task.WhenAll(subscribers.Select(s => s.DeliverAsync(update))).ConfigureAwait(false);
+                await _subscribers.DeliverAsync(update).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -163,49 +152,8 @@ public sealed class DashboardScanRunner(QuarantineScanner scanner, LiveEventHub 
         return Task.CompletedTask;
     }
 
-    private void LogSubscriberFailed(Exception ex) => logger.ScanSubscriberFailed(ex);
-
-    private void Unsubscribe(Subscription subscription)
-    {
-        lock (_gate)
-        {
-            _subscribers = [.. _subscribers.Where(s => !ReferenceEquals(s, subscription))];
-        }
-    }
-
     private sealed class Progress(DashboardScanRunner runner, Guid scanId) : IProgress<ScanProgress>
     {
         public void Report(ScanProgress value) => runner._updates.Writer.TryWrite(new ScanUpdate(scanId, Finished: false));
-    }
-
-    private sealed class Subscription(DashboardScanRunner runner, Func<ScanUpdate, Task> onUpdate) : IDisposable
-    {
-        private int _disposed;
-
-        public async Task DeliverAsync(ScanUpdate update)
-        {
-            if (Volatile.Read(ref _disposed) != 0)
-            {
-                return;
-            }
-
-            try
-            {
-                await onUpdate(update).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // One page's failure (a closed circuit, a failed re-read) must not stop delivery to the others.
-                runner.LogSubscriberFailed(ex);
-            }
-        }
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                runner.Unsubscribe(this);
-            }
-        }
     }
 }
