@@ -34,18 +34,18 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
     }
 
     /// <summary>
-    /// What the grid shows first for these filters (newest first): the total, one page of rows and the chip counts,
-    /// read at once. The prerender reads it so the interactive page can show rows as soon as its circuit starts.
+    /// What the grid shows first for these filters (newest first): one page of rows and the chip counts (whose grand
+    /// total is the grid's total), read at once. The prerender reads it so the interactive page can show rows as soon as its circuit starts.
     /// </summary>
     public async Task<FailuresFirstView> ReadFirstViewAsync(FailureFilterState state, int pageIndex, int pageSize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var total = CountAsync(state, cancellationToken);
         var rows = ListPageAsync(state, FailedGenerationSort.NewestFirst, pageIndex, pageSize, cancellationToken);
         var facets = GetFacetsAsync(state, cancellationToken);
-        await Task.WhenAll(total, rows, facets).ConfigureAwait(false);
-        return new FailuresFirstView(state.ToQueryString(), pageIndex, pageSize, await total.ConfigureAwait(false),
-            [.. await rows.ConfigureAwait(false)], await facets.ConfigureAwait(false));
+        await Task.WhenAll(rows, facets).ConfigureAwait(false);
+
+        var chips = await facets.ConfigureAwait(false);
+        return new FailuresFirstView(state.ToQueryString(), pageIndex, pageSize, [.. await rows.ConfigureAwait(false)], chips);
     }
 
     /// <summary>Whether the grid has an Owner column: an admin sees every member's failures, a member only their own.</summary>
@@ -112,8 +112,11 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
 /// The grid's first view as the prerender read it, handed to the interactive page through persisted component state
 /// (so it is plain, serialisable data). <see cref="Filters"/> is the filters' query string, to check it still applies.
 /// </summary>
-public sealed record FailuresFirstView(string Filters, int PageIndex, int PageSize, long Total, List<FailureRowView> Rows, FailureFacets Facets)
+public sealed record FailuresFirstView(string Filters, int PageIndex, int PageSize, List<FailureRowView> Rows, FailureFacets Facets)
 {
+    /// <summary>The grid's total: the chip counts' grand total, read under the same filters (no separate count).</summary>
+    public long Total => Facets.Total;
+
     /// <summary>Whether this view answers the grid's load of <paramref name="pageIndex"/> under <paramref name="state"/>, newest first.</summary>
     public bool Answers(FailureFilterState state, int pageIndex, int pageSize, FailedGenerationSort sort) =>
         state is not null && Filters == state.ToQueryString() && PageIndex == pageIndex && PageSize == pageSize && sort == FailedGenerationSort.NewestFirst;
