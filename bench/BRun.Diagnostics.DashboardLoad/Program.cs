@@ -100,20 +100,37 @@ void Report(string name, IEnumerable<long> values) =>
 
 await OpenListAsync(); // warm-up: JIT, pools, caches
 
+// A full load is left alone until it is done: Playwright's selector engine, injected into the page on first use, ran
+// 25-55 ms of script on the page's main thread just as the circuit started, and that was being counted. The page's
+// own observer notes the times; one plain evaluate reads them afterwards.
+async Task<Dictionary<string, double>> FullLoadMarksAsync()
+{
+    await page.GotoAsync("/conversations/failed", new() { WaitUntil = WaitUntilState.Commit });
+    await Task.Delay(TimeSpan.FromSeconds(2));
+    return await page.EvaluateAsync<Dictionary<string, double>>(
+        """
+        () => new Promise(resolve => {
+          const check = () => ['rows', 'interactive', 'chips'].every(m => typeof window.__brunMarks[m] === 'number')
+            ? resolve(window.__brunMarks) : setTimeout(check, 100);
+          check();
+        })
+        """);
+}
+
 var load = new List<long>();
+var loadRows = new List<long>();
 var loadCounts = new List<long>();
 for (var i = 0; i < Repeats; i++)
 {
-    await OpenListAsync();
-    await page.Locator(".brun-filter-chip").First.WaitForAsync();
-    await page.WaitForFunctionAsync("() => ['rows', 'interactive', 'chips'].every(m => typeof window.__brunMarks[m] === 'number')");
     // performance.now() counts from the navigation's start.
-    var marks = await page.EvaluateAsync<Dictionary<string, double>>("() => window.__brunMarks");
+    var marks = await FullLoadMarksAsync();
     load.Add((long)Math.Round(Math.Max(marks["rows"], marks["interactive"])));
+    loadRows.Add((long)Math.Round(marks["rows"]));
     loadCounts.Add((long)Math.Round(marks["chips"]));
 }
 
 Report("first page load (navigation to rows shown and circuit interactive)", load);
+Report("first page load (navigation to rows shown, prerendered)", loadRows);
 Report("first page load (navigation to chip counts shown)", loadCounts);
 
 // The usual way in: from another dashboard page through the menu, in the same circuit (no page load, no prerender).

@@ -1,9 +1,13 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using BRun.Diagnostics.Infrastructure.Failures;
 
 namespace BRun.Diagnostics.Web.Failures;
 
-/// <summary>One grid row: what the failures table shows, formatted by the service, not the page.</summary>
+/// <summary>
+/// One grid row: what the failures table shows, formatted by the service, not the page. The formatted texts are not
+/// serialized: a row persisted into the prerendered page carries only its fields.
+/// </summary>
 public sealed record FailureRowView(
     Guid Id,
     DateTimeOffset CreatedAt,
@@ -29,23 +33,28 @@ public sealed record FailureRowView(
     }
 
     /// <summary>output / max, e.g. 0.041; null when the API reported no output tokens.</summary>
+    [JsonIgnore]
     public double? Utilisation => OutputTokens is { } output && MaxTokens > 0 ? (double)output / MaxTokens : null;
 
+    [JsonIgnore]
     public string CreatedText => FailureFormat.Time(CreatedAt);
 
     /// <summary>
     /// "1,003 / 24,576 (4.1%)"; for a stream cut "stream cut after 12 events": its output count is only what
     /// message_start announced (usually 1), not the usage, so a ratio would mislead.
     /// </summary>
+    [JsonIgnore]
     public string TokensText => TruncationPattern == StreamCutPattern
         ? FailureFormat.StreamCut(TruncationDetails)
         : FailureFormat.Tokens(OutputTokens, MaxTokens);
 
     /// <summary>No utilisation bar for a stream cut (see <see cref="TokensText"/>).</summary>
+    [JsonIgnore]
     public double? ShownUtilisation => TruncationPattern == StreamCutPattern ? null : Utilisation;
 
     private const string StreamCutPattern = "stream_cut";
 
+    [JsonIgnore]
     public string RunText => RunId is { } run ? run.ToString("N", CultureInfo.InvariantCulture)[..8] : "–";
 }
 

@@ -274,6 +274,12 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
 
         cut.WaitForAssertion(() => Assert.NotNull(cut.Instance.Prerendered), RenderWait);
         var first = cut.Instance.Prerendered!;
+
+        // The rows and counts are in the static HTML itself, shown before any circuit exists.
+        Assert.Equal(
+            (2, "2", "false"),
+            (Rows(cut).Count, cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='truncation'] .brun-chip-count").TextContent,
+                cut.Find(".brun-failures-page").GetAttribute("data-interactive")));
         var truncations = FailureFilterState.Empty with { FailureType = "truncation" };
         Assert.Equal(
             (2L, 2, 2L, 0, true, false),

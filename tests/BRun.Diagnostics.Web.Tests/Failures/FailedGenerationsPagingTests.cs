@@ -79,4 +79,59 @@ public sealed class FailedGenerationsPagingTests(IntegrationEnvironment env) : L
 
         cut.WaitForAssertion(() => Assert.Equal("30", TokenCells(cut).FirstOrDefault()), RenderWait);
     }
+
+    [Fact]
+    public async Task Sorting_by_tokens_starts_with_the_most_then_the_fewest_and_goes_back_to_page_one()
+    {
+        await SeedAsync(30);
+        var cut = RenderPage("/conversations/failed?page=2");
+        cut.WaitForAssertion(() => Assert.Equal(5, TokenCells(cut).Count), RenderWait);
+
+        await cut.Find("button.brun-sort-tokens").ClickAsync(new());
+        cut.WaitForAssertion(() => Assert.Equal(("30", 25), (TokenCells(cut).FirstOrDefault(), TokenCells(cut).Count)), RenderWait);
+        var most = cut.Find("th:has(.brun-sort-tokens)").GetAttribute("aria-sort");
+
+        await cut.Find("button.brun-sort-tokens").ClickAsync(new());
+        cut.WaitForAssertion(() => Assert.Equal("1", TokenCells(cut).FirstOrDefault()), RenderWait);
+
+        Assert.Equal(
+            ("descending", "ascending", "none"),
+            (most, cut.Find("th:has(.brun-sort-tokens)").GetAttribute("aria-sort"), cut.Find("th:has(.brun-sort-date)").GetAttribute("aria-sort")));
+        Assert.EndsWith("/conversations/failed", Uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bigger_page_shows_more_rows_and_the_range_says_so()
+    {
+        await SeedAsync(60);
+        var cut = RenderPage("/conversations/failed");
+        cut.WaitForAssertion(() => Assert.Equal(25, TokenCells(cut).Count), RenderWait);
+
+        await cut.Find("select.brun-page-size").ChangeAsync(new() { Value = "50" });
+
+        cut.WaitForAssertion(() => Assert.Equal(50, TokenCells(cut).Count), RenderWait);
+        Assert.Equal("1-50 of 60", cut.Find(".brun-page-range").TextContent.Trim());
+        await cut.Find("button[aria-label='Last page']").ClickAsync(new());
+        cut.WaitForAssertion(() => Assert.Equal(("51-60 of 60", 10), (cut.Find(".brun-page-range").TextContent.Trim(), TokenCells(cut).Count)), RenderWait);
+    }
+
+    [Fact]
+    public async Task Selecting_a_page_and_a_row_of_the_next_adds_up_and_a_new_filter_clears_it()
+    {
+        await SeedAsync(30);
+        var cut = RenderPage("/conversations/failed");
+        cut.WaitForAssertion(() => Assert.Equal(25, TokenCells(cut).Count), RenderWait);
+
+        await cut.Find("input.brun-select-page").ChangeAsync(new() { Value = true });
+        await cut.Find("button[aria-label='Next page']").ClickAsync(new());
+        cut.WaitForAssertion(() => Assert.Equal(5, TokenCells(cut).Count), RenderWait);
+        await cut.Find("input.brun-select-row").ChangeAsync(new() { Value = true });
+
+        var afterBoth = cut.Find(".brun-rerun-selected").TextContent.Trim();
+        var firstRowChecked = cut.Find("input.brun-select-row").HasAttribute("checked");
+        await cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='truncation']").ClickAsync(new());
+        cut.WaitForAssertion(() => Assert.Equal("Re-run selected (0)", cut.Find(".brun-rerun-selected").TextContent.Trim()), RenderWait);
+
+        Assert.Equal(("Re-run selected (26)", true), (afterBoth, firstRowChecked));
+    }
 }

@@ -15,21 +15,32 @@ namespace BRun.Diagnostics.Web.Components.Pages.FailedGenerations;
 public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisposable
 {
     private readonly CancellationTokenSource _disposed = new();
-    private readonly Dictionary<Guid, MudButton> _viewButtons = [];
-    private MudDataGrid<FailureRowView>? _grid;
+    private FailuresTable? _table;
     private FailureFilterState _state = FailureFilterState.Empty;
     private FailureFacets _facets = FailureFacets.Empty;
     private FailureFilterState? _facetsFor;
     private Task _facetsLoad = Task.CompletedTask;
+    private IReadOnlyList<FailureRowView> _rows = [];
     private long _total;
+
+    // The filters _total was counted under (null: count again on the next read).
+    private FailureFilterState? _countedFor;
+    private int _pageIndex;
+    private int _pageSize = RowsPerPage;
+    private FailedGenerationSort _sort = FailedGenerationSort.NewestFirst;
+
+    // True until the first rows are in: an empty table then says "Loading", not "no failures".
+    private bool _loading = true;
+    private int _loadVersion;
+    private CancellationTokenSource? _loadCancellation;
     private HashSet<Guid> _highlighted = [];
-    private HashSet<FailureRowView> _selected = [];
+    private IReadOnlySet<Guid> _selected = new HashSet<Guid>();
     private IDisposable? _subscription;
     private string? _problem;
     private int _newCount;
-    private int _pageIndex;
     private bool _interactive;
-    private bool _reloadAfterRender;
+    private bool _parametersSeen;
+    private bool _revalidateAfterRender;
 
     // Where the grid's first rows came from ("prerendered" or "database"), on the page for the browser tests.
     private string? _firstLoad;
@@ -58,26 +69,30 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     /// <summary>The grid's page size when it opens.</summary>
     private const int RowsPerPage = 25;
 
-    /// <summary>Grid loads so far (tests check that a burst of events costs one).</summary>
+    /// <summary>Reads of rows so far (tests check that a burst of events costs one).</summary>
     internal int LoadCount { get; private set; }
 
     private string InsightsUrl => "/conversations/failed/insights" + _state.ToQueryString();
 
     /// <summary>
-    /// The first view read while prerendering, persisted into the page so the interactive grid's first load needs no
-    /// database round trip (rows show as soon as the circuit renders). Used once, then re-read in the background.
+    /// The first view read while prerendering, persisted into the page so the circuit's first render already has the
+    /// rows and counts (no database round trip before the page is usable). Used once, then re-read in the background.
     /// </summary>
     [PersistentState(AllowUpdates = false)]
     public FailuresFirstView? Prerendered { get; set; }
 
     protected override async Task OnInitializedAsync()
     {
+        _state = FiltersFromUrl();
+        _pageIndex = UrlPageIndex;
         if (!RendererInfo.IsInteractive)
         {
-            // Prerendering: no live events reach static HTML, so no subscription; read what the grid will ask for first.
+            // Prerendering: no live events reach static HTML, so no subscription. The rows and counts read here are
+            // in the HTML (shown before the circuit exists) and are persisted for the circuit's first render.
             try
             {
-                Prerendered = await Failures.ReadFirstViewAsync(FiltersFromUrl(), UrlPageIndex, RowsPerPage, _disposed.Token);
+                Prerendered = await Failures.ReadFirstViewAsync(_state, _pageIndex, _pageSize, _disposed.Token);
+                Show(Prerendered);
             }
             catch (DbException)
             {
@@ -92,125 +107,162 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         // after-render callback would cost a round trip to the browser before the page reads as interactive.
         _interactive = true;
         _subscription = Hub.Subscribe(OnLiveEventsAsync);
+        var first = Prerendered;
+        Prerendered = null;
+        if (first is not null && first.Answers(_state, _pageIndex, _pageSize, _sort))
+        {
+            _firstLoad = "prerendered";
+            Show(first);
+
+            // Read again once rendered: a failure stored between the prerender's read and this circuit's subscription
+            // to live events would otherwise be missing until the next one arrives.
+            _revalidateAfterRender = true;
+            return;
+        }
+
+        _firstLoad = "database";
+        await LoadAsync();
+    }
+
+    private void Show(FailuresFirstView view)
+    {
+        _rows = view.Rows;
+        _total = view.Total;
+        _countedFor = _state;
+        _facets = view.Facets;
+        _facetsFor = _state;
+        _loading = false;
     }
 
     protected override async Task OnParametersSetAsync()
     {
-        var state = FiltersFromUrl();
-        if (_grid is null)
+        if (!_parametersSeen || !RendererInfo.IsInteractive)
         {
-            // First render: a link with a page opens on that page (the grid's first load reads CurrentPage).
-            _state = state;
-            _pageIndex = UrlPageIndex;
+            // The first parameters were read by OnInitializedAsync.
+            _parametersSeen = true;
             return;
         }
 
+        var state = FiltersFromUrl();
         if (state == _state)
         {
             if (UrlPageIndex != _pageIndex)
             {
-                // Back/forward between pages of the same filters: this render hands the grid its new CurrentPage,
-                // and the reload after it reads that page.
+                // Back/forward between pages of the same filters.
                 _pageIndex = UrlPageIndex;
-                _reloadAfterRender = true;
+                await LoadAsync();
             }
 
             return;
         }
 
-        // Back/forward or an edited link: the URL is the source of truth.
+        // Back/forward or an edited link: the URL is the source of truth, its page included.
         _state = state;
-        await ReloadFromFirstPageAsync();
+        ForgetView();
+        _pageIndex = UrlPageIndex;
+        await LoadAsync();
     }
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
-        if (_reloadAfterRender && _grid is not null)
+        if (_revalidateAfterRender)
         {
-            _reloadAfterRender = false;
-            await _grid.ReloadServerData();
+            _revalidateAfterRender = false;
+            _countedFor = null;
+            _facetsFor = null;
+            await LoadAsync();
         }
     }
 
     public void Dispose()
     {
         _subscription?.Dispose();
-        // Cancels a chip-count load still in flight (_facetsLoad); it ends on its own cancellation.
+        // Cancels reads still in flight (_facetsLoad, a page read); they end on their own cancellation.
         _disposed.Cancel();
         _disposed.Dispose();
+        _loadCancellation?.Dispose();
     }
 
     /// <summary>The chip counts' load for the current filters (tests wait for it).</summary>
     internal Task FacetsLoad => _facetsLoad;
 
-    private async Task<GridData<FailureRowView>> LoadServerDataAsync(GridState<FailureRowView> gridState, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the current page (and, when the filters changed since the last count, the total and the chip counts).
+    /// A newer read supersedes an older one still in flight: only the latest is shown.
+    /// </summary>
+    private async Task LoadAsync()
     {
         LoadCount++;
-        _pageIndex = gridState.Page;
+        var version = ++_loadVersion;
+        if (_loadCancellation is { } previous)
+        {
+            await previous.CancelAsync();
+            previous.Dispose();
+        }
+
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
+        _loadCancellation = cancellation;
+        _loading = true;
         if (_pageIndex == 0)
         {
             _newCount = 0;
         }
 
-        if (_pageIndex != UrlPageIndex)
-        {
-            // The page joins the filters in the URL; replacing the entry keeps Back for the previous filter.
-            Navigation.NavigateTo(Navigation.GetUriWithQueryParameter(PageKey, _pageIndex == 0 ? null : (int?)(_pageIndex + 1)), replace: true);
-        }
-
-        // Only a circuit loads from the prerender's view (bUnit runs after-render callbacks even for a static render).
-        if (RendererInfo.IsInteractive && Prerendered is { } first)
-        {
-            Prerendered = null;
-            if (first.Answers(_state, gridState.Page, gridState.PageSize, SortOf(gridState)))
-            {
-                _firstLoad ??= "prerendered";
-                _total = first.Total;
-                _facets = first.Facets;
-                _problem = null;
-
-                // Read again once rendered: a failure stored between the prerender's read and this circuit's subscription
-                // to live events would otherwise be missing until the next one arrives.
-                _facetsFor = null;
-                _reloadAfterRender = true;
-                StateHasChanged();
-                return new GridData<FailureRowView> { Items = first.Rows, TotalItems = (int)Math.Min(_total, int.MaxValue) };
-            }
-        }
-
-        _firstLoad ??= "database";
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
+        var (state, pageIndex, pageSize, sort) = (_state, _pageIndex, _pageSize, _sort);
         try
         {
-            var state = _state;
-            var page = Failures.ListPageAsync(state, SortOf(gridState), gridState.Page, gridState.PageSize, linked.Token);
+            var page = Failures.ListPageAsync(state, sort, pageIndex, pageSize, cancellation.Token);
             Task<long>? total = null;
-            if (_facetsFor != state)
+            if (_countedFor != state)
             {
-                // The chip counts run alongside and render on their own; the grid waits for its rows and the total,
-                // read at once on their own connections (a text search, which no rollup answers, costs the slower).
-                _facetsFor = state;
-                _facetsLoad = LoadFacetsAsync(state);
-                total = Failures.CountAsync(state, linked.Token);
+                // The total and the rows are read at once on their own connections (a text search, which no rollup
+                // answers, costs the slower); the chip counts run alongside and render on their own.
+                total = Failures.CountAsync(state, cancellation.Token);
+                if (_facetsFor != state)
+                {
+                    _facetsFor = state;
+                    _facetsLoad = LoadFacetsAsync(state);
+                }
             }
 
             // Awaits both, so a failure of either is observed and reported below.
             await Task.WhenAll(page, total ?? Task.CompletedTask);
-            var rows = await page;
+            if (version != _loadVersion)
+            {
+                return;
+            }
+
+            _rows = await page;
             if (total is not null)
             {
                 _total = await total;
+                _countedFor = state;
             }
+
             _problem = null;
-            // The chips, the total and the "new" chip live outside the grid: render them too.
-            StateHasChanged();
-            return new GridData<FailureRowView> { Items = rows, TotalItems = (int)Math.Min(_total, int.MaxValue) };
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // Superseded by a newer read, or the page is closing.
         }
         catch (DbException)
         {
-            _problem = "Could not load failed generations: the database did not answer.";
-            StateHasChanged();
-            return new GridData<FailureRowView> { Items = [], TotalItems = 0 };
+            if (version == _loadVersion)
+            {
+                _problem = "Could not load failed generations: the database did not answer.";
+                _rows = [];
+                _total = 0;
+                _countedFor = null;
+            }
+        }
+        finally
+        {
+            if (version == _loadVersion)
+            {
+                _loading = false;
+                _loadCancellation = null;
+                StateHasChanged();
+            }
         }
     }
 
@@ -247,17 +299,6 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         }
     }
 
-    private static FailedGenerationSort SortOf(GridState<FailureRowView> gridState)
-    {
-        var sort = gridState.SortDefinitions.FirstOrDefault();
-        return sort?.SortBy switch
-        {
-            nameof(FailureRowView.OutputTokens) => sort.Descending ? FailedGenerationSort.MostOutputTokens : FailedGenerationSort.FewestOutputTokens,
-            nameof(FailureRowView.CreatedAt) when !sort.Descending => FailedGenerationSort.OldestFirst,
-            _ => FailedGenerationSort.NewestFirst,
-        };
-    }
-
     private async Task ApplyFiltersAsync(FailureFilterState state)
     {
         if (state == _state)
@@ -266,7 +307,10 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         }
 
         _state = state;
-        // Shareable: the URL carries the filters. The router sets the same values back; OnParametersSetAsync sees no change.
+        ForgetView();
+        _pageIndex = 0;
+        // Shareable: the URL carries the filters (and no page: a new filter starts on page 1). The router sets the same
+        // values back; OnParametersSetAsync sees no change.
         Navigation.NavigateTo(Navigation.GetUriWithQueryParameters(
             "/conversations/failed",
             new Dictionary<string, object?>
@@ -280,42 +324,64 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                 [FailureFilterState.ToKey] = state.QueryValue(FailureFilterState.ToKey),
                 [FailureFilterState.QueryKey] = state.Query,
             }));
-        await ReloadFromFirstPageAsync();
+        await LoadAsync();
     }
 
-    private async Task ReloadFromFirstPageAsync()
+    /// <summary>What belonged to the previous filters: highlights, the selection, the "new" count and both counts.</summary>
+    private void ForgetView()
     {
         _highlighted = [];
         // A selection made under other filters would re-run rows this view no longer shows.
-        _selected = [];
+        _selected = new HashSet<Guid>();
         _newCount = 0;
+        _countedFor = null;
         _facetsFor = null;
-        if (_grid is null)
-        {
-            return;
-        }
+    }
 
-        if (_grid.CurrentPage != 0)
+    private Task GoToPageAsync(int pageIndex)
+    {
+        _pageIndex = pageIndex;
+        PutPageInUrl();
+        return LoadAsync();
+    }
+
+    private Task ChangePageSizeAsync(int pageSize)
+    {
+        _pageSize = pageSize;
+        return GoToPageAsync(0);
+    }
+
+    private Task ChangeSortAsync(FailedGenerationSort sort)
+    {
+        _sort = sort;
+        return GoToPageAsync(0);
+    }
+
+    // The page joins the filters in the URL; replacing the entry keeps Back for the previous filter.
+    private void PutPageInUrl()
+    {
+        if (_pageIndex != UrlPageIndex)
         {
-            // Changing the page reloads the server data.
-            _grid.NavigateTo(Page.First);
-        }
-        else
-        {
-            await _grid.ReloadServerData();
+            Navigation.NavigateTo(Navigation.GetUriWithQueryParameter(PageKey, _pageIndex == 0 ? null : (int?)(_pageIndex + 1)), replace: true);
         }
     }
+
+    private void OnSelectedChanged(IReadOnlySet<Guid> selected) => _selected = selected;
 
     private Task RetryAsync()
     {
+        _countedFor = null;
         _facetsFor = null;
-        return _grid?.ReloadServerData() ?? Task.CompletedTask;
+        return LoadAsync();
     }
 
-    private async Task ShowNewAsync()
+    private Task ShowNewAsync()
     {
+        _highlighted = [];
         _newCount = 0;
-        await ReloadFromFirstPageAsync();
+        _countedFor = null;
+        _facetsFor = null;
+        return GoToPageAsync(0);
     }
 
     private async Task OnLiveEventsAsync(LiveEventBatch batch)
@@ -341,11 +407,9 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                 {
                     // The new rows are on this page: one re-query of counts and rows, new ones highlighted.
                     _highlighted = [.. failureIds];
+                    _countedFor = null;
                     _facetsFor = null;
-                    if (_grid is not null)
-                    {
-                        await _grid.ReloadServerData();
-                    }
+                    await LoadAsync();
                 }
                 else
                 {
@@ -372,13 +436,13 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         var dialog = await Dialogs.ShowAsync<FailureReportDialog>("Failure report", parameters, options);
         await dialog.Result;
         // Keyboard users land where they were.
-        if (_viewButtons.TryGetValue(row.Id, out var button))
+        if (_table is not null)
         {
-            await button.FocusAsync();
+            await _table.FocusViewAsync(row.Id);
         }
     }
 
-    private Task RerunSelectedAsync() => RerunAsync([.. _selected.Select(r => r.Id)]);
+    private Task RerunSelectedAsync() => RerunAsync([.. _selected]);
 
     private Task RerunAllAsync() => RerunAsync(null);
 
@@ -396,12 +460,4 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
 
     private string ExportUrl(string format) =>
         "/api/failed-generations/export?format=" + format + (_state.IsEmpty ? string.Empty : "&" + _state.ToQueryString()[1..]);
-
-    private static Color TypeColor(string failureType) => failureType switch
-    {
-        "truncation" => Color.Error,
-        "api_error" => Color.Warning,
-        "parse_error" => Color.Secondary,
-        _ => Color.Default,
-    };
 }
