@@ -88,7 +88,10 @@ public static class WebHostExtensions
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
         app.Use((context, next) =>
         {
-            if (IsMachinePath(context.Request.Path) && context.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
+            // A form post's error is not re-run as a page either: the re-run would read the posted form again (a refused
+            // antiforgery token then throws, and a 400 became a 500).
+            if ((IsMachinePath(context.Request.Path) || !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
+                && context.Features.Get<IStatusCodePagesFeature>() is { } statusCodePages)
             {
                 statusCodePages.Enabled = false;
             }

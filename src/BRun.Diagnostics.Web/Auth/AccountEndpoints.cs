@@ -16,8 +16,9 @@ public static class AccountEndpoints
         ArgumentNullException.ThrowIfNull(endpoints);
         var account = endpoints.MapGroup("/account").ExcludeFromDescription();
 
-        // Antiforgery is validated (the form carries the token), which also stops login CSRF.
-        account.MapPost("/login", SignInAsync).AllowAnonymous();
+        // Antiforgery is validated in SignInAsync (the form carries the token), which also stops login CSRF: done there,
+        // a stale form (open too long, or from before a restart) leads back to the form with a message instead of a 400.
+        account.MapPost("/login", SignInAsync).AllowAnonymous().DisableAntiforgery();
         account.MapPost("/logout", SignOutAsync);
         // Anonymous: the browser's cookie is already stale when it gets here (see SessionRenewal).
         endpoints.MapGet(SessionRenewal.Path, (HttpContext context, SessionRenewal renewal, AppUserStore users, IOptionsMonitor<CookieAuthenticationOptions> cookies) =>
@@ -70,12 +71,19 @@ public static class AccountEndpoints
         [FromForm] LoginForm form,
         HttpContext context,
         LocalAccountService accounts,
-        LoginThrottle throttle)
+        LoginThrottle throttle,
+        IAntiforgery antiforgery)
     {
         var email = form.Email ?? string.Empty;
         var address = context.Connection.RemoteIpAddress?.ToString();
         var returnUrl = SafeReturnUrl(form.ReturnUrl);
         var ct = context.RequestAborted;
+
+        if (!await antiforgery.IsRequestValidAsync(context).ConfigureAwait(false))
+        {
+            RememberEmail(context, email);
+            return Results.Redirect($"{AuthenticationSetup.LoginPath}?error=expired&returnUrl={Uri.EscapeDataString(returnUrl)}");
+        }
 
         // A locked account or address is refused before the password is looked at: guessing stops during the lockout.
         if (await throttle.LockedUntilAsync(email, address, ct).ConfigureAwait(false) is not null)

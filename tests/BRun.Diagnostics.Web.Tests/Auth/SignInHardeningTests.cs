@@ -93,4 +93,46 @@ public sealed class SignInHardeningTests(IntegrationEnvironment env)
         await using var connection = await db.DataSource.OpenConnectionAsync();
         return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM app_users");
     }
+
+    [Fact]
+    public async Task A_stale_sign_in_form_leads_back_to_the_form_with_a_message_and_signs_nobody_in()
+    {
+        // Production: its exception handler re-ran the refused post as a page, which read the form again and turned
+        // the antiforgery refusal into a 500 with a stack trace in the log.
+        await using var host = await DashboardHost.StartAsync(env, new Dictionary<string, string?> { ["environment"] = "Production" });
+        var user = await host.CreateUserAsync();
+        using var client = host.NewClient();
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = "stale-or-forged",
+            ["Email"] = user.Email,
+            ["Password"] = DashboardHost.Password,
+            ["ReturnUrl"] = "/runs",
+        });
+
+        using var stale = await client.PostAsync(new Uri("/account/login", UriKind.Relative), form);
+        var page = await client.GetStringAsync(new Uri(stale.Headers.Location!.OriginalString, UriKind.Relative));
+
+        Assert.Equal(
+            (HttpStatusCode.Redirect, "/account/login?error=expired&returnUrl=%2Fruns", true, false),
+            (stale.StatusCode, stale.Headers.Location.OriginalString, page.Contains("The sign-in form had expired", StringComparison.Ordinal),
+                stale.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("brun.auth=", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public async Task A_form_posted_to_a_page_path_is_refused_as_a_post_not_re_run_as_a_page()
+    {
+        // The not-found page is for pages: a post re-run as one was checked for an antiforgery token again (a 400
+        // about a token for a path that takes no posts; for the sign-in form's own refusal, a 500).
+        await using var host = await DashboardHost.StartAsync(env, new Dictionary<string, string?> { ["environment"] = "Production" });
+        var user = await host.CreateUserAsync();
+        using var client = host.NewClient();
+        using var signIn = await DashboardHost.SignInAsync(client, user.Email, DashboardHost.Password);
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["field"] = "value" });
+
+        using var posted = await client.PostAsync(new Uri("/no-such-page", UriKind.Relative), form);
+        using var got = await client.GetAsync(new Uri("/no-such-page", UriKind.Relative));
+
+        Assert.Equal((HttpStatusCode.MethodNotAllowed, HttpStatusCode.NotFound), (posted.StatusCode, got.StatusCode));
+    }
 }
