@@ -23,6 +23,12 @@ public sealed record FailedGenerationFilter
     /// <summary>Case-insensitive substring of truncation_details or error_message.</summary>
     public string? Query { get; init; }
 
+    /// <summary>
+    /// The ids <see cref="Query"/> matches, when the reader resolved them first (few matches; see
+    /// FailedGenerationReader.ResolveTextSearchAsync). Not part of what a caller asks.
+    /// </summary>
+    internal IReadOnlyList<Guid>? QueryMatches { get; init; }
+
     public static FailedGenerationFilter None { get; } = new();
 }
 

@@ -52,11 +52,11 @@ public sealed partial class FailedGenerationReader
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(output);
-        var (where, parameters) = BuildWhere(filter);
-        var sql = $"SELECT {FailedGenerationSummary.Columns} FROM failed_generations {where} ORDER BY {OrderBy(FailedGenerationSort.NewestFirst)}";
-
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         await using var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        filter = await ResolveTextSearchAsync(connection, snapshot, filter, cancellationToken).ConfigureAwait(false);
+        var (where, parameters) = BuildWhere(filter);
+        var sql = $"SELECT {FailedGenerationSummary.Columns} FROM failed_generations {where} ORDER BY {OrderBy(FailedGenerationSort.NewestFirst)}";
         var started = Stopwatch.GetTimestamp();
         // Only the exceptions are remembered between the passes; "storage" is the rule.
         var exceptions = new Dictionary<Guid, ArchiveEntrySource>();

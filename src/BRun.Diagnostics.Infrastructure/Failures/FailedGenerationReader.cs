@@ -5,6 +5,7 @@ using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Blobs;
 using BRun.Diagnostics.Infrastructure.Database;
 using Dapper;
+using Npgsql;
 using Microsoft.Extensions.Logging;
 
 namespace BRun.Diagnostics.Infrastructure.Failures;
@@ -49,27 +50,25 @@ public sealed partial class FailedGenerationReader
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(page);
         page.Validate();
+        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
+        filter = await ResolveTextSearchAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
         var (where, parameters) = BuildWhere(filter);
         parameters.Add("limit", page.PageSize);
         parameters.Add("offset", page.Offset);
 
-        // The count's WHERE (rows or rollup) names its parameters like the page's and gives them the same values.
-        var (countSql, _) = CountSql(filter);
+        // The count first: a page past the end, or a filter nothing matches, then needs no page query at all, and few
+        // matches are read through the filters' indexes (PageSql).
+        var (countSql, countParameters) = CountSql(filter);
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (total <= page.Offset)
+        {
+            return new Page<FailedGenerationSummary>([], total, page.PageIndex, page.PageSize);
+        }
 
-        await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
-        // Two statements in one round trip: the count stays right even for a page past the end.
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
-            $"""
-            {countSql};
-            SELECT {FailedGenerationSummary.Columns}
-            FROM failed_generations {where}
-            ORDER BY created_at DESC, id DESC
-            LIMIT @limit OFFSET @offset;
-            """,
+        var items = (await connection.QueryAsync<FailedGenerationSummary>(new CommandDefinition(
+            PageSql(where, FailedGenerationSort.NewestFirst, total),
             parameters,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var total = await results.ReadSingleAsync<long>().ConfigureAwait(false);
-        var items = (await results.ReadAsync<FailedGenerationSummary>().ConfigureAwait(false)).AsList();
+            cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
         return new Page<FailedGenerationSummary>(items, total, page.PageIndex, page.PageSize);
     }
 
@@ -207,12 +206,46 @@ public sealed partial class FailedGenerationReader
                 throw new ArgumentException("Text search cannot be answered from the rollup.", nameof(filter));
             }
 
-            clauses.Add("(truncation_details ILIKE @query OR error_message ILIKE @query)");
-            parameters.Add("query", "%" + EscapeLike(filter.Query.Trim()) + "%");
+            if (filter.QueryMatches is { } matches)
+            {
+                clauses.Add("id = ANY(@queryMatches)");
+                parameters.Add("queryMatches", matches as Guid[] ?? [.. matches]);
+            }
+            else
+            {
+                clauses.Add("(truncation_details ILIKE @query OR error_message ILIKE @query)");
+                parameters.Add("query", LikePattern(filter.Query));
+            }
         }
 
         return (clauses.Count == 0 ? string.Empty : "WHERE " + string.Join(" AND ", clauses), parameters);
     }
+
+    /// <summary>Most matches resolved to ids first; a broader term is searched in the rows (page 1 finds it early).</summary>
+    internal const int TextMatchLimit = 20_000;
+
+    /// <summary>
+    /// Resolves a text search to the ids it matches when there are at most <see cref="TextMatchLimit"/> of them,
+    /// through the trigram indexes (migration 0087: under row-level security a plain ILIKE could not use them). The
+    /// filter comes back unchanged without a search, for a broad term, or for maintenance (no user).
+    /// </summary>
+    internal static async Task<FailedGenerationFilter> ResolveTextSearchAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, FailedGenerationFilter filter, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(filter.Query) || filter.QueryMatches is not null)
+        {
+            return filter;
+        }
+
+        var matches = await connection.ExecuteScalarAsync<Guid[]?>(new CommandDefinition(
+            "SELECT brun_failed_generation_text_matches(@pattern, @max)",
+            new { pattern = LikePattern(filter.Query), max = TextMatchLimit },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return matches is null ? filter : filter with { QueryMatches = matches };
+    }
+
+    private static string LikePattern(string query) => "%" + EscapeLike(query.Trim()) + "%";
 
     private static string EscapeLike(string text)
     {

@@ -126,7 +126,8 @@ public sealed class RunRerunStore(
             throw new RerunRefusedException(problem.Field, problem.Message);
         }
 
-        var (where, parameters) = FailedGenerationReader.BuildWhere(request.Filter);
+        var filter = await FailedGenerationReader.ResolveTextSearchAsync(connection, transaction, request.Filter, ct).ConfigureAwait(false);
+        var (where, parameters) = FailedGenerationReader.BuildWhere(filter);
         if (request.FailureIds is { } ids)
         {
             where = (where.Length == 0 ? "WHERE " : where + " AND ") + "id = ANY(@failureIds)";

@@ -133,6 +133,50 @@ public sealed class FailedGenerationReaderTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task A_search_finds_only_what_the_member_may_see_and_an_admin_finds_every_match()
+    {
+        await using var f = await ArrangeAsync();
+        var other = await f.Db.CreateUserAsync();
+        var admin = await f.Db.CreateUserAsync(Users.AppUserRoles.Admin);
+        var othersProxy = await f.Db.Get<FailedGenerationStore>().StoreAsync(FailureSamples.ProxyError(), other.Id, None);
+        var reader = f.Db.Get<FailedGenerationReader>();
+        var search = new FailedGenerationFilter { Query = "bad gateway" };
+
+        // The search is resolved to ids through the trigram indexes (migration 0087), which apply the read policy's
+        // rule themselves: nothing of another member's may come through that way.
+        var mine = await reader.ListAsync(f.Identity, search, new PageRequest(), None);
+        var all = await reader.ListAsync(DbIdentity.User(admin.Id), search, new PageRequest(), None);
+
+        static string Ids(Page<FailedGenerationSummary> page) => string.Join(",", page.Items.Select(i => i.Id));
+        Assert.Equal(
+            ($"{f.Proxy}", 1L, 1L, $"{othersProxy.Id},{f.Proxy}", 2L, 2L),
+            (Ids(mine), mine.TotalCount, (await reader.GetChipFacetsAsync(f.Identity, search, None)).Total,
+                Ids(all), all.TotalCount, await reader.CountAsync(DbIdentity.User(admin.Id), search, None)));
+    }
+
+    [Fact]
+    public async Task The_search_function_leaves_a_broad_term_and_maintenance_to_the_row_scan()
+    {
+        await using var f = await ArrangeAsync();
+        var connections = f.Db.Get<IUserScopedConnectionFactory>();
+        async Task<Guid[]?> MatchesAsync(DbIdentity identity, string pattern, int max)
+        {
+            await using var connection = await connections.OpenAsync(identity, None);
+            return await Dapper.SqlMapper.ExecuteScalarAsync<Guid[]?>(connection, "SELECT brun_failed_generation_text_matches(@pattern, @max)", new { pattern, max });
+        }
+
+        // "%a%" matches all four rows' details or messages.
+        var few = await MatchesAsync(f.Identity, "%bad gateway%", 10);
+        var broad = await MatchesAsync(f.Identity, "%a%", 3);
+        var underTheLimit = await MatchesAsync(f.Identity, "%a%", 4);
+        var maintenance = await MatchesAsync(DbIdentity.System, "%bad gateway%", 10);
+
+        Assert.Equal(
+            ($"{f.Proxy}", true, 4, true),
+            (string.Join(",", few ?? []), broad is null, underTheLimit?.Length ?? -1, maintenance is null));
+    }
+
+    [Fact]
     public async Task List_search_treats_like_wildcards_literally()
     {
         await using var f = await ArrangeAsync();
