@@ -119,6 +119,8 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
         await Assertions.Expect(page.Locator(".brun-report-conclusion")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator(".brun-preview")).ToContainTextAsync("I want to save for \\");
 
+        // The dialog takes the focus after it renders; an Escape pressed before that goes to the page behind it.
+        await page.WaitForFunctionAsync("() => { const a = document.activeElement; return !!a && (a.closest('.brun-report-dialog') !== null || a.querySelector('.brun-report-dialog') !== null); }");
         await page.Keyboard.PressAsync("Escape");
         await Assertions.Expect(page.Locator(".brun-report-dialog")).ToHaveCountAsync(0);
         await page.WaitForFunctionAsync("() => document.activeElement && document.activeElement.classList.contains('brun-view')");
