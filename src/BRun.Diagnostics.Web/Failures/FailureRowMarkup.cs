@@ -19,7 +19,9 @@ public static class FailureRowMarkup
     {
         ArgumentNullException.ThrowIfNull(row);
         var html = new StringBuilder(1024);
-        Cell(html, "Date").Append("<span class=\"brun-cell-date brun-nowrap\">").Text(row.CreatedText).Append("</span></td>");
+        // Classes and titles sit on the cells themselves: an element fewer per cell is some 125 fewer per page to
+        // style and lay out, twice per load (the prerendered page, then the circuit's).
+        Cell(html, "Date", "brun-cell-date brun-nowrap").Text(row.CreatedText).Append("</td>");
 
         Cell(html, "Failure type").Append("<span class=\"mud-chip mud-chip-filled mud-chip-size-small ").Append(TypeColorClass(row.FailureType))
             .Append(" brun-cell-type\">").Text(row.FailureType).Append("</span>");
@@ -30,15 +32,9 @@ public static class FailureRowMarkup
 
         html.Append("</td>");
         Cell(html, "Stop reason").Text(row.StopReason ?? "(none)").Append("</td>");
-        Cell(html, "Pattern").Append("<span");
-        if (row.TruncationDetails is { } details)
-        {
-            html.Append(" title=\"").Text(details).Append('"');
-        }
+        Cell(html, "Pattern", null, row.TruncationDetails).Text(row.TruncationPattern ?? "–").Append("</td>");
 
-        html.Append('>').Text(row.TruncationPattern ?? "–").Append("</span></td>");
-
-        Cell(html, "Tokens (output / max)").Append("<span class=\"brun-cell-tokens brun-nowrap\">").Text(row.TokensText).Append("</span>");
+        Cell(html, "Tokens (output / max)", "brun-cell-tokens brun-nowrap").Text(row.TokensText);
         if (row.ShownUtilisation is { } share)
         {
             var percent = Math.Clamp(share * 100, 0, 100);
@@ -49,10 +45,10 @@ public static class FailureRowMarkup
         }
 
         html.Append("</td>");
-        Cell(html, "Model").Append("<span class=\"brun-nowrap brun-cell-model\">").Text(row.Model).Append("</span></td>");
+        Cell(html, "Model", "brun-nowrap brun-cell-model").Text(row.Model).Append("</td>");
         if (showOwner)
         {
-            Cell(html, "Owner").Append("<span class=\"brun-nowrap brun-cell-owner\">").Text(row.Owner ?? "–").Append("</span></td>");
+            Cell(html, "Owner", "brun-nowrap brun-cell-owner").Text(row.Owner ?? "–").Append("</td>");
         }
 
         Cell(html, "Run");
@@ -63,7 +59,7 @@ public static class FailureRowMarkup
         }
         else
         {
-            html.Append("<span>–</span>");
+            html.Append('–');
         }
 
         html.Append("</td>");
@@ -82,8 +78,22 @@ public static class FailureRowMarkup
         _ => "mud-chip-color-default",
     };
 
-    private static StringBuilder Cell(StringBuilder html, string label) =>
-        html.Append("<td data-label=\"").Append(label).Append("\" class=\"mud-table-cell\">");
+    private static StringBuilder Cell(StringBuilder html, string label, string? classes = null, string? title = null)
+    {
+        html.Append("<td data-label=\"").Append(label).Append("\" class=\"mud-table-cell");
+        if (classes is not null)
+        {
+            html.Append(' ').Append(classes);
+        }
+
+        html.Append('"');
+        if (title is not null)
+        {
+            html.Append(" title=\"").Text(title).Append('"');
+        }
+
+        return html.Append('>');
+    }
 
     private static StringBuilder Text(this StringBuilder html, string value) => html.Append(Encoder.Encode(value));
 }

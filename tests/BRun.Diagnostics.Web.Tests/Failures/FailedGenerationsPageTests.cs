@@ -272,10 +272,10 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
 
         var cut = RenderPage("/conversations/failed?failure_type=truncation");
 
-        cut.WaitForAssertion(() => Assert.NotNull(cut.Instance.Prerendered), RenderWait);
+        // The rows and counts are in the static HTML itself, shown before any circuit exists. (Waiting for the rows, not
+        // for Prerendered: that is set a moment before the render that shows it.)
+        cut.WaitForAssertion(() => Assert.Equal(2, Rows(cut).Count), RenderWait);
         var first = cut.Instance.Prerendered!;
-
-        // The rows and counts are in the static HTML itself, shown before any circuit exists.
         Assert.Equal(
             (2, "2", "false"),
             (Rows(cut).Count, cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='truncation'] .brun-chip-count").TextContent,
