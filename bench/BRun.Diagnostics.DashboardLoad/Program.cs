@@ -103,7 +103,7 @@ void Report(string name, IEnumerable<long> values) =>
 
 // Warm-up: JIT (tiered: a method is recompiled after 30 calls, so one load left the circuit's start on unoptimised
 // code), pools, caches. A dashboard that has been up for a while is the steady state measured below.
-for (var i = 0; i < 5; i++)
+for (var i = 0; i < 10; i++)
 {
     await OpenListAsync();
 }
