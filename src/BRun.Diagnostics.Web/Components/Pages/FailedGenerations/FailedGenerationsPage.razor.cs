@@ -21,9 +21,13 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     private FailureFilterState? _facetsFor;
     private Task _facetsLoad = Task.CompletedTask;
     private IReadOnlyList<FailureRowView> _rows = [];
-    private long _total;
 
-    // The filters _total was counted under (null: count again on the next read).
+    // Null while a new filter is being counted (the rows show before their total: a text search counts slowly).
+    private long? _total;
+
+    // The filters the shown total belongs to; _countedFor is null when it must be counted again (a live re-read keeps
+    // the old total shown meanwhile, a new filter does not).
+    private FailureFilterState? _totalOf;
     private FailureFilterState? _countedFor;
     private int _pageIndex;
     private int _pageSize = RowsPerPage;
@@ -128,6 +132,7 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     {
         _rows = view.Rows;
         _total = view.Total;
+        _totalOf = _state;
         _countedFor = _state;
         _facets = view.Facets;
         _facetsFor = _state;
@@ -209,14 +214,19 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         }
 
         var (state, pageIndex, pageSize, sort) = (_state, _pageIndex, _pageSize, _sort);
+        Task<long>? total = null;
         try
         {
             var page = Failures.ListPageAsync(state, sort, pageIndex, pageSize, cancellation.Token);
-            Task<long>? total = null;
             if (_countedFor != state)
             {
-                // The total and the rows are read at once on their own connections (a text search, which no rollup
-                // answers, costs the slower); the chip counts run alongside and render on their own.
+                if (_totalOf != state)
+                {
+                    _total = null;
+                }
+
+                // The total is read alongside on its own connection (a text search, which no rollup answers, takes
+                // longest); the chip counts too, and render on their own.
                 total = Failures.CountAsync(state, cancellation.Token);
                 if (_facetsFor != state)
                 {
@@ -225,21 +235,33 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                 }
             }
 
-            // Awaits both, so a failure of either is observed and reported below.
-            await Task.WhenAll(page, total ?? Task.CompletedTask);
+            var rows = await page;
             if (version != _loadVersion)
             {
                 return;
             }
 
-            _rows = await page;
-            if (total is not null)
+            _rows = rows;
+            _problem = null;
+            if (total is { IsCompleted: false })
             {
-                _total = await total;
-                _countedFor = state;
+                // The rows show now; the pager's "of N" and "Re-run all N" when the total arrives.
+                _loading = false;
+                StateHasChanged();
             }
 
-            _problem = null;
+            if (total is not null)
+            {
+                var counted = await total;
+                if (version != _loadVersion)
+                {
+                    return;
+                }
+
+                _total = counted;
+                _totalOf = state;
+                _countedFor = state;
+            }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -251,9 +273,12 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
             {
                 _problem = "Could not load failed generations: the database did not answer.";
                 _rows = [];
-                _total = 0;
+                _total = null;
+                _totalOf = null;
                 _countedFor = null;
             }
+
+            await ObserveAsync(total);
         }
         finally
         {
@@ -263,6 +288,24 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                 _loadCancellation = null;
                 StateHasChanged();
             }
+        }
+    }
+
+    // The count of a read whose rows already failed: its own failure is the same outage, shown once above.
+    private static async Task ObserveAsync(Task<long>? total)
+    {
+        if (total is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await total;
+        }
+        catch (Exception ex) when (ex is DbException or OperationCanceledException)
+        {
+            // Already reported by the caller.
         }
     }
 
@@ -445,6 +488,10 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     private Task RerunSelectedAsync() => RerunAsync([.. _selected]);
 
     private Task RerunAllAsync() => RerunAsync(null);
+
+    private string RerunAllText => _total is { } total
+        ? $"Re-run all {total.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} matching"
+        : "Re-run all matching (counting…)";
 
     /// <summary>Opens the confirmation; a confirmed re-run opens the new run's page.</summary>
     private async Task RerunAsync(IReadOnlyList<Guid>? failureIds)

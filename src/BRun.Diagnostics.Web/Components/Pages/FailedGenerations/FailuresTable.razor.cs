@@ -31,9 +31,9 @@ public sealed partial class FailuresTable : ComponentBase
     [Parameter, EditorRequired]
     public IReadOnlyList<FailureRowView> Rows { get; set; } = [];
 
-    /// <summary>Rows matching the filters, on every page.</summary>
+    /// <summary>Rows matching the filters, on every page; null while they are being counted.</summary>
     [Parameter]
-    public long Total { get; set; }
+    public long? Total { get; set; }
 
     /// <summary>The current page, 0-based.</summary>
     [Parameter]
@@ -113,7 +113,10 @@ public sealed partial class FailuresTable : ComponentBase
 
     private int ColumnCount => ShowOwners ? 10 : 9;
 
-    private int LastPageIndex => Total <= 0 ? 0 : (int)Math.Min(int.MaxValue, (Total - 1) / PageSize);
+    /// <summary>Null while the total is unknown: Next then goes on as long as pages are full.</summary>
+    private int? LastPageIndex => Total is not { } total ? null : total <= 0 ? 0 : (int)Math.Min(int.MaxValue, (total - 1) / PageSize);
+
+    private bool NoNextPage => LastPageIndex is { } last ? PageIndex >= last : Rows.Count < PageSize;
 
     private bool AllOnPageSelected => Rows.Count > 0 && Rows.All(r => Selected.Contains(r.Id));
 
@@ -121,13 +124,14 @@ public sealed partial class FailuresTable : ComponentBase
     {
         get
         {
-            if (Total <= 0 || Rows.Count == 0)
+            var of = Total is { } total ? FailureFormat.Number(Math.Max(total, 0)) : "…";
+            if (Rows.Count == 0)
             {
-                return "0-0 of " + FailureFormat.Number(Math.Max(Total, 0));
+                return "0-0 of " + of;
             }
 
             var first = ((long)PageIndex * PageSize) + 1;
-            return $"{FailureFormat.Number(first)}-{FailureFormat.Number(first + Rows.Count - 1)} of {FailureFormat.Number(Total)}";
+            return $"{FailureFormat.Number(first)}-{FailureFormat.Number(first + Rows.Count - 1)} of {of}";
         }
     }
 
@@ -148,7 +152,9 @@ public sealed partial class FailuresTable : ComponentBase
         SortChanged.InvokeAsync(Sort == FailedGenerationSort.MostOutputTokens ? FailedGenerationSort.FewestOutputTokens : FailedGenerationSort.MostOutputTokens);
 
     private Task GoToAsync(int pageIndex) =>
-        pageIndex == PageIndex || pageIndex < 0 || pageIndex > LastPageIndex ? Task.CompletedTask : PageIndexChanged.InvokeAsync(pageIndex);
+        pageIndex == PageIndex || pageIndex < 0 || (LastPageIndex is { } last ? pageIndex > last : pageIndex > PageIndex && NoNextPage)
+            ? Task.CompletedTask
+            : PageIndexChanged.InvokeAsync(pageIndex);
 
     private Task ChangePageSizeAsync(ChangeEventArgs e) =>
         int.TryParse(e.Value as string, NumberStyles.None, CultureInfo.InvariantCulture, out var size) && PageSizes.Contains(size) && size != PageSize
