@@ -33,19 +33,9 @@ public sealed partial class FailedGenerationReader
         {
             var (countSql, countParameters) = CountSql(filter);
             total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (total <= page.Offset)
-            {
-                return [];
-            }
         }
 
-        parameters.Add("limit", page.PageSize);
-        parameters.Add("offset", page.Offset);
-        var rows = await connection.QueryAsync<FailedGenerationSummary>(new CommandDefinition(
-            PageSql(where, sort, total),
-            parameters,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.AsList();
+        return await ReadPageAsync(connection, where, parameters, sort, page, total, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Rows matching the filter that the identity may see.</summary>
@@ -322,6 +312,26 @@ public sealed partial class FailedGenerationReader
         return [.. rows.Select(r => new OutputTokenBucket((r.Bucket - 1) * bucketWidth, r.Failures, r.Successes))];
     }
 
+    /// <summary>
+    /// The rows of <paramref name="page"/>: none without a query when <paramref name="total"/> (when known) ends before
+    /// it, and few matches through <see cref="PageSql"/>'s fence.
+    /// </summary>
+    private static async Task<List<FailedGenerationSummary>> ReadPageAsync(
+        NpgsqlConnection connection, string where, DynamicParameters parameters, FailedGenerationSort sort, PageRequest page, long? total,
+        CancellationToken cancellationToken)
+    {
+        if (total <= page.Offset)
+        {
+            return [];
+        }
+
+        parameters.Add("limit", page.PageSize);
+        parameters.Add("offset", page.Offset);
+        var rows = await connection.QueryAsync<FailedGenerationSummary>(new CommandDefinition(
+            PageSql(where, sort, total), parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.AsList();
+    }
+
     /// <summary>Matches at most this many: read through the filters' indexes and sorted, not found by walking the sort's index.</summary>
     internal const long FewMatches = 5_000;
 
@@ -335,7 +345,7 @@ public sealed partial class FailedGenerationReader
         total is { } count && count <= FewMatches
             ? $"""
               SELECT * FROM (SELECT {FailedGenerationSummary.Columns} FROM failed_generations {where} OFFSET 0) AS matches
-              ORDER BY {OrderBy(sort).Replace("created_at", "createdat", StringComparison.Ordinal).Replace("output_tokens", "outputtokens", StringComparison.Ordinal)}
+              ORDER BY {OrderBy(sort, summaryAliases: true)}
               LIMIT @limit OFFSET @offset
               """
             : $"""
@@ -345,12 +355,18 @@ public sealed partial class FailedGenerationReader
               LIMIT @limit OFFSET @offset
               """;
 
-    private static string OrderBy(FailedGenerationSort sort) => sort switch
+    /// <param name="sort">The order.</param>
+    /// <param name="summaryAliases">Name the columns as <see cref="FailedGenerationSummary.Columns"/> aliases them (the fenced page of PageSql orders its subquery's output).</param>
+    private static string OrderBy(FailedGenerationSort sort, bool summaryAliases = false)
     {
-        FailedGenerationSort.NewestFirst => "created_at DESC, id DESC",
-        FailedGenerationSort.OldestFirst => "created_at ASC, id ASC",
-        FailedGenerationSort.MostOutputTokens => "output_tokens DESC NULLS LAST, id DESC",
-        FailedGenerationSort.FewestOutputTokens => "output_tokens ASC NULLS FIRST, id ASC",
-        _ => throw new ArgumentOutOfRangeException(nameof(sort), sort, null),
-    };
+        var (createdAt, outputTokens) = summaryAliases ? ("createdat", "outputtokens") : ("created_at", "output_tokens");
+        return sort switch
+        {
+            FailedGenerationSort.NewestFirst => $"{createdAt} DESC, id DESC",
+            FailedGenerationSort.OldestFirst => $"{createdAt} ASC, id ASC",
+            FailedGenerationSort.MostOutputTokens => $"{outputTokens} DESC NULLS LAST, id DESC",
+            FailedGenerationSort.FewestOutputTokens => $"{outputTokens} ASC NULLS FIRST, id ASC",
+            _ => throw new ArgumentOutOfRangeException(nameof(sort), sort, null),
+        };
+    }
 }

@@ -53,22 +53,12 @@ public sealed partial class FailedGenerationReader
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         filter = await ResolveTextSearchAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
         var (where, parameters) = BuildWhere(filter);
-        parameters.Add("limit", page.PageSize);
-        parameters.Add("offset", page.Offset);
 
         // The count first: a page past the end, or a filter nothing matches, then needs no page query at all, and few
-        // matches are read through the filters' indexes (PageSql).
+        // matches are read through the filters' indexes (ReadPageAsync).
         var (countSql, countParameters) = CountSql(filter);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (total <= page.Offset)
-        {
-            return new Page<FailedGenerationSummary>([], total, page.PageIndex, page.PageSize);
-        }
-
-        var items = (await connection.QueryAsync<FailedGenerationSummary>(new CommandDefinition(
-            PageSql(where, FailedGenerationSort.NewestFirst, total),
-            parameters,
-            cancellationToken: cancellationToken)).ConfigureAwait(false)).AsList();
+        var items = await ReadPageAsync(connection, where, parameters, FailedGenerationSort.NewestFirst, page, total, cancellationToken).ConfigureAwait(false);
         return new Page<FailedGenerationSummary>(items, total, page.PageIndex, page.PageSize);
     }
 
