@@ -55,7 +55,7 @@ start=$(date +%s.%N)
 "${PSQL[@]}" <<SQL
 INSERT INTO failed_generations (id, run_id, prompt, prompt_length, model, max_tokens, temperature, raw_response, raw_body,
     response_content, stop_reason, input_tokens, output_tokens, http_status, streamed, failure_type, truncation_pattern,
-    truncation_details, detection_confidence, error_message, report_status, created_at, created_by)
+    truncation_details, detection_confidence, error_message, report_status, raw_file_path, created_at, created_by)
 SELECT gen_random_uuid(),
        ('00000000-0000-4000-8000-0000000000' || lpad((g % 20)::text, 2, '0'))::uuid,
        'Generate a financial planning conversation about retirement savings.', 68,
@@ -71,7 +71,9 @@ SELECT gen_random_uuid(),
        CASE WHEN g % 10 < 8 THEN 'Content ends with a lone backslash inside a JSON string #' || g END,
        'high',
        CASE WHEN g % 10 >= 8 THEN 'overloaded_error: Overloaded #' || g END,
-       'pending',
+       -- Uploaded, as almost every report is once stored (the blob is absent: a download rebuilds it from the row).
+       -- 'pending' would make the metrics sampler's count of pending reports a full scan every 15 s.
+       'uploaded', 'bench/' || g || '.json',
        timestamptz '2026-10-26 00:00:00+00' + g * interval '2.592 seconds',
        CASE WHEN g % 10 = 5 THEN '$OTHER'::uuid ELSE '$OWNER'::uuid END
 FROM generate_series(1, $ROWS) AS g;

@@ -17,6 +17,9 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
     public Task<FailureFacets> GetFacetsAsync(FailureFilterState state, CancellationToken cancellationToken) =>
         reader.GetChipFacetsAsync(currentUser.Identity, Filter(state), cancellationToken);
 
+    /// <summary>Whether no rollup answers these filters' counts (a text search, an hour-level date bound): they read the rows.</summary>
+    public bool CountsFromRows(FailureFilterState state) => !FailedGenerationReader.CanUseRollup(Filter(state));
+
     public Task<long> CountAsync(FailureFilterState state, CancellationToken cancellationToken) =>
         reader.CountAsync(currentUser.Identity, Filter(state), cancellationToken);
 

@@ -76,6 +76,46 @@ public sealed class RowLevelSecurityTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task A_scan_under_the_read_policies_runs_in_parallel_workers_that_know_the_user()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var alice = await db.CreateUserAsync();
+        var bob = await db.CreateUserAsync();
+        var store = db.Get<FailedGenerationStore>();
+        for (var i = 0; i < 3; i++)
+        {
+            await store.StoreAsync(FailureSamples.Truncation(), alice.Id, None);
+            await store.StoreAsync(FailureSamples.ProxyError(), bob.Id, None);
+        }
+
+        await using var connection = await db.Get<IUserScopedConnectionFactory>().OpenAsync(DbIdentity.User(alice.Id), None);
+        // Costs that make any parallel-safe scan parallel, whatever the table's size (migration 0088: the policies'
+        // functions were parallel unsafe, which kept every query in one process).
+        await connection.ExecuteAsync("""
+            SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+            SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off;
+            """);
+        // Through the read policy (its functions run once, in the leader), and with brun_current_user_id() on every
+        // row, which each worker evaluates from the session's settings.
+        const string Search = "(error_message ILIKE '%a%' OR truncation_details ILIKE '%a%')";
+        string[] queries =
+        [
+            $"SELECT count(*) FROM failed_generations WHERE {Search}",
+            $"SELECT count(*) FROM failed_generations WHERE created_by = brun_current_user_id() AND {Search}",
+        ];
+        var plans = new List<string>();
+        var counts = new List<long>();
+        foreach (var sql in queries)
+        {
+            plans.Add(string.Join(" ", await connection.QueryAsync<string>("EXPLAIN (COSTS OFF) " + sql)));
+            counts.Add(await connection.ExecuteScalarAsync<long>(sql));
+        }
+
+        Assert.All(plans, plan => Assert.Contains("Gather", plan, StringComparison.Ordinal));
+        Assert.Equal([3L, 3L], counts);
+    }
+
+    [Fact]
     public async Task A_session_without_a_user_sees_nothing()
     {
         await using var db = await env.CreateDatabaseAsync();

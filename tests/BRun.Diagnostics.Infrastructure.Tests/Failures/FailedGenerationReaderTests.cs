@@ -155,6 +155,47 @@ public sealed class FailedGenerationReaderTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task Members_searching_the_same_term_at_once_each_get_only_their_own_matches()
+    {
+        await using var f = await ArrangeAsync();
+        var other = await f.Db.CreateUserAsync();
+        var othersProxy = (await f.Db.Get<FailedGenerationStore>().StoreAsync(FailureSamples.ProxyError(), other.Id, None)).Id;
+        var reader = f.Db.Get<FailedGenerationReader>();
+        var search = new FailedGenerationFilter { Query = "bad gateway" };
+
+        // Concurrent reads of one term share a resolution in flight (per user): pages and counts of both members
+        // interleaved, so a shared answer crossing users would show up here.
+        var reads = Enumerable.Range(0, 24).Select(async i =>
+        {
+            var (user, expected) = i % 2 == 0 ? (f.Identity, f.Proxy) : (DbIdentity.User(other.Id), othersProxy);
+            var page = await reader.ListPageAsync(user, search, FailedGenerationSort.NewestFirst, new PageRequest(), None);
+            var facets = await reader.GetChipFacetsAsync(user, search, None);
+            return (Ok: page.Count == 1 && page[0].Id == expected && facets.Total == 1, i);
+        });
+
+        Assert.All(await Task.WhenAll(reads), r => Assert.True(r.Ok, $"read {r.i}"));
+    }
+
+    [Fact]
+    public async Task A_search_left_to_the_rows_lists_and_counts_the_same_matches()
+    {
+        await using var f = await ArrangeAsync();
+        var reader = f.Db.Get<FailedGenerationReader>();
+        // Maintenance gets no resolved ids (as a broad term does not): the page walks the sort's index with table
+        // scans ruled out, the counts read the rows.
+        var search = new FailedGenerationFilter { Query = "ENDS" };
+
+        var newest = await reader.ListPageAsync(DbIdentity.System, search, FailedGenerationSort.NewestFirst, new PageRequest(0, 1), None);
+        var fewest = await reader.ListPageAsync(DbIdentity.System, search, FailedGenerationSort.FewestOutputTokens, new PageRequest(), None);
+        var list = await reader.ListAsync(DbIdentity.System, search, new PageRequest(), None);
+        var facets = await reader.GetChipFacetsAsync(DbIdentity.System, search, None);
+
+        Assert.Equal(
+            ($"{f.MaxTokens}", $"{f.Truncation},{f.MaxTokens}", $"{f.MaxTokens},{f.Truncation}", 2L, 2L),
+            ($"{newest.Single().Id}", string.Join(",", fewest.Select(r => r.Id)), string.Join(",", list.Items.Select(i => i.Id)), list.TotalCount, facets.Total));
+    }
+
+    [Fact]
     public async Task The_search_function_leaves_a_broad_term_and_maintenance_to_the_row_scan()
     {
         await using var f = await ArrangeAsync();

@@ -191,6 +191,63 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task Counts_that_read_the_rows_put_each_chip_under_every_filter_but_its_own()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var userA = (await db.CreateUserAsync()).Id;
+        var userB = (await db.CreateUserAsync()).Id;
+        var keys = new { userA, userB, runA = Guid.NewGuid(), runB = Guid.NewGuid() };
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        await check.ExecuteAsync(BulkInsertSql(400), keys);
+        // Searchable text on some rows of every type, model and stop reason, both users' rows included.
+        await check.ExecuteAsync("""
+            UPDATE failed_generations SET truncation_details = 'Ends with a lone BACKSLASH'
+            WHERE truncation_pattern = 'lone_backslash' AND random() < 0.8;
+            UPDATE failed_generations SET error_message = 'upstream sent a backslash' WHERE failure_type = 'api_error' AND random() < 0.5;
+            """);
+
+        var reader = db.Get<FailedGenerationReader>();
+        var filter = new FailedGenerationFilter
+        {
+            Query = "backslash",
+            StopReason = "end_turn",
+            Model = "claude-sonnet-4-5",
+            From = new DateTimeOffset(2026, 3, 1, 5, 0, 0, TimeSpan.Zero),
+        };
+        Assert.False(FailedGenerationReader.CanUseRollup(filter));
+
+        var chips = await reader.GetChipFacetsAsync(DbIdentity.User(userA), filter, None);
+        var plain = await reader.GetFacetsAsync(DbIdentity.User(userA), filter, None);
+
+        // The same counts, each dimension by its own query over the member's matching rows.
+        const string Base = """
+            created_by = @userA AND created_at >= '2026-03-01 05:00:00+00'
+            AND (truncation_details ILIKE '%backslash%' OR error_message ILIKE '%backslash%')
+            """;
+        const string Stop = "stop_reason = 'end_turn'";
+        const string Model = "model = 'claude-sonnet-4-5'";
+        async Task<string> CountByAsync(string column, string where) => Show(
+            await check.QueryAsync<(string Key, long N)>(
+                $"SELECT COALESCE({column}::text, '(none)'), count(*) FROM failed_generations WHERE {Base} AND {where} GROUP BY 1", keys));
+        static string Show(IEnumerable<(string Key, long N)> counts) => string.Join(",", counts.OrderBy(c => c.Key, StringComparer.Ordinal));
+        static string ShowFacet<TKey>(IReadOnlyDictionary<TKey, long> counts) where TKey : notnull =>
+            Show(counts.Select(c => (c.Key.ToString()!, c.Value)));
+
+        var total = await check.ExecuteScalarAsync<long>($"SELECT count(*) FROM failed_generations WHERE {Base} AND {Stop} AND {Model}", keys);
+        Assert.True(total > 0);
+        Assert.Equal(
+            (total, await CountByAsync("failure_type", $"{Stop} AND {Model}"), await CountByAsync("stop_reason", Model),
+                await CountByAsync("model", Stop), await CountByAsync("run_id", $"{Stop} AND {Model}")),
+            (chips.Total, ShowFacet(chips.ByFailureType), ShowFacet(chips.ByStopReason), ShowFacet(chips.ByModel), ShowFacet(chips.ByRun)));
+
+        // Without the chips' rule every dimension is counted under all the filters.
+        Assert.Equal(
+            (total, await CountByAsync("stop_reason", $"{Stop} AND {Model}"), await CountByAsync("model", $"{Stop} AND {Model}")),
+            (plain.Total, ShowFacet(plain.ByStopReason), ShowFacet(plain.ByModel)));
+        Assert.True(chips.ByStopReason.Count > plain.ByStopReason.Count);
+    }
+
+    [Fact]
     public void A_text_search_or_a_bound_inside_a_day_is_not_answered_from_the_rollup()
     {
         Assert.False(FailedGenerationReader.CanUseRollup(new FailedGenerationFilter { Query = "backslash" }));

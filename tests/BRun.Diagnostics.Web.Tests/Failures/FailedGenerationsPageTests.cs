@@ -112,6 +112,25 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     }
 
     [Fact]
+    public async Task A_text_search_shows_its_total_and_chips_from_one_count_of_the_rows()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError("overloaded_error: Overloaded"));
+        SignInAs(owner);
+
+        var cut = RenderPage("/conversations/failed?q=bad+gateway");
+
+        cut.WaitForAssertion(() => Assert.Equal("1-1 of 1", cut.Find(".brun-page-range").TextContent.Trim()), RenderWait);
+        await cut.Instance.FacetsLoad;
+        string Chip(string dimension, string value) =>
+            cut.Find($".brun-filter-chip[data-dimension='{dimension}'][data-value='{value}'] .brun-chip-count").TextContent;
+        Assert.Equal(("1", 1), (Chip("failure_type", "api_error"), cut.FindAll(".brun-filter-chip[data-dimension='failure_type']").Count));
+    }
+
+    [Fact]
     public async Task A_chosen_chip_keeps_the_other_values_of_its_group_with_their_counts_under_the_other_filters()
     {
         var owner = await Db.CreateUserAsync();

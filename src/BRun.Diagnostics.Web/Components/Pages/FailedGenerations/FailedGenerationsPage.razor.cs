@@ -19,7 +19,8 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     private FailureFilterState _state = FailureFilterState.Empty;
     private FailureFacets _facets = FailureFacets.Empty;
     private FailureFilterState? _facetsFor;
-    private Task _facetsLoad = Task.CompletedTask;
+    private Task<FailureFacets?> _facetsLoad = Task.FromResult<FailureFacets?>(null);
+    private CancellationTokenSource? _facetsCancellation;
     private IReadOnlyList<FailureRowView> _rows = [];
 
     // Null while a new filter is being counted (the rows show before their total: a text search counts slowly).
@@ -186,6 +187,7 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         _disposed.Cancel();
         _disposed.Dispose();
         _loadCancellation?.Dispose();
+        _facetsCancellation?.Dispose();
     }
 
     /// <summary>The chip counts' load for the current filters (tests wait for it).</summary>
@@ -214,24 +216,25 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         }
 
         var (state, pageIndex, pageSize, sort) = (_state, _pageIndex, _pageSize, _sort);
-        Task<long>? total = null;
+        Task<long?>? total = null;
         try
         {
             var page = Failures.ListPageAsync(state, sort, pageIndex, pageSize, cancellation.Token);
-            if (_countedFor != state)
+            var counting = _countedFor != state;
+            var countsFromRows = Failures.CountsFromRows(state);
+            if (counting)
             {
                 if (_totalOf != state)
                 {
                     _total = null;
                 }
 
-                // The total is read alongside on its own connection (a text search, which no rollup answers, takes
-                // longest); the chip counts too, and render on their own.
-                total = Failures.CountAsync(state, cancellation.Token);
-                if (_facetsFor != state)
+                if (!countsFromRows)
                 {
-                    _facetsFor = state;
-                    _facetsLoad = LoadFacetsAsync(state);
+                    // From the rollup, in milliseconds: read alongside the page on their own connections, the chip
+                    // counts rendering on their own.
+                    StartFacetsLoad(state);
+                    total = CountAsync(state, cancellation.Token);
                 }
             }
 
@@ -239,6 +242,15 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
             if (version != _loadVersion)
             {
                 return;
+            }
+
+            if (counting && countsFromRows)
+            {
+                // No rollup answers these filters (a text search): the chip counts read every matching row, so they
+                // start once the page is in rather than take the cores from it, and their grand total is the grid's
+                // (a count of its own would read the rows a second time).
+                StartFacetsLoad(state);
+                total = TotalOfAsync(_facetsLoad);
             }
 
             _rows = rows;
@@ -258,9 +270,12 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                     return;
                 }
 
-                _total = counted;
-                _totalOf = state;
-                _countedFor = state;
+                if (counted is not null)
+                {
+                    _total = counted;
+                    _totalOf = state;
+                    _countedFor = state;
+                }
             }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -291,8 +306,23 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         }
     }
 
+    private void StartFacetsLoad(FailureFilterState state)
+    {
+        if (_facetsFor != state)
+        {
+            _facetsFor = state;
+            _facetsLoad = LoadFacetsAsync(state);
+        }
+    }
+
+    private async Task<long?> CountAsync(FailureFilterState state, CancellationToken cancellationToken) =>
+        await Failures.CountAsync(state, cancellationToken);
+
+    // Null when the chip counts could not be read (their load shows why); the pager then keeps "of …".
+    private static async Task<long?> TotalOfAsync(Task<FailureFacets?> facets) => (await facets)?.Total;
+
     // The count of a read whose rows already failed: its own failure is the same outage, shown once above.
-    private static async Task ObserveAsync(Task<long>? total)
+    private static async Task ObserveAsync(Task<long?>? total)
     {
         if (total is null)
         {
@@ -309,11 +339,18 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         }
     }
 
-    private async Task LoadFacetsAsync(FailureFilterState state)
+    /// <summary>Reads and shows the chip counts of <paramref name="state"/>; null when they could not be read or were superseded.</summary>
+    private async Task<FailureFacets?> LoadFacetsAsync(FailureFilterState state)
     {
+        // A newer filter's counts supersede these: a broad text search scans the rows, and typing should not leave
+        // one scan per pause running on the database.
+        _facetsCancellation?.Cancel();
+        _facetsCancellation?.Dispose();
+        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
+        _facetsCancellation = cancellation;
         try
         {
-            var facets = await Failures.GetFacetsAsync(state, _disposed.Token);
+            var facets = await Failures.GetFacetsAsync(state, cancellation.Token);
             await InvokeAsync(() =>
             {
                 // A newer filter may have been applied meanwhile; its own load will render.
@@ -323,10 +360,12 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                     StateHasChanged();
                 }
             });
+            return facets;
         }
-        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            // The page is closing.
+            // Superseded by a newer filter's counts, or the page is closing.
+            return null;
         }
         catch (DbException)
         {
@@ -335,10 +374,12 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                 _problem = "Could not load the filter counts: the database did not answer.";
                 StateHasChanged();
             });
+            return null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             await DispatchExceptionAsync(ex);
+            return null;
         }
     }
 
