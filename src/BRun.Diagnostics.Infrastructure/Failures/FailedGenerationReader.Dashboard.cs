@@ -24,7 +24,7 @@ public sealed partial class FailedGenerationReader
         ArgumentNullException.ThrowIfNull(page);
         page.Validate();
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
-        filter = await ResolveSharedAsync(identity, connection, filter, cancellationToken).ConfigureAwait(false);
+        filter = await ResolveTextSearchAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
         var (where, parameters) = BuildWhere(filter);
 
         // With filters the rollup's count (a millisecond) comes first: none to show skips the page query, and few are
@@ -45,7 +45,7 @@ public sealed partial class FailedGenerationReader
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(filter);
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
-        filter = await ResolveSharedAsync(identity, connection, filter, cancellationToken).ConfigureAwait(false);
+        filter = await ResolveTextSearchAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
         var (sql, parameters) = CountSql(filter);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
@@ -109,7 +109,7 @@ public sealed partial class FailedGenerationReader
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(filter);
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
-        filter = await ResolveSharedAsync(identity, connection, filter, cancellationToken).ConfigureAwait(false);
+        filter = await ResolveTextSearchAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
         return await FacetsAsync(connection, null, filter, exceptOwn: true, cancellationToken).ConfigureAwait(false);
     }
 

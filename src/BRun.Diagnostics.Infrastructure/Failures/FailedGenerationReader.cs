@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using Azure;
 using BRun.Diagnostics.Core.Reports;
@@ -228,71 +227,11 @@ public sealed partial class FailedGenerationReader
             return filter;
         }
 
-        var matches = await TextMatchesAsync(connection, transaction, filter.Query, cancellationToken).ConfigureAwait(false);
-        return matches is null ? filter : filter with { QueryMatches = matches };
-    }
-
-    private static Task<Guid[]?> TextMatchesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string query, CancellationToken cancellationToken) =>
-        connection.ExecuteScalarAsync<Guid[]?>(new CommandDefinition(
+        var matches = await connection.ExecuteScalarAsync<Guid[]?>(new CommandDefinition(
             "SELECT brun_failed_generation_text_matches(@pattern, @max)",
-            new { pattern = LikePattern(query), max = TextMatchLimit },
+            new { pattern = LikePattern(filter.Query), max = TextMatchLimit },
             transaction,
-            cancellationToken: cancellationToken));
-
-    // Resolutions in flight, by user and term: the grid reads a page and its chip counts at once, and both need the same ids.
-    private readonly ConcurrentDictionary<(Guid User, string Query), Task<Guid[]?>> _resolving = new();
-
-    /// <summary>
-    /// <see cref="ResolveTextSearchAsync"/>, shared with a call for the same user and term already in flight (on its
-    /// own connection, outside any transaction): one resolution instead of two competing for the same cores.
-    /// </summary>
-    private async Task<FailedGenerationFilter> ResolveSharedAsync(
-        DbIdentity identity, NpgsqlConnection connection, FailedGenerationFilter filter, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrWhiteSpace(filter.Query) || filter.QueryMatches is not null || identity.UserId is not { } user)
-        {
-            return await ResolveTextSearchAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
-        }
-
-        var key = (user, filter.Query);
-        var mine = new TaskCompletionSource<Guid[]?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var shared = _resolving.GetOrAdd(key, mine.Task);
-        Guid[]? matches;
-        if (shared == mine.Task)
-        {
-            try
-            {
-                matches = await TextMatchesAsync(connection, null, filter.Query, cancellationToken).ConfigureAwait(false);
-                mine.SetResult(matches);
-            }
-            catch (OperationCanceledException)
-            {
-                mine.SetCanceled(CancellationToken.None);
-                throw;
-            }
-            catch (Exception ex)
-            {
-                mine.SetException(ex);
-                throw;
-            }
-            finally
-            {
-                _resolving.TryRemove(KeyValuePair.Create(key, mine.Task));
-            }
-        }
-        else
-        {
-            try
-            {
-                matches = await shared.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // The caller that started it gave up (a newer read superseded it); this one still wants the answer.
-                matches = await TextMatchesAsync(connection, null, filter.Query, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
         return matches is null ? filter : filter with { QueryMatches = matches };
     }
 

@@ -163,8 +163,7 @@ public sealed class FailedGenerationReaderTests(IntegrationEnvironment env)
         var reader = f.Db.Get<FailedGenerationReader>();
         var search = new FailedGenerationFilter { Query = "bad gateway" };
 
-        // Concurrent reads of one term share a resolution in flight (per user): pages and counts of both members
-        // interleaved, so a shared answer crossing users would show up here.
+        // Pages and counts of both members interleaved: a resolution answered for the wrong user would show up here.
         var reads = Enumerable.Range(0, 24).Select(async i =>
         {
             var (user, expected) = i % 2 == 0 ? (f.Identity, f.Proxy) : (DbIdentity.User(other.Id), othersProxy);

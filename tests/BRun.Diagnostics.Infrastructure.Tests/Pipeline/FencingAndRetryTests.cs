@@ -28,7 +28,14 @@ public sealed class FencingAndRetryTests(IntegrationEnvironment environment)
         await using var claude = await ScriptedClaudeServer.StartAsync(
             ScriptedReply.Json(200, staleAnswer) with { HoldUntil = release.Task },
             ScriptedReply.Json(200, redeliveryAnswer));
-        await using var harness = await StartAsync(claude);
+        // Limits known up front: with none, the held call would be the pacer's cold-start probe, which the redelivery
+        // waits behind until the held call times out (30 s).
+        await using var harness = await StartAsync(claude, s =>
+        {
+            s["RateLimits:RequestsPerMinute"] = "1000";
+            s["RateLimits:InputTokensPerMinute"] = "10000000";
+            s["RateLimits:OutputTokensPerMinute"] = "10000000";
+        });
         var runId = await harness.CreateRunAsync(1);
         var queue = harness.Default.GetRequiredService<GenerationQueue>();
         var handler = harness.Default.GetRequiredService<IGenerationTaskHandler>();

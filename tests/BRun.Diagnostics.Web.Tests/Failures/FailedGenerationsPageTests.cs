@@ -131,6 +131,27 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
     }
 
     [Fact]
+    public async Task A_text_search_counts_failures_that_arrive_live_even_while_its_counts_are_being_read()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        SignInAs(owner);
+        var cut = RenderPage("/conversations/failed?q=bad+gateway");
+        cut.WaitForAssertion(() => Assert.Equal("1-1 of 1", cut.Find(".brun-page-range").TextContent.Trim()), RenderWait);
+
+        // Arrivals faster than a count, each delivered on its own (the window closed after each): each asks for the
+        // counts again while a read may still be in flight; the last read must include every one of them.
+        for (var i = 0; i < 4; i++)
+        {
+            PublishFailure(await Store.StoreAsync(owner.Id, FailureSeed.ApiError()));
+            Db.Time.Advance(Window);
+        }
+
+        cut.WaitForAssertion(() => Assert.Equal(("1-5 of 5", "5"), (cut.Find(".brun-page-range").TextContent.Trim(),
+            cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='api_error'] .brun-chip-count").TextContent)), RenderWait);
+    }
+
+    [Fact]
     public async Task A_chosen_chip_keeps_the_other_values_of_its_group_with_their_counts_under_the_other_filters()
     {
         var owner = await Db.CreateUserAsync();

@@ -19,8 +19,12 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     private FailureFilterState _state = FailureFilterState.Empty;
     private FailureFacets _facets = FailureFacets.Empty;
     private FailureFilterState? _facetsFor;
-    private Task<FailureFacets?> _facetsLoad = Task.FromResult<FailureFacets?>(null);
+    private Task _facetsLoad = Task.CompletedTask;
     private CancellationTokenSource? _facetsCancellation;
+
+    // The filters of the chip-count read in flight, and whether it must run once more when done (rows arrived meanwhile).
+    private FailureFilterState? _facetsReading;
+    private bool _recountFacets;
     private IReadOnlyList<FailureRowView> _rows = [];
 
     // Null while a new filter is being counted (the rows show before their total: a text search counts slowly).
@@ -248,9 +252,8 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
             {
                 // No rollup answers these filters (a text search): the chip counts read every matching row, so they
                 // start once the page is in rather than take the cores from it, and their grand total is the grid's
-                // (a count of its own would read the rows a second time).
+                // (LoadFacetsAsync sets it; a count of its own would read the rows a second time).
                 StartFacetsLoad(state);
-                total = TotalOfAsync(_facetsLoad);
             }
 
             _rows = rows;
@@ -308,18 +311,26 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
 
     private void StartFacetsLoad(FailureFilterState state)
     {
-        if (_facetsFor != state)
+        if (_facetsFor == state)
         {
-            _facetsFor = state;
-            _facetsLoad = LoadFacetsAsync(state);
+            return;
         }
+
+        _facetsFor = state;
+        if (_facetsReading == state)
+        {
+            // The same filters are being counted (rows arrived live): that read finishes and one more follows, rather
+            // than a new read cancelling it. Arrivals faster than a full read (a broad search during a run) would
+            // otherwise never let the counts finish.
+            _recountFacets = true;
+            return;
+        }
+
+        _facetsLoad = LoadFacetsAsync(state);
     }
 
     private async Task<long?> CountAsync(FailureFilterState state, CancellationToken cancellationToken) =>
         await Failures.CountAsync(state, cancellationToken);
-
-    // Null when the chip counts could not be read (their load shows why); the pager then keeps "of …".
-    private static async Task<long?> TotalOfAsync(Task<FailureFacets?> facets) => (await facets)?.Total;
 
     // The count of a read whose rows already failed: its own failure is the same outage, shown once above.
     private static async Task ObserveAsync(Task<long?>? total)
@@ -339,33 +350,45 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         }
     }
 
-    /// <summary>Reads and shows the chip counts of <paramref name="state"/>; null when they could not be read or were superseded.</summary>
-    private async Task<FailureFacets?> LoadFacetsAsync(FailureFilterState state)
+    /// <summary>
+    /// Reads and shows the chip counts of <paramref name="state"/> (and the grid's total, when no rollup answers the
+    /// filters and the counts read the rows); once more when asked meanwhile (<see cref="StartFacetsLoad"/>).
+    /// </summary>
+    private async Task LoadFacetsAsync(FailureFilterState state)
     {
-        // A newer filter's counts supersede these: a broad text search scans the rows, and typing should not leave
-        // one scan per pause running on the database.
+        // Other filters' counts supersede these: a broad text search reads the rows, and typing should not leave one
+        // such read per pause running on the database.
         _facetsCancellation?.Cancel();
         _facetsCancellation?.Dispose();
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
         _facetsCancellation = cancellation;
+        _facetsReading = state;
+        _recountFacets = false;
         try
         {
             var facets = await Failures.GetFacetsAsync(state, cancellation.Token);
             await InvokeAsync(() =>
             {
                 // A newer filter may have been applied meanwhile; its own load will render.
-                if (_facetsFor == state)
+                if (_facetsFor != state)
                 {
-                    _facets = facets;
-                    StateHasChanged();
+                    return;
                 }
+
+                _facets = facets;
+                if (Failures.CountsFromRows(state))
+                {
+                    _total = facets.Total;
+                    _totalOf = state;
+                    _countedFor = state;
+                }
+
+                StateHasChanged();
             });
-            return facets;
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            // Superseded by a newer filter's counts, or the page is closing.
-            return null;
+            // Superseded by other filters' counts, or the page is closing.
         }
         catch (DbException)
         {
@@ -374,13 +397,30 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                 _problem = "Could not load the filter counts: the database did not answer.";
                 StateHasChanged();
             });
-            return null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             await DispatchExceptionAsync(ex);
-            return null;
         }
+
+        if (cancellation.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await InvokeAsync(() =>
+        {
+            if (_facetsReading != state)
+            {
+                return;
+            }
+
+            _facetsReading = null;
+            if (_recountFacets && _facetsFor == state)
+            {
+                _facetsLoad = LoadFacetsAsync(state);
+            }
+        });
     }
 
     private async Task ApplyFiltersAsync(FailureFilterState state)
