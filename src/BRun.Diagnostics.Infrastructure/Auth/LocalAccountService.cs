@@ -133,20 +133,22 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
     /// A change draws a new session stamp, which signs out the user's other sessions.
     /// </summary>
     public async Task<PasswordChangeResult> ChangePasswordAsync(Guid userId, string currentPassword, string newPassword, CancellationToken cancellationToken) =>
-        (await ChangePasswordReturningStampAsync(userId, currentPassword, newPassword, cancellationToken).ConfigureAwait(false)).Result;
+        (await ChangePasswordReturningStampAsync(userId, currentPassword, newPassword, revokeApiTokens: false, cancellationToken).ConfigureAwait(false)).Result;
 
     /// <summary>
     /// <see cref="ChangePasswordAsync"/>, with the new session stamp when the password changed: the session that made
-    /// the change is issued a cookie with it and stays signed in.
+    /// the change is issued a cookie with it and stays signed in. With <paramref name="revokeApiTokens"/> the user's
+    /// API tokens are revoked in the same statement (a password changed because it leaked should not leave a token
+    /// made with it working); <c>RevokedTokens</c> says how many.
     /// </summary>
-    public async Task<(PasswordChangeResult Result, Guid? SessionStamp)> ChangePasswordReturningStampAsync(
-        Guid userId, string currentPassword, string newPassword, CancellationToken cancellationToken)
+    public async Task<(PasswordChangeResult Result, Guid? SessionStamp, int RevokedTokens)> ChangePasswordReturningStampAsync(
+        Guid userId, string currentPassword, string newPassword, bool revokeApiTokens, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(currentPassword);
         ArgumentNullException.ThrowIfNull(newPassword);
         if (newPassword.Length < MinPasswordLength)
         {
-            return (PasswordChangeResult.TooShort, null);
+            return (PasswordChangeResult.TooShort, null, 0);
         }
 
         await using var connection = await connections.OpenAsync(DbIdentity.System, cancellationToken).ConfigureAwait(false);
@@ -157,21 +159,34 @@ public sealed class LocalAccountService(IUserScopedConnectionFactory connections
         if (row?.PasswordHash is null)
         {
             Hasher.VerifyHashedPassword(null!, DummyHash, currentPassword);
-            return (PasswordChangeResult.WrongCurrentPassword, null);
+            return (PasswordChangeResult.WrongCurrentPassword, null, 0);
         }
 
         var user = row.ToUser();
         if (Hasher.VerifyHashedPassword(user, row.PasswordHash, currentPassword) == PasswordVerificationResult.Failed)
         {
-            return (PasswordChangeResult.WrongCurrentPassword, null);
+            return (PasswordChangeResult.WrongCurrentPassword, null, 0);
         }
 
-        // Only if nobody changed it in between: the check above and this write act on the same hash.
-        var stamp = await connection.QuerySingleOrDefaultAsync<Guid?>(new CommandDefinition(
-            $"UPDATE app_users SET password_hash = @hash, {NewSessionStamp} WHERE id = @userId AND password_hash = @old RETURNING session_stamp",
-            new { hash = Hasher.HashPassword(user, newPassword), userId, old = row.PasswordHash },
+        // Only if nobody changed it in between: the check above and this write act on the same hash. The tokens go
+        // only when the password did (one statement: both or neither).
+        var changed = await connection.QuerySingleAsync<(Guid? Stamp, int Revoked)>(new CommandDefinition(
+            $"""
+            WITH changed AS (
+                UPDATE app_users SET password_hash = @hash, {NewSessionStamp}
+                WHERE id = @userId AND password_hash = @old
+                RETURNING session_stamp),
+            revoked AS (
+                UPDATE api_tokens SET revoked = true, revoked_at = now()
+                WHERE @revoke AND user_id = @userId AND NOT revoked AND EXISTS (SELECT 1 FROM changed)
+                RETURNING id)
+            SELECT (SELECT session_stamp FROM changed) AS stamp, (SELECT count(*) FROM revoked)::int AS revoked
+            """,
+            new { hash = Hasher.HashPassword(user, newPassword), userId, old = row.PasswordHash, revoke = revokeApiTokens },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return stamp is null ? (PasswordChangeResult.WrongCurrentPassword, null) : (PasswordChangeResult.Changed, stamp);
+        return changed.Stamp is null
+            ? (PasswordChangeResult.WrongCurrentPassword, null, 0)
+            : (PasswordChangeResult.Changed, changed.Stamp, changed.Revoked);
     }
 
     /// <summary>True once any account exists.</summary>

@@ -32,10 +32,12 @@ public sealed class AccountPageService(ICurrentUser currentUser, ApiTokenStore t
         tokens.RevokeAsync(currentUser.Identity, tokenId, cancellationToken);
 
     /// <summary>
-    /// Changes the signed-in user's password, which signs out their other sessions. Done: no error, and the URL that
-    /// keeps this session signed in (the browser must load it, see <see cref="SessionRenewal"/>). Else what is wrong.
+    /// Changes the signed-in user's password, which signs out their other sessions, and with
+    /// <paramref name="revokeApiTokens"/> revokes their API tokens too. Done: no error, and the URL that keeps this
+    /// session signed in (the browser must load it, see <see cref="SessionRenewal"/>). Else what is wrong.
     /// </summary>
-    public async Task<(string? Error, string? SessionRenewalUrl)> ChangePasswordAsync(string? current, string? next, string? confirm, CancellationToken cancellationToken)
+    public async Task<(string? Error, string? SessionRenewalUrl)> ChangePasswordAsync(
+        string? current, string? next, string? confirm, bool revokeApiTokens, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(current) || string.IsNullOrEmpty(next))
         {
@@ -48,7 +50,7 @@ public sealed class AccountPageService(ICurrentUser currentUser, ApiTokenStore t
         }
 
         var userId = currentUser.UserId;
-        var (result, stamp) = await accounts.ChangePasswordReturningStampAsync(userId, current, next, cancellationToken).ConfigureAwait(false);
+        var (result, stamp, _) = await accounts.ChangePasswordReturningStampAsync(userId, current, next, revokeApiTokens, cancellationToken).ConfigureAwait(false);
         return result switch
         {
             PasswordChangeResult.Changed => (null, renewal.CreateUrl(userId, stamp!.Value)),

@@ -162,12 +162,35 @@ public sealed class AccountAdministrationTests(IntegrationEnvironment env)
         Assert.Equal(PasswordChangeResult.TooShort, await Accounts(db).ChangePasswordAsync(user.Id, "old-password-1", "short", None));
         // Refused changes keep the sessions: the stamp is the one the user was created with.
         Assert.Equal(user.SessionStamp, (await db.Get<AppUserStore>().GetAsync(user.Id, None))!.SessionStamp);
-        var (result, stamp) = await Accounts(db).ChangePasswordReturningStampAsync(user.Id, "old-password-1", "new-password-1", None);
+        var (result, stamp, revoked) = await Accounts(db).ChangePasswordReturningStampAsync(user.Id, "old-password-1", "new-password-1", revokeApiTokens: false, None);
         Assert.Equal(PasswordChangeResult.Changed, result);
         Assert.NotNull(await Accounts(db).VerifyPasswordAsync(user.Email, "new-password-1", None));
         Assert.Null(await Accounts(db).VerifyPasswordAsync(user.Email, "old-password-1", None));
         // The change drew a new stamp (which signs out older cookies), returned to the session that made it; signing in does not draw one.
         Assert.NotEqual(user.SessionStamp, stamp);
         Assert.Equal(stamp, (await db.Get<AppUserStore>().GetAsync(user.Id, None))!.SessionStamp);
+    }
+
+    [Fact]
+    public async Task A_password_change_can_revoke_the_users_api_tokens_and_only_theirs()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var ana = await UserWithPasswordAsync(db);
+        var bob = await UserWithPasswordAsync(db);
+        var anas = await Tokens(db).CreateAsync(ana.Id, "ci", None);
+        await Tokens(db).CreateAsync(ana.Id, "laptop", None);
+        var bobs = await Tokens(db).CreateAsync(bob.Id, "bob's", None);
+
+        // A refused change revokes nothing; a change without the choice keeps the tokens; with it, all of the user's go.
+        var refused = await Accounts(db).ChangePasswordReturningStampAsync(ana.Id, "not-it-at-all", "new-password-1", revokeApiTokens: true, None);
+        var kept = await Accounts(db).ChangePasswordReturningStampAsync(ana.Id, "old-password-1", "new-password-1", revokeApiTokens: false, None);
+        var stillWorks = await Tokens(db).AuthenticateAsync(anas.Token, None);
+        var revoked = await Accounts(db).ChangePasswordReturningStampAsync(ana.Id, "new-password-1", "new-password-2", revokeApiTokens: true, None);
+
+        Assert.Equal(
+            ((PasswordChangeResult.WrongCurrentPassword, 0), (PasswordChangeResult.Changed, 0), true, (PasswordChangeResult.Changed, 2)),
+            ((refused.Result, refused.RevokedTokens), (kept.Result, kept.RevokedTokens), stillWorks is not null, (revoked.Result, revoked.RevokedTokens)));
+        Assert.Equal((false, true), (await Tokens(db).AuthenticateAsync(anas.Token, None) is not null, await Tokens(db).AuthenticateAsync(bobs.Token, None) is not null));
+        Assert.All(await Tokens(db).ListAsync(DbIdentity.User(ana.Id), None), t => Assert.True(t.Revoked));
     }
 }

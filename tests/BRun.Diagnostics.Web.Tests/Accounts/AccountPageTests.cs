@@ -127,4 +127,21 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         Assert.Equal((user.Id, stamp), Renewal.Read(ticket));
         Assert.NotEqual(user.SessionStamp, stamp);
     }
+
+    [Fact]
+    public async Task Changing_the_password_with_the_box_ticked_revokes_the_users_tokens()
+    {
+        var user = await SignedInUserAsync();
+        var token = await Tokens.CreateAsync(user.Id, "ci", CancellationToken.None);
+        var cut = RenderLoaded();
+
+        cut.Find(".brun-current-password input").Change(Password);
+        cut.Find(".brun-new-password input").Change("new-password-1");
+        cut.Find(".brun-confirm-password input").Change("new-password-1");
+        cut.Find(".brun-revoke-tokens input").Change(true);
+        await cut.Find(".brun-change-password").ClickAsync(new());
+
+        cut.WaitForAssertion(() => Assert.Equal(AccountPage.PasswordChangedMessage, cut.Find(".brun-password-message").TextContent.Trim()), RenderWait);
+        Assert.Null(await Tokens.AuthenticateAsync(token.Token, CancellationToken.None));
+    }
 }

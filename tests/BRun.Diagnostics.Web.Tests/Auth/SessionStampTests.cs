@@ -36,8 +36,8 @@ public sealed class SessionStampTests(IntegrationEnvironment env)
     /// <summary>What the account page does: change the password, then load the renewal URL in that session.</summary>
     private static async Task<HttpResponseMessage> ChangeAndRenewAsync(DashboardHost host, HttpClient session, AppUser user)
     {
-        var (result, stamp) = await host.Services.GetRequiredService<LocalAccountService>()
-            .ChangePasswordReturningStampAsync(user.Id, DashboardHost.Password, NewPassword, CancellationToken.None);
+        var (result, stamp, _) = await host.Services.GetRequiredService<LocalAccountService>()
+            .ChangePasswordReturningStampAsync(user.Id, DashboardHost.Password, NewPassword, revokeApiTokens: false, CancellationToken.None);
         Assert.Equal(PasswordChangeResult.Changed, result);
         var url = host.Services.GetRequiredService<SessionRenewal>().CreateUrl(user.Id, stamp!.Value);
         return await session.GetAsync(new Uri(url, UriKind.Relative));
@@ -96,7 +96,7 @@ public sealed class SessionStampTests(IntegrationEnvironment env)
         using var owner = await SignedInAsync(host, user);
         using var strangerSession = await SignedInAsync(host, stranger);
         using var anonymous = host.NewClient();
-        var (_, stamp) = await accounts.ChangePasswordReturningStampAsync(user.Id, DashboardHost.Password, NewPassword, CancellationToken.None);
+        var (_, stamp, _) = await accounts.ChangePasswordReturningStampAsync(user.Id, DashboardHost.Password, NewPassword, revokeApiTokens: false, CancellationToken.None);
         var url = new Uri(renewal.CreateUrl(user.Id, stamp!.Value), UriKind.Relative);
 
         using var byAnonymous = await anonymous.GetAsync(url);

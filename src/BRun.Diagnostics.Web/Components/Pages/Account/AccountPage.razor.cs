@@ -17,6 +17,7 @@ public sealed partial class AccountPage : ComponentBase
     private string? _currentPassword;
     private string? _newPassword;
     private string? _confirmPassword;
+    private bool _revokeTokens;
     private string? _passwordMessage;
     private bool _passwordChanged;
     private bool _interactive;
@@ -76,7 +77,7 @@ public sealed partial class AccountPage : ComponentBase
 
     private async Task ChangePasswordAsync()
     {
-        var (error, renewalUrl) = await Account.ChangePasswordAsync(_currentPassword, _newPassword, _confirmPassword, CancellationToken.None);
+        var (error, renewalUrl) = await Account.ChangePasswordAsync(_currentPassword, _newPassword, _confirmPassword, _revokeTokens, CancellationToken.None);
         _passwordChanged = error is null;
         _passwordMessage = error ?? PasswordChangedMessage;
         (_currentPassword, _newPassword, _confirmPassword) = (null, null, null);
