@@ -1,21 +1,59 @@
 using BRun.Diagnostics.Infrastructure.Auth;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Retention;
+using BRun.Diagnostics.Infrastructure.Users;
+using Microsoft.Extensions.Options;
 
 namespace BRun.Diagnostics.Web.Retention;
 
 /// <summary>
-/// The retention log for the admin page and the API, read as the signed-in user. Retention is an operator action, so
-/// a member is refused before any query; row-level security (admins only) would hide every row from them anyway.
+/// The retention log for the admin page and the API, read as the signed-in user, and the page's dry run. Retention is
+/// an operator action, so a member is refused before any query; row-level security (admins only) would hide every row
+/// from them anyway.
 /// </summary>
-public sealed class RetentionLogService(ICurrentUser currentUser, RetentionService retention)
+public sealed class RetentionLogService(ICurrentUser currentUser, RetentionService retention, AppUserStore users, IOptions<RetentionOptions> options)
 {
-    /// <summary>Rows the admin page shows: the latest runs (the API pages through the rest).</summary>
+    /// <summary>Rows per page of the admin page (the API's default page size too).</summary>
     public const int PageSize = 50;
 
+    /// <summary>Largest age a dry run accepts, as <see cref="RetentionOptions.OlderThanDays"/> does.</summary>
+    public const int MaxDays = 36_500;
+
     public bool MaySee => currentUser.IsAuthenticated && currentUser.IsAdmin;
+
+    /// <summary>The configured age (<c>Retention:OlderThanDays</c>; 0 keeps everything and no run is scheduled).</summary>
+    public int ConfiguredDays => options.Value.OlderThanDays;
 
     /// <summary>One page of retention runs, newest first; null for a member.</summary>
     public async Task<Page<RetentionRun>?> PageAsync(PageRequest page, CancellationToken cancellationToken) =>
         MaySee ? await retention.PageAsync(currentUser.Identity, page, cancellationToken).ConfigureAwait(false) : null;
+
+    /// <summary>
+    /// A dry run for failures older than <paramref name="days"/>: counts what a real run would delete, deletes nothing,
+    /// and is logged like any run. Only for a user the database still holds as an admin (the run reads every user's
+    /// rows as the system). The run, or why there is none.
+    /// </summary>
+    public async Task<(RetentionRun? Run, string? Error)> DryRunAsync(int? days, CancellationToken cancellationToken)
+    {
+        if (!MaySee || await users.GetActiveAsync(currentUser.UserId, cancellationToken).ConfigureAwait(false) is not { Role: AppUserRoles.Admin })
+        {
+            return (null, "Retention is for admins.");
+        }
+
+        if (days is not { } age || age < 1 || age > MaxDays)
+        {
+            return (null, $"Give an age of 1 to {MaxDays:N0} days.");
+        }
+
+        try
+        {
+            var run = await retention.RunAsync(new RetentionRequest(age, DryRun: true, $"dashboard:{currentUser.UserId:D}"), cancellationToken).ConfigureAwait(false);
+            return (run, null);
+        }
+        catch (RetentionFailedException ex)
+        {
+            // The run's row records the failure too; the page shows it in the log.
+            return (ex.Run, "The dry run did not finish: the database or storage did not answer.");
+        }
+    }
 }

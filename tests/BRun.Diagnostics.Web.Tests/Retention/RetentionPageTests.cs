@@ -1,0 +1,118 @@
+using BRun.Diagnostics.Infrastructure.Blobs;
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Retention;
+using BRun.Diagnostics.Infrastructure.Users;
+using BRun.Diagnostics.Testing;
+using BRun.Diagnostics.Web.Components.Pages.Admin;
+using BRun.Diagnostics.Web.Retention;
+using BRun.Diagnostics.Web.Tests.Failures;
+using Bunit;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace BRun.Diagnostics.Web.Tests.Retention;
+
+/// <summary>/admin/retention against a real database: paging through the log, and a dry run for a chosen age.</summary>
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
+{
+    private void SignInAs(AppUser user)
+    {
+        var currentUser = RegisterSignedInUser(user);
+        var retention = new RetentionService(
+            Db.Get<IUserScopedConnectionFactory>(),
+            Db.Get<IFailureReportBlobStore>(),
+            Options.Create(new RetentionOptions { OlderThanDays = 90 }),
+            Options.Create(new ReportUploadOptions()),
+            Db.Time,
+            NullLogger<RetentionService>.Instance);
+        Services.AddScoped(_ => new RetentionLogService(
+            currentUser, retention, new AppUserStore(Db.Get<IUserScopedConnectionFactory>()), Options.Create(new RetentionOptions { OlderThanDays = 90 })));
+    }
+
+    private async Task<long> CountAsync(string table)
+    {
+        await using var c = await Db.DataSource.OpenConnectionAsync();
+        return await c.ExecuteScalarAsync<long>($"SELECT count(*) FROM {table}");
+    }
+
+    private static IRenderedComponent<RetentionPage> Loaded(IRenderedComponent<RetentionPage> cut)
+    {
+        cut.WaitForAssertion(() => Assert.Equal("true", cut.Find(".brun-retention-page").GetAttribute("data-loaded")), RenderWait);
+        return cut;
+    }
+
+    [Fact]
+    public async Task An_admin_pages_through_the_log_fifty_runs_at_a_time()
+    {
+        var admin = await Db.CreateUserAsync(AppUserRoles.Admin);
+        await using (var c = await Db.DataSource.OpenConnectionAsync())
+        {
+            await c.ExecuteAsync("""
+                INSERT INTO retention_runs (id, triggered_by, started_at, finished_at, status, dry_run, older_than_days, cutoff)
+                SELECT gen_random_uuid(), 'cli:ana', timestamptz '2026-11-01T03:00:00Z' + g * interval '1 hour', timestamptz '2026-11-01T03:00:01Z' + g * interval '1 hour',
+                       'completed', false, 30, timestamptz '2026-10-01T03:00:00Z'
+                FROM generate_series(1, 55) AS g
+                """);
+        }
+
+        SignInAs(admin);
+        var cut = Loaded(Render<RetentionPage>());
+        var first = (cut.FindAll(".brun-retention-row").Count, cut.Find(".brun-retention-count").TextContent.Trim(), cut.Find(".brun-retention-newer").HasAttribute("disabled"));
+
+        await cut.Find(".brun-retention-older").ClickAsync(new());
+
+        cut.WaitForAssertion(() => Assert.Equal(5, cut.FindAll(".brun-retention-row").Count), RenderWait);
+        Assert.Equal(
+            ((50, "Runs 1–50 of 55, newest first.", true), "Runs 51–55 of 55, newest first.", true, "2026-11-01 08:00 UTC"),
+            (first, cut.Find(".brun-retention-count").TextContent.Trim(), cut.Find(".brun-retention-older").HasAttribute("disabled"),
+                cut.FindAll(".brun-retention-started")[0].TextContent.Trim()));
+    }
+
+    [Fact]
+    public async Task A_dry_run_for_a_chosen_age_counts_what_would_go_deletes_nothing_and_is_logged()
+    {
+        var admin = await Db.CreateUserAsync(AppUserRoles.Admin);
+        var store = Db.Get<FailedGenerationStore>();
+        await store.StoreAsync(admin.Id, FailureSeed.Truncation());
+        await store.StoreAsync(admin.Id, FailureSeed.ApiError());
+        Db.Time.Advance(TimeSpan.FromDays(10));
+        await store.StoreAsync(admin.Id, FailureSeed.ApiError());
+        SignInAs(admin);
+        var cut = Loaded(Render<RetentionPage>());
+
+        cut.Find(".brun-retention-days input").Change("7");
+        await cut.Find(".brun-retention-dry-run-button").ClickAsync(new());
+
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll(".brun-retention-row")), RenderWait);
+        var message = cut.Find(".brun-retention-dry-run-message").TextContent;
+        Assert.Equal(
+            (true, true, "dry run", 3L),
+            (message.Contains("Dry run for 7 days", StringComparison.Ordinal), message.Contains(": 2 failed generations", StringComparison.Ordinal),
+                cut.Find(".brun-retention-dry-run").TextContent.Trim(), await CountAsync("failed_generations")));
+    }
+
+    [Fact]
+    public async Task A_dry_run_is_refused_to_an_admin_the_database_no_longer_holds_as_one_and_to_a_bad_age()
+    {
+        var admin = await Db.CreateUserAsync(AppUserRoles.Admin);
+        SignInAs(admin);
+        var log = Services.GetRequiredService<RetentionLogService>();
+
+        var badAge = await log.DryRunAsync(0, CancellationToken.None);
+        // Demoted after signing in: the cookie's role claim still says admin; the database does not.
+        await using (var c = await Db.DataSource.OpenConnectionAsync())
+        {
+            await c.ExecuteAsync("UPDATE app_users SET role = 'member' WHERE id = @id", new { id = admin.Id });
+        }
+
+        var demoted = await log.DryRunAsync(7, CancellationToken.None);
+
+        Assert.Equal(
+            ((RetentionRun?)null, "Give an age of 1 to 36,500 days.", (RetentionRun?)null, "Retention is for admins.", 0L),
+            (badAge.Run, badAge.Error, demoted.Run, demoted.Error, await CountAsync("retention_runs")));
+    }
+}
