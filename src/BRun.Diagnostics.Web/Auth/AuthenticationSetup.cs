@@ -25,6 +25,9 @@ public static class AuthenticationSetup
 
     public const string LoginPath = "/account/login";
 
+    /// <summary>Where a signed-in user is sent when a page needs a role they lack.</summary>
+    public const string AccessDeniedPath = "/account/denied";
+
     public static IHostApplicationBuilder AddDiagnosticsAuthentication(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -49,7 +52,7 @@ public static class AuthenticationSetup
             {
                 o.LoginPath = LoginPath;
                 o.LogoutPath = "/account/logout";
-                o.AccessDeniedPath = LoginPath;
+                o.AccessDeniedPath = AccessDeniedPath;
                 o.Cookie.Name = "brun.auth";
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Lax;

@@ -4,7 +4,7 @@ using BRun.Diagnostics.Testing;
 
 namespace BRun.Diagnostics.Web.Tests.Auth;
 
-/// <summary>/admin/users over HTTP: an admin gets the list; a member is refused by the endpoint's authorization (access denied goes to the sign-in page).</summary>
+/// <summary>/admin/users over HTTP: an admin gets the list; a member is refused by the endpoint's authorization and told why.</summary>
 [Collection(IntegrationEnvironment.Collection)]
 public sealed class AdminPageAccessTests(IntegrationEnvironment env)
 {
@@ -15,6 +15,11 @@ public sealed class AdminPageAccessTests(IntegrationEnvironment env)
         {
         }
 
+        return await GetAsync(client, path);
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body, string? Location)> GetAsync(HttpClient client, string path)
+    {
         using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
         return (response.StatusCode, await response.Content.ReadAsStringAsync(), response.Headers.Location?.ToString());
     }
@@ -26,10 +31,19 @@ public sealed class AdminPageAccessTests(IntegrationEnvironment env)
         var admin = await host.CreateUserAsync(AppUserRoles.Admin);
         var member = await host.CreateUserAsync();
 
-        var (status, body, location) = await GetAsUserAsync(host, member, "/admin/users");
+        using var client = host.NewClient();
+        using (await DashboardHost.SignInAsync(client, member.Email, DashboardHost.Password))
+        {
+        }
 
-        Assert.Equal((HttpStatusCode.Redirect, true, false),
-            (status, location?.Contains("/account/login", StringComparison.Ordinal) == true, body.Contains(admin.Email, StringComparison.Ordinal)));
+        var (status, body, location) = await GetAsync(client, "/admin/users");
+        // Sent to a page that says why, not to sign in again (which read as if the session had ended).
+        var target = new Uri(location!, UriKind.RelativeOrAbsolute);
+        var (deniedStatus, deniedBody, _) = await GetAsync(client, target.IsAbsoluteUri ? target.PathAndQuery : location!);
+
+        Assert.Equal((HttpStatusCode.Redirect, true, false, HttpStatusCode.OK, true),
+            (status, location!.Contains("/account/denied", StringComparison.Ordinal), body.Contains(admin.Email, StringComparison.Ordinal),
+                deniedStatus, deniedBody.Contains("This page is for admins", StringComparison.Ordinal)));
     }
 
     [Fact]
