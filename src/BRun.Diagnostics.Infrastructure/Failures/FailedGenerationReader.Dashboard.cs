@@ -238,24 +238,17 @@ public sealed partial class FailedGenerationReader
 
         parameters.Add("limit", page.PageSize);
         parameters.Add("offset", page.Offset);
+        var command = new CommandDefinition(PageSql(where, sort, total), parameters, cancellationToken: cancellationToken);
         if (!broadSearch || total <= FewMatches)
         {
-            var rows = await connection.QueryAsync<FailedGenerationSummary>(new CommandDefinition(
-                PageSql(where, sort, total), parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            return rows.AsList();
+            return (await connection.QueryAsync<FailedGenerationSummary>(command).ConfigureAwait(false)).AsList();
         }
 
         // A term that matched too many rows to resolve (ResolveTextSearchAsync) is common, so the walk down the sort's
         // index meets a page of matches early. The planner cannot see that: under row-level security it may not read
         // the column statistics for ILIKE (not leakproof), guesses a few dozen matches, and reads and sorts the whole
         // table instead (0.6-1.2 s at a million rows). Scans of the table are ruled out for this one statement.
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var broad = await connection.QueryAsync<FailedGenerationSummary>(new CommandDefinition(
-            PageSql(where, sort, total), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return broad.AsList();
+        return (await QueryWithPlannerOffAsync<FailedGenerationSummary>(connection, command, ["enable_seqscan", "enable_bitmapscan"]).ConfigureAwait(false)).AsList();
     }
 
     /// <summary>A text search that <see cref="ResolveTextSearchAsync"/> left to the rows: too many matches to list by id.</summary>

@@ -29,36 +29,40 @@ public sealed partial class FailedGenerationReader
             GROUP BY 1, 2, 3, 4, 5
             {(rollup ? "HAVING sum(n) > 0" : string.Empty)}
             """;
-        if (rollup)
+        var command = new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken);
+        // Under row-level security a text filter is estimated at a few dozen rows (the planner may not read column
+        // statistics for ILIKE, which is not leakproof), so PostgreSQL sorts to group and spills hundreds of thousands
+        // of rows to disk; the groups are few, and hashing them is right at any size. The rollup needs no such help.
+        var groups = rollup
+            ? await connection.QueryAsync<FacetGroup>(command).ConfigureAwait(false)
+            : await QueryWithPlannerOffAsync<FacetGroup>(connection, command, ["enable_sort"]).ConfigureAwait(false);
+        return Fold(groups, filter, exceptOwn);
+    }
+
+    /// <summary>
+    /// <paramref name="command"/> with the planner's <paramref name="methods"/> (<c>enable_*</c> settings, constants)
+    /// turned off for that statement only: in its own transaction when the command has none, else set and then reset
+    /// inside the caller's.
+    /// </summary>
+    private static async Task<IEnumerable<T>> QueryWithPlannerOffAsync<T>(NpgsqlConnection connection, CommandDefinition command, string[] methods)
+    {
+        var token = command.CancellationToken;
+        await using var own = command.Transaction is null ? await connection.BeginTransactionAsync(token).ConfigureAwait(false) : null;
+        var scope = (NpgsqlTransaction?)command.Transaction ?? own!;
+        await connection.ExecuteAsync(new CommandDefinition(
+            string.Join("; ", methods.Select(m => $"SET LOCAL {m} = off")), transaction: scope, cancellationToken: token)).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<T>(new CommandDefinition(command.CommandText, command.Parameters, scope, cancellationToken: token)).ConfigureAwait(false);
+        if (own is not null)
         {
-            var counted = await connection.QueryAsync<FacetGroup>(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            return Fold(counted, filter, exceptOwn);
+            await own.CommitAsync(token).ConfigureAwait(false);
+        }
+        else
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                string.Join("; ", methods.Select(m => $"SET LOCAL {m} = DEFAULT")), transaction: scope, cancellationToken: token)).ConfigureAwait(false);
         }
 
-        var own = transaction is null ? await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false) : null;
-        var scope = transaction ?? own!;
-        try
-        {
-            // Under row-level security a text filter is estimated at a few dozen rows (the planner may not read column
-            // statistics for ILIKE, which is not leakproof), so PostgreSQL sorts to group and spills hundreds of
-            // thousands of rows to disk; the groups are few, and hashing them is right at any size.
-            await connection.ExecuteAsync(new CommandDefinition("SET LOCAL enable_sort = off", transaction: scope, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            var groups = await connection.QueryAsync<FacetGroup>(new CommandDefinition(sql, parameters, scope, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition("SET LOCAL enable_sort = DEFAULT", transaction: scope, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (own is not null)
-            {
-                await own.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            return Fold(groups, filter, exceptOwn);
-        }
-        finally
-        {
-            if (own is not null)
-            {
-                await own.DisposeAsync().ConfigureAwait(false);
-            }
-        }
+        return rows;
     }
 
     /// <summary>Sums <paramref name="groups"/> into the facets of <paramref name="filter"/> (see <see cref="FacetsAsync"/>).</summary>

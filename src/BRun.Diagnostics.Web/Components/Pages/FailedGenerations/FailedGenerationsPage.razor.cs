@@ -220,7 +220,7 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         }
 
         var (state, pageIndex, pageSize, sort) = (_state, _pageIndex, _pageSize, _sort);
-        Task<long?>? total = null;
+        Task<long>? total = null;
         try
         {
             var page = Failures.ListPageAsync(state, sort, pageIndex, pageSize, cancellation.Token);
@@ -238,7 +238,7 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                     // From the rollup, in milliseconds: read alongside the page on their own connections, the chip
                     // counts rendering on their own.
                     StartFacetsLoad(state);
-                    total = CountAsync(state, cancellation.Token);
+                    total = Failures.CountAsync(state, cancellation.Token);
                 }
             }
 
@@ -273,12 +273,9 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
                     return;
                 }
 
-                if (counted is not null)
-                {
-                    _total = counted;
-                    _totalOf = state;
-                    _countedFor = state;
-                }
+                _total = counted;
+                _totalOf = state;
+                _countedFor = state;
             }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -329,11 +326,8 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
         _facetsLoad = LoadFacetsAsync(state);
     }
 
-    private async Task<long?> CountAsync(FailureFilterState state, CancellationToken cancellationToken) =>
-        await Failures.CountAsync(state, cancellationToken);
-
     // The count of a read whose rows already failed: its own failure is the same outage, shown once above.
-    private static async Task ObserveAsync(Task<long?>? total)
+    private static async Task ObserveAsync(Task<long>? total)
     {
         if (total is null)
         {
