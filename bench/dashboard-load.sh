@@ -88,12 +88,15 @@ log "insert + vacuum analyze took $(echo "$(date +%s.%N) - $start" | bc) s (the 
 log "rollup rows: $("${PSQL[@]}" -c "SELECT count(*) FROM failed_generation_counts"), rollup sum = count(*): $("${PSQL[@]}" -c "SELECT (SELECT sum(n) FROM failed_generation_counts) = (SELECT count(*) FROM failed_generations)")"
 "${PSQL[@]}" -c "VACUUM ANALYZE failed_generation_counts"
 
-log "SQL timings as brun_app acting for the member (EXPLAIN ANALYZE execution time, warm cache)"
+log "search copy rows = count(*): $("${PSQL[@]}" -c "SELECT (SELECT count(*) FROM failed_generation_search) = (SELECT count(*) FROM failed_generations)")"
+"${PSQL[@]}" -c "VACUUM ANALYZE failed_generation_search"
+
+log "SQL timings as brun_app acting for the member, JIT off as the application's connections (EXPLAIN ANALYZE execution time, warm cache)"
 sql_time() {
   local name="$1" query="$2"
-  "${PSQL[@]}" -c "SET ROLE brun_app; SELECT set_config('app.user_id', '$OWNER', false); $query" >/dev/null
+  "${PSQL[@]}" -c "SET ROLE brun_app; SET jit = off; SELECT set_config('app.user_id', '$OWNER', false); $query" >/dev/null
   local ms
-  ms="$("${PSQL[@]}" -c "SET ROLE brun_app; SELECT set_config('app.user_id', '$OWNER', false); EXPLAIN (ANALYZE, FORMAT TEXT) $query" | grep 'Execution Time' | grep -o '[0-9.]*')"
+  ms="$("${PSQL[@]}" -c "SET ROLE brun_app; SET jit = off; SELECT set_config('app.user_id', '$OWNER', false); EXPLAIN (ANALYZE, FORMAT TEXT) $query" | grep 'Execution Time' | grep -o '[0-9.]*')"
   printf 'sql %-58s %8s ms\n' "$name" "$ms"
 }
 COLS="id, created_at, failure_type, stop_reason, truncation_pattern, output_tokens, max_tokens, model, run_id"
@@ -113,6 +116,8 @@ sql_time "text search q='#123457', ILIKE as brun_app (RLS: no index)" "SELECT co
 sql_time "text search q='#123457' resolved to ids (migration 0087)" "SELECT count(*) FROM failed_generations WHERE id = ANY(brun_failed_generation_text_matches('%#123457%', 20000))"
 sql_time "text search q='backslash' found broad (0087 answers NULL)" "SELECT brun_failed_generation_text_matches('%backslash%', 20000) IS NULL"
 sql_time "text search q='backslash' (matches 80%)" "SELECT $COLS FROM failed_generations WHERE (truncation_details ILIKE '%backslash%' OR error_message ILIKE '%backslash%') ORDER BY created_at DESC, id DESC LIMIT 25"
+sql_time "q='backslash' chip counts, rows (one aggregate)" "SELECT failure_type, stop_reason, truncation_pattern, model, run_id, count(*) FROM failed_generations WHERE (truncation_details ILIKE '%backslash%' OR error_message ILIKE '%backslash%') GROUP BY 1, 2, 3, 4, 5"
+sql_time "q='backslash' chip counts, search copy (0089)" "SELECT d.failure_type, d.stop_reason, d.truncation_pattern, d.model, d.run_id, m.n FROM (SELECT dimensions, count(*) AS n FROM failed_generation_search WHERE (details LIKE lower('%backslash%') OR errors LIKE lower('%backslash%')) GROUP BY dimensions) m JOIN failed_generation_dimensions d ON d.id = m.dimensions"
 sql_time "histogram failures (width_bucket)" "SELECT width_bucket(output_tokens, 0, 5000, 50), count(*) FROM failed_generations WHERE output_tokens IS NOT NULL GROUP BY 1"
 sql_time "failures per day by type (date_trunc)" "SELECT date_trunc('day', created_at AT TIME ZONE 'UTC'), failure_type, count(*) FROM failed_generations GROUP BY 1, 2"
 

@@ -54,6 +54,7 @@ public static class InfrastructureServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var builder = new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString);
+            DatabaseSessionDefaults.Apply(builder.ConnectionStringBuilder);
             if (sp.GetService<ILoggerFactory>() is { } loggerFactory)
             {
                 builder.UseLoggerFactory(loggerFactory);

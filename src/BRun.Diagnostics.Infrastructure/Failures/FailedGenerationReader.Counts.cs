@@ -25,8 +25,9 @@ public sealed partial class FailedGenerationReader
             return ($"SELECT COALESCE(sum(n), 0)::bigint FROM failed_generation_counts {where}", parameters);
         }
 
-        var (rowsWhere, rowsParameters) = BuildWhere(filter);
-        return ($"SELECT count(*) FROM failed_generations {rowsWhere}", rowsParameters);
+        // The narrow copy of the rows (0089) holds every filtered column at a quarter of the table's width.
+        var (searchWhere, searchParameters) = BuildWhere(filter, FilterTable.Search);
+        return ($"SELECT count(*) FROM failed_generation_search {searchWhere}", searchParameters);
     }
 
     private static bool IsUtcMidnight(DateTimeOffset? moment) =>

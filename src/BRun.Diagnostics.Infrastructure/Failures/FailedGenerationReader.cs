@@ -131,50 +131,64 @@ public sealed partial class FailedGenerationReader
 
     private static byte[] RebuildReport(FailedGeneration row) => ErrorReportBuilder.BuildBytes(row.ToInput(), row.Id, row.CreatedAtOffset);
 
-    internal static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter, bool rollup = false)
+    internal static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter, bool rollup = false) =>
+        BuildWhere(filter, rollup ? FilterTable.Rollup : FilterTable.Rows);
+
+    /// <summary>
+    /// The WHERE clause of <paramref name="filter"/> on <paramref name="table"/>. On the rollup time is a UTC day
+    /// (callers use it only for day-aligned bounds); on the search copy the chip values are one integer, so they are
+    /// matched through failed_generation_dimensions, and the texts are stored lowered.
+    /// </summary>
+    internal static (string Where, DynamicParameters Parameters) BuildWhere(FailedGenerationFilter filter, FilterTable table)
     {
-        // On the rollup (failed_generation_counts) time is a UTC day; callers use it only for day-aligned bounds.
         // Only constant SQL fragments are appended; every value travels as a parameter.
+        var rollup = table == FilterTable.Rollup;
         var clauses = new List<string>();
+        var dimensions = table == FilterTable.Search ? new List<string>() : clauses;
         var parameters = new DynamicParameters();
         if (filter.FailureType is { } type)
         {
-            clauses.Add("failure_type = @failureType");
+            dimensions.Add("failure_type = @failureType");
             parameters.Add("failureType", type.ToWire());
         }
 
         if (filter.StopReason == FailureStatistics.NoStopReason)
         {
-            clauses.Add("stop_reason IS NULL");
+            dimensions.Add("stop_reason IS NULL");
         }
         else if (filter.StopReason is { } stopReason)
         {
-            clauses.Add("stop_reason = @stopReason");
+            dimensions.Add("stop_reason = @stopReason");
             parameters.Add("stopReason", stopReason);
         }
 
         if (filter.TruncationPattern is { } pattern)
         {
-            clauses.Add("truncation_pattern = @pattern");
+            dimensions.Add("truncation_pattern = @pattern");
             parameters.Add("pattern", pattern);
         }
 
         if (filter.RunId is { } runId)
         {
-            clauses.Add("run_id = @runId");
+            dimensions.Add("run_id = @runId");
             parameters.Add("runId", runId);
+        }
+
+        if (filter.Model is { } model)
+        {
+            dimensions.Add("model = @model");
+            parameters.Add("model", model);
+        }
+
+        if (table == FilterTable.Search && dimensions.Count > 0)
+        {
+            clauses.Add($"dimensions IN (SELECT id FROM failed_generation_dimensions WHERE {string.Join(" AND ", dimensions)})");
         }
 
         if (filter.CreatedBy is { } createdBy)
         {
             clauses.Add("created_by = @createdBy");
             parameters.Add("createdBy", createdBy);
-        }
-
-        if (filter.Model is { } model)
-        {
-            clauses.Add("model = @model");
-            parameters.Add("model", model);
         }
 
         if (filter.From is { } from)
@@ -203,12 +217,24 @@ public sealed partial class FailedGenerationReader
             }
             else
             {
-                clauses.Add("(truncation_details ILIKE @query OR error_message ILIKE @query)");
+                // ILIKE in a multibyte database lowers both sides and then compares with LIKE; the copy's texts are
+                // lowered already (migration 0089), so the same rows match.
+                clauses.Add(table == FilterTable.Search
+                    ? "(details LIKE lower(@query) OR errors LIKE lower(@query))"
+                    : "(truncation_details ILIKE @query OR error_message ILIKE @query)");
                 parameters.Add("query", LikePattern(filter.Query));
             }
         }
 
         return (clauses.Count == 0 ? string.Empty : "WHERE " + string.Join(" AND ", clauses), parameters);
+    }
+
+    /// <summary>Where a filter is applied: the rows, the rollup of counts (0070), or the narrow search copy (0089).</summary>
+    internal enum FilterTable
+    {
+        Rows,
+        Rollup,
+        Search,
     }
 
     /// <summary>Most matches resolved to ids first; a broader term is searched in the rows (page 1 finds it early).</summary>

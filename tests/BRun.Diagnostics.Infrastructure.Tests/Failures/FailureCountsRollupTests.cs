@@ -9,7 +9,8 @@ namespace BRun.Diagnostics.Infrastructure.Tests.Failures;
 
 /// <summary>
 /// The rollup failed_generation_counts (migration 0070) must equal count(*) of failed_generations per key after any
-/// mix of concurrent writers, and the reader's counts from it must equal a scan of the rows.
+/// mix of concurrent writers, and so must the search copy (0089) row for row; the reader's counts from either must
+/// equal a scan of the rows.
 /// </summary>
 [Collection(IntegrationEnvironment.Collection)]
 public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
@@ -29,6 +30,23 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
             (SELECT * FROM actual EXCEPT ALL SELECT * FROM rolled)
             UNION ALL
             (SELECT * FROM rolled EXCEPT ALL SELECT * FROM actual)) AS diff
+        """;
+
+    /// <summary>Rows of failed_generations missing from the search copy, or copied wrongly, plus copies of nothing; 0 when exact.</summary>
+    internal const string SearchMismatchSql = """
+        WITH actual AS (
+            SELECT id, created_by, created_at, run_id, failure_type, stop_reason, truncation_pattern, model,
+                   lower(truncation_details) AS details, lower(error_message) AS errors
+            FROM failed_generations),
+        copied AS (
+            SELECT s.id, s.created_by, s.created_at, d.run_id, d.failure_type, d.stop_reason, d.truncation_pattern, d.model,
+                   s.details, s.errors
+            FROM failed_generation_search s
+            LEFT JOIN failed_generation_dimensions d ON d.id = s.dimensions AND d.created_by = s.created_by)
+        SELECT count(*) FROM (
+            (SELECT * FROM actual EXCEPT ALL SELECT * FROM copied)
+            UNION ALL
+            (SELECT * FROM copied EXCEPT ALL SELECT * FROM actual)) AS diff
         """;
 
     /// <summary>Inserts <paramref name="count"/> rows in one statement, as a bulk SQL load would.</summary>
@@ -81,7 +99,8 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
             {
                 await using var c = await db.DataSource.OpenConnectionAsync();
                 await c.ExecuteAsync("""
-                    UPDATE failed_generations SET failure_type = 'validation_error', truncation_pattern = NULL
+                    UPDATE failed_generations SET failure_type = 'validation_error', truncation_pattern = NULL,
+                        error_message = 'Reclassified ' || left(id::text, 8)
                     WHERE id IN (SELECT id FROM failed_generations WHERE created_by = @userB AND failure_type = 'truncation' LIMIT 20)
                     """, keys);
                 await c.ExecuteAsync("UPDATE failed_generations SET report_attempts = report_attempts + 1 WHERE id IN (SELECT id FROM failed_generations WHERE created_by = @userB LIMIT 50)", keys);
@@ -102,6 +121,8 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
         await using var check = await db.DataSource.OpenConnectionAsync();
         Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generations") > 0);
         Assert.Equal(0, await check.ExecuteScalarAsync<long>(MismatchSql));
+        Assert.Equal(0, await check.ExecuteScalarAsync<long>(SearchMismatchSql));
+        Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_search WHERE errors LIKE 'reclassified %'") > 0);
     }
 
     [Fact]
@@ -115,6 +136,7 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
         await c.ExecuteAsync("TRUNCATE failed_generations");
 
         Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_counts"));
+        Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_search"));
     }
 
     [Fact]
@@ -128,6 +150,8 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
         await c.ExecuteAsync("DELETE FROM app_users WHERE id = @userB", keys);
 
         Assert.Equal(0, await c.ExecuteScalarAsync<long>(MismatchSql));
+        Assert.Equal(0, await c.ExecuteScalarAsync<long>(SearchMismatchSql));
+        Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_search WHERE created_by = @userB", keys));
     }
 
     [Fact]
@@ -145,6 +169,8 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
 
         await using var c = await db.DataSource.OpenConnectionAsync();
         Assert.Equal(12, await c.ExecuteScalarAsync<long>("SELECT sum(n) FROM failed_generation_counts"));
+        Assert.Equal(12, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_search"));
+        Assert.Equal(0, await c.ExecuteScalarAsync<long>(SearchMismatchSql));
     }
 
     [Fact]
@@ -245,6 +271,13 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
             (total, await CountByAsync("stop_reason", $"{Stop} AND {Model}"), await CountByAsync("model", $"{Stop} AND {Model}")),
             (plain.Total, ShowFacet(plain.ByStopReason), ShowFacet(plain.ByModel)));
         Assert.True(chips.ByStopReason.Count > plain.ByStopReason.Count);
+
+        // A term left to the rows (maintenance resolves no ids) is matched on the lowered copy: the same counts.
+        var unresolved = await reader.GetChipFacetsAsync(DbIdentity.System, filter with { CreatedBy = userA }, None);
+        Assert.Equal(
+            (chips.Total, ShowFacet(chips.ByFailureType), ShowFacet(chips.ByStopReason), ShowFacet(chips.ByModel), ShowFacet(chips.ByRun)),
+            (unresolved.Total, ShowFacet(unresolved.ByFailureType), ShowFacet(unresolved.ByStopReason), ShowFacet(unresolved.ByModel), ShowFacet(unresolved.ByRun)));
+        Assert.Equal(total, await reader.CountAsync(DbIdentity.System, filter with { CreatedBy = userA }, None));
     }
 
     [Fact]
