@@ -169,3 +169,72 @@ CREATE POLICY failed_generation_search_system ON failed_generation_search TO bru
 
 ANALYZE failed_generation_dimensions;
 ANALYZE failed_generation_search;
+
+-- The copy also tells a broad term quickly. brun_failed_generation_text_matches (0087) found that a term is broad by
+-- collecting its first 20,001 matches through the trigram indexes: 100-350 ms at a million rows for a term in 20-80 %
+-- of them (each trigram's posting list is most of the table), paid by the page and again by its counts. A 1 % sample
+-- of the copy's pages (a few milliseconds) now answers first when it shows the term is far past the limit; any other
+-- term goes the trigram way as before. Either answer gives the same rows (the broad way reads the rows themselves);
+-- only the cost differs. The functions run as the tables' owner, who needs a read policy on the copy as on the rows.
+CREATE POLICY failed_generation_search_owner_search ON failed_generation_search FOR SELECT TO CURRENT_USER USING (true);
+
+-- Whether a sample of p_sample_percent of the copy's pages shows p_pattern matching at least five times p_max of the
+-- rows the user may see. A sample is trusted only from 1,000 matches in it: a small table's one or two sampled pages
+-- would otherwise stand for a hundred times their rows. REPEATABLE: the same pages every time, so a page and its
+-- counts reach the same answer.
+CREATE FUNCTION brun_failed_generation_text_is_broad(p_pattern text, p_max integer, p_sample_percent real) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_user uuid := public.brun_current_user_id();
+    v_admin boolean := public.brun_is_admin();
+    v_sampled bigint;
+BEGIN
+    IF v_user IS NULL OR p_pattern IS NULL OR p_max IS NULL OR p_sample_percent IS NULL
+       OR p_sample_percent <= 0 OR p_sample_percent > 100 THEN
+        RETURN false;
+    END IF;
+
+    SELECT count(*) INTO v_sampled
+    FROM public.failed_generation_search TABLESAMPLE SYSTEM (p_sample_percent) REPEATABLE (89)
+    WHERE (details LIKE lower(p_pattern) OR errors LIKE lower(p_pattern))
+      AND (v_admin OR created_by = v_user);
+    RETURN v_sampled >= 1000 AND v_sampled * 100 / p_sample_percent >= 5 * p_max::bigint;
+END
+$$;
+
+REVOKE ALL ON FUNCTION brun_failed_generation_text_is_broad(text, integer, real) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION brun_failed_generation_text_is_broad(text, integer, real) TO brun_app, brun_system;
+
+CREATE OR REPLACE FUNCTION brun_failed_generation_text_matches(p_pattern text, p_max integer) RETURNS uuid[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_user uuid := public.brun_current_user_id();
+    v_admin boolean := public.brun_is_admin();
+    v_ids uuid[];
+BEGIN
+    IF v_user IS NULL OR p_pattern IS NULL OR p_max IS NULL OR p_max < 0
+       OR public.brun_failed_generation_text_is_broad(p_pattern, p_max, 1) THEN
+        RETURN NULL;
+    END IF;
+
+    -- The pattern is planned as a literal (format %L): with a parameter the planner cannot judge the trigram indexes.
+    EXECUTE format(
+        'SELECT array_agg(id) FROM (
+             SELECT id FROM public.failed_generations
+             WHERE (truncation_details ILIKE %1$L OR error_message ILIKE %1$L)
+               AND (created_by = %2$L::uuid OR %3$L::boolean)
+             LIMIT %4$s) m',
+        p_pattern, v_user, v_admin, p_max + 1)
+    INTO v_ids;
+
+    IF coalesce(cardinality(v_ids), 0) > p_max THEN
+        RETURN NULL;
+    END IF;
+
+    RETURN coalesce(v_ids, '{}');
+END
+$$;

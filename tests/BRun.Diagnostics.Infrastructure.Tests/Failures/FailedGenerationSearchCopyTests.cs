@@ -71,4 +71,33 @@ public sealed class FailedGenerationSearchCopyTests(IntegrationEnvironment env)
         await Assert.ThrowsAsync<Npgsql.PostgresException>(() => asAlice.ExecuteAsync(
             "INSERT INTO failed_generation_dimensions (created_by, key, failure_type, model) VALUES (@id, 'x', 'truncation', 'm')", new { bob.Id }));
     }
+
+    [Fact]
+    public async Task A_sample_of_the_copy_calls_a_term_broad_only_from_enough_matches_the_user_may_see()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var alice = (await db.CreateUserAsync()).Id;
+        var bob = (await db.CreateUserAsync()).Id;
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+        {
+            // 2,400 rows, half each (BulkInsertSql alternates owners every 7 rows); a third of them say "backslash".
+            await c.ExecuteAsync(FailureCountsRollupTests.BulkInsertSql(2400), new { userA = alice, userB = bob, runA = Guid.NewGuid(), runB = Guid.NewGuid() });
+            await c.ExecuteAsync("UPDATE failed_generations SET truncation_details = 'A lone BACKSLASH' WHERE created_by = @alice OR random() < 0.3", new { alice });
+        }
+
+        var connections = db.Get<IUserScopedConnectionFactory>();
+        async Task<bool> BroadAsync(Guid user, string pattern, int max)
+        {
+            // The whole copy as the sample (100 %), so the rule is what is tested, not which pages a seed picks.
+            await using var connection = await connections.OpenAsync(DbIdentity.User(user), None);
+            return await connection.ExecuteScalarAsync<bool>("SELECT brun_failed_generation_text_is_broad(@pattern, @max, 100)", new { pattern, max });
+        }
+
+        // Alice's own 1,200 matches: at least five times 200, not five times 300. Bob sees his own few hundred only,
+        // below the 1,000 matches a sample must show; a term nobody wrote is never broad.
+        Assert.Equal(
+            (true, false, false, false),
+            (await BroadAsync(alice, "%backslash%", 200), await BroadAsync(alice, "%backslash%", 300),
+                await BroadAsync(bob, "%backslash%", 10), await BroadAsync(alice, "%gateway%", 0)));
+    }
 }

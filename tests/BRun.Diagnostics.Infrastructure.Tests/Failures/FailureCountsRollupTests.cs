@@ -50,7 +50,7 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
         """;
 
     /// <summary>Inserts <paramref name="count"/> rows in one statement, as a bulk SQL load would.</summary>
-    private static string BulkInsertSql(int count) => $$"""
+    internal static string BulkInsertSql(int count) => $$"""
         INSERT INTO failed_generations (id, run_id, prompt, prompt_length, model, max_tokens, raw_response, raw_body,
             stop_reason, output_tokens, http_status, streamed, failure_type, truncation_pattern, detection_confidence,
             created_at, created_by)
