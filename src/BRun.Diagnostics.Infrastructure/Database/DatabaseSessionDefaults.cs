@@ -1,9 +1,10 @@
+using System.Text.RegularExpressions;
 using Npgsql;
 
 namespace BRun.Diagnostics.Infrastructure.Database;
 
 /// <summary>PostgreSQL settings every connection of the application starts with (startup options, kept across pool resets).</summary>
-public static class DatabaseSessionDefaults
+public static partial class DatabaseSessionDefaults
 {
     /// <summary>
     /// Turns JIT compilation off unless the connection string's <c>Options</c> already say how to set it. The
@@ -17,11 +18,15 @@ public static class DatabaseSessionDefaults
     {
         ArgumentNullException.ThrowIfNull(connectionString);
         var options = connectionString.Options;
-        if (options is not null && options.Contains("jit", StringComparison.OrdinalIgnoreCase))
+        if (options is not null && JitSetting().IsMatch(options))
         {
             return;
         }
 
         connectionString.Options = string.IsNullOrWhiteSpace(options) ? "-c jit=off" : options.Trim() + " -c jit=off";
     }
+
+    // "-c jit=on", "-cjit=on" or "--jit=on": the setting itself, not a value that happens to contain the word.
+    [GeneratedRegex(@"(?:-c\s*|--)jit\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex JitSetting();
 }

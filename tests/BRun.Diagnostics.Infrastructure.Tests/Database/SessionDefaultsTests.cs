@@ -33,6 +33,8 @@ public sealed class SessionDefaultsTests(IntegrationEnvironment environment)
     [InlineData("-c statement_timeout=5000", "-c statement_timeout=5000 -c jit=off")]
     [InlineData("-c jit=on", "-c jit=on")]
     [InlineData("-c JIT=on -c work_mem=64MB", "-c JIT=on -c work_mem=64MB")]
+    [InlineData("--jit=on", "--jit=on")]
+    [InlineData("-c application_name=jitter", "-c application_name=jitter -c jit=off")]
     public void An_operators_own_jit_setting_is_kept(string? options, string expected)
     {
         var builder = new NpgsqlConnectionStringBuilder("Host=localhost") { Options = options };
