@@ -24,7 +24,7 @@ internal static class RetentionCommand
     private static Command RunSubcommand()
     {
         var dryRun = new Option<bool>("--dry-run") { Description = "Count what would be deleted; delete nothing (the run is still logged)." };
-        var olderThan = CliValues.Int("--older-than", "Delete failed generations created more than DAYS days ago. Default: Retention__OlderThanDays.", 1, 36_500, defaultValue: 0);
+        var olderThan = CliValues.Int("--older-than", "Delete failed generations created more than DAYS days ago. Default: Retention__OlderThanDays.", 1, RetentionOptions.MaxOlderThanDays, defaultValue: 0);
         var command = new Command("run", "Run retention once: blobs first, then rows, in batches; interrupted, run it again to delete the rest.") { dryRun, olderThan };
         command.SetAction(async (parse, ct) =>
         {

@@ -10,11 +10,14 @@ public sealed class RetentionOptions
 {
     public const string SectionName = "Retention";
 
+    /// <summary>The largest age in days anything accepts: this setting, <c>brun retention run --older-than</c>, the page's dry run.</summary>
+    public const int MaxOlderThanDays = 36_500;
+
     /// <summary>
     /// Failed generations created more than this many days ago are deleted, with their reports. 0 keeps everything.
     /// Default: 0, because deleting diagnostics is a decision a team makes, not something a fresh install does.
     /// </summary>
-    [Range(0, 36_500)]
+    [Range(0, MaxOlderThanDays)]
     public int OlderThanDays { get; set; }
 
     /// <summary>Run retention periodically in the web host (it does nothing while <see cref="OlderThanDays"/> is 0). Default: true.</summary>

@@ -16,9 +16,6 @@ public sealed class RetentionLogService(ICurrentUser currentUser, RetentionServi
     /// <summary>Rows per page of the admin page (the API's default page size too).</summary>
     public const int PageSize = 50;
 
-    /// <summary>Largest age a dry run accepts, as <see cref="RetentionOptions.OlderThanDays"/> does.</summary>
-    public const int MaxDays = 36_500;
-
     public bool MaySee => currentUser.IsAuthenticated && currentUser.IsAdmin;
 
     /// <summary>The configured age (<c>Retention:OlderThanDays</c>; 0 keeps everything and no run is scheduled).</summary>
@@ -40,9 +37,9 @@ public sealed class RetentionLogService(ICurrentUser currentUser, RetentionServi
             return (null, "Retention is for admins.");
         }
 
-        if (days is not { } age || age < 1 || age > MaxDays)
+        if (days is not { } age || age < 1 || age > RetentionOptions.MaxOlderThanDays)
         {
-            return (null, $"Give an age of 1 to {MaxDays:N0} days.");
+            return (null, $"Give an age of 1 to {RetentionOptions.MaxOlderThanDays:N0} days.");
         }
 
         try
