@@ -73,6 +73,13 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
         var keys = new { userA, userB, runA = Guid.NewGuid(), runB = Guid.NewGuid() };
         var store = db.Get<FailedGenerationStore>();
 
+        // Rows to update and delete exist before the race: otherwise the re-classifier can finish its rounds before
+        // any bulk load commits, update nothing, and the check of its texts below fails for want of a race.
+        await using (var seed = await db.DataSource.OpenConnectionAsync())
+        {
+            await seed.ExecuteAsync(BulkInsertSql(300), keys);
+        }
+
         // Writers race on the same rollup keys: bulk loads, single inserts through the store, key-changing updates
         // (a re-classification) and updates of other columns on user B's rows, retention-style deletes of user A's
         // rows. Updates and deletes take disjoint rows, so only the rollup (not their own row locks) is contended.
