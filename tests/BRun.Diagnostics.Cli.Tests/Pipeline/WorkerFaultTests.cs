@@ -6,10 +6,10 @@ namespace BRun.Diagnostics.Cli.Tests.Pipeline;
 
 /// <summary>
 /// Faults on real processes: `brun worker` processes, a real Postgres and a real Azurite, the simulator as Claude.
-/// Each test asserts the two promises: no task is lost, and none is stored twice.
+/// Each test asserts the two promises: no task is lost, and none is stored twice. The servers are this class's own
+/// (they are stopped and restarted here), so it runs beside the other command tests.
 /// </summary>
-[Collection(IntegrationEnvironment.Collection)]
-public sealed class WorkerFaultTests(IntegrationEnvironment environment) : IAsyncLifetime
+public sealed class WorkerFaultTests(PrivateIntegrationEnvironment environment) : IAsyncLifetime, IClassFixture<PrivateIntegrationEnvironment>
 {
     private TestDatabase _db = null!;
     private ClaudeSimulatorServer _simulator = null!;

@@ -15,7 +15,7 @@ namespace BRun.Diagnostics.Web.Tests.Api;
 /// without touching this test) with malformed, boundary and hostile values. No answer may be a 500, and every 400
 /// must be problem+json naming the parameter.
 /// </summary>
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class ApiWalkerTests(IntegrationEnvironment env)
 {
     /// <summary>Overflowing numbers, wrong case, non-ASCII, control characters, injection attempts, 10 KB.</summary>

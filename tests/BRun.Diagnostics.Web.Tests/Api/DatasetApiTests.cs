@@ -8,7 +8,7 @@ using BRun.Diagnostics.Testing;
 
 namespace BRun.Diagnostics.Web.Tests.Api;
 
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class DatasetApiTests(IntegrationEnvironment env)
 {
     private static string Line(string assistant) =>

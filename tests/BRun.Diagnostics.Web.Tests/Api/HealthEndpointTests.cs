@@ -4,7 +4,7 @@ using BRun.Diagnostics.Testing;
 
 namespace BRun.Diagnostics.Web.Tests.Api;
 
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class HealthEndpointTests(IntegrationEnvironment env)
 {
     [Fact]

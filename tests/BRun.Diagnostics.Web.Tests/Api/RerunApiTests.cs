@@ -7,7 +7,7 @@ using BRun.Diagnostics.Testing;
 namespace BRun.Diagnostics.Web.Tests.Api;
 
 /// <summary><c>POST /api/failed-generations/rerun</c> over HTTP (real host, API tokens), and member isolation.</summary>
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class RerunApiTests(IntegrationEnvironment env)
 {
     internal static HttpRequestMessage Post(string path, string token, string? json)

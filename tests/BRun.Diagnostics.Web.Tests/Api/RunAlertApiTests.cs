@@ -7,7 +7,7 @@ using BRun.Diagnostics.Testing;
 namespace BRun.Diagnostics.Web.Tests.Api;
 
 /// <summary>Pause/resume, alerts and alert rules over HTTP (real host, API tokens), and member isolation.</summary>
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class RunAlertApiTests(IntegrationEnvironment env)
 {
     private static HttpRequestMessage Request(HttpMethod method, string path, string token, object? body = null)

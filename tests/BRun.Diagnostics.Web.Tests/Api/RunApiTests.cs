@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace BRun.Diagnostics.Web.Tests.Api;
 
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class RunApiTests(IntegrationEnvironment env)
 {
     private static async Task<HttpResponseMessage> GetRunAsync(HttpClient client, Guid runId, string? token)

@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace BRun.Diagnostics.Web.Tests.Api;
 
 /// <summary>Batch mode over HTTP: POST /api/runs with a mode, GET /api/runs/{id} and GET /api/runs/{id}/batches.</summary>
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class RunBatchesApiTests(IntegrationEnvironment env)
 {
     /// <summary>A batch-mode run of <paramref name="count"/> tasks, all in one batch the API accepted as <c>msgbatch_…</c>.</summary>

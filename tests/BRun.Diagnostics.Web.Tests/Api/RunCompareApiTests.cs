@@ -7,7 +7,7 @@ using Dapper;
 namespace BRun.Diagnostics.Web.Tests.Api;
 
 /// <summary><c>GET /api/runs/compare</c> over HTTP (real host, API tokens): what the compare page shows, and member isolation.</summary>
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class RunCompareApiTests(IntegrationEnvironment env)
 {
     /// <summary>A source run of 4 tasks with 2 truncated, and its re-run at max_tokens 8,192 whose 2 tasks both succeeded for $0.05.</summary>

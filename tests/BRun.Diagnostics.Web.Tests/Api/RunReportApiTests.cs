@@ -7,7 +7,7 @@ using BRun.Diagnostics.Web.Tests.Runs;
 namespace BRun.Diagnostics.Web.Tests.Api;
 
 /// <summary><c>GET /api/runs/{id}/report?format=html|md</c>.</summary>
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class RunReportApiTests(IntegrationEnvironment env)
 {
     private static async Task<HttpResponseMessage> GetAsync(HttpClient client, string url, string token)

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace BRun.Diagnostics.Web.Tests.Failures;
 
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class FailedGenerationApiTests(IntegrationEnvironment env)
 {
     private static async Task<HttpResponseMessage> GetAsync(HttpClient client, string url, string? token)

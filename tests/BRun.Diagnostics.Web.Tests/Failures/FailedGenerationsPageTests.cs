@@ -19,7 +19,7 @@ using MudBlazor;
 
 namespace BRun.Diagnostics.Web.Tests.Failures;
 
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
 {
     private FailedGenerationStore Store => Db.Get<FailedGenerationStore>();

@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace BRun.Diagnostics.Web.Tests.Failures;
 
 /// <summary>The grid's page number travels in the URL with the filters (page=N, 1-based, absent on page 1).</summary>
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class FailedGenerationsPagingTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
 {
     /// <summary>Inserts <paramref name="count"/> failures a minute apart; the newest has output_tokens = count.</summary>

@@ -14,7 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace BRun.Diagnostics.Web.Tests.Failures;
 
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
 {
     [Fact]

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace BRun.Diagnostics.Web.Tests.Failures;
 
 /// <summary><c>GET /api/failed-generations/export?format=zip</c>: the RAW reports themselves, in bulk.</summary>
-[Collection(IntegrationEnvironment.Collection)]
+[Collection(IntegrationEnvironment.ParallelCollection)]
 public sealed class FailureReportArchiveTests(IntegrationEnvironment env)
 {
     private static async Task<HttpResponseMessage> GetAsync(HttpClient client, string url, string token)
