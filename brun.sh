@@ -157,6 +157,9 @@ case "$cmd" in
     # The products and their tests (BRun.Diagnostics.Tests.slnf), not bench/: the benchmark projects are built by the
     # scripts that run them, and building them here cost half a minute of the ten the test run may take.
     dotnet build "$ROOT/BRun.Diagnostics.Tests.slnf" -c Release -nologo -v q
+    # Test processes and the brun processes they start live seconds to minutes: profile-guided re-JIT never pays back
+    # there (the command tests took 12 % less CPU without it).
+    export DOTNET_TieredPGO="${DOTNET_TieredPGO:-0}"
     exec dotnet test "$ROOT/BRun.Diagnostics.Tests.slnf" -c Release --no-build -nologo "$@" ;;
   *)
     sed -n '2,5p' "$0" >&2; exit 2 ;;
