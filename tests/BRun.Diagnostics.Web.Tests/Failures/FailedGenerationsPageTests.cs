@@ -169,7 +169,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         // Failure types are counted without their own filter (switch to truncation: 2); models under it (only haiku).
         Assert.Equal(("api_error 1 (chosen), truncation 2", "claude-haiku-4-5 1"), (Chips("failure_type"), Chips("model")));
 
-        await cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='truncation']").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-filter-chip[data-dimension='failure_type'][data-value='truncation']");
 
         cut.WaitForAssertion(() => Assert.Equal(2, Rows(cut).Count), RenderWait);
         Assert.EndsWith("/conversations/failed?failure_type=truncation", Services.GetRequiredService<NavigationManager>().Uri, StringComparison.Ordinal);
@@ -199,7 +199,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         cut.WaitForAssertion(() => Assert.Equal(2, Rows(cut).Count), RenderWait);
         await cut.Instance.FacetsLoad;
 
-        await cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='api_error']").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-filter-chip[data-dimension='failure_type'][data-value='api_error']");
 
         cut.WaitForAssertion(() => Assert.Single(Rows(cut)), RenderWait);
         Assert.Contains("api_error", Rows(cut)[0], StringComparison.Ordinal);
@@ -371,7 +371,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         SignInAs(owner);
         var cut = RenderPage();
         cut.WaitForAssertion(() => Assert.Equal(25, Rows(cut).Count), RenderWait);
-        await cut.Find("button[aria-label='Next page']").ClickAsync(new());
+        await StableClick.ClickAsync(cut, "button[aria-label='Next page']");
         cut.WaitForAssertion(() => Assert.Equal(5, Rows(cut).Count), RenderWait);
 
         var fresh = await Store.StoreAsync(owner.Id, FailureSeed.Truncation());
@@ -382,7 +382,7 @@ public sealed class FailedGenerationsPageTests(IntegrationEnvironment env) : Liv
         cut.WaitForAssertion(() => Assert.Contains("1 new failure", cut.Find(".brun-new-failures").TextContent, StringComparison.Ordinal), RenderWait);
         Assert.Equal(5, Rows(cut).Count);
 
-        await cut.Find(".brun-new-failures").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-new-failures");
 
         cut.WaitForAssertion(() => Assert.Equal(25, Rows(cut).Count), RenderWait);
         Assert.Empty(cut.FindAll(".brun-new-failures"));

@@ -62,7 +62,7 @@ public sealed class FailedGenerationsPagingTests(IntegrationEnvironment env) : L
         var cut = RenderPage("/conversations/failed?failure_type=truncation");
         cut.WaitForAssertion(() => Assert.Equal(25, TokenCells(cut).Count), RenderWait);
 
-        await cut.Find("button[aria-label='Next page']").ClickAsync(new());
+        await StableClick.ClickAsync(cut, "button[aria-label='Next page']");
 
         cut.WaitForAssertion(() => Assert.Equal(5, TokenCells(cut).Count), RenderWait);
         Assert.EndsWith("/conversations/failed?failure_type=truncation&page=2", Uri, StringComparison.Ordinal);
@@ -87,11 +87,11 @@ public sealed class FailedGenerationsPagingTests(IntegrationEnvironment env) : L
         var cut = RenderPage("/conversations/failed?page=2");
         cut.WaitForAssertion(() => Assert.Equal(5, TokenCells(cut).Count), RenderWait);
 
-        await cut.Find("button.brun-sort-tokens").ClickAsync(new());
+        await StableClick.ClickAsync(cut, "button.brun-sort-tokens");
         cut.WaitForAssertion(() => Assert.Equal(("30", 25), (TokenCells(cut).FirstOrDefault(), TokenCells(cut).Count)), RenderWait);
         var most = cut.Find("th:has(.brun-sort-tokens)").GetAttribute("aria-sort");
 
-        await cut.Find("button.brun-sort-tokens").ClickAsync(new());
+        await StableClick.ClickAsync(cut, "button.brun-sort-tokens");
         cut.WaitForAssertion(() => Assert.Equal("1", TokenCells(cut).FirstOrDefault()), RenderWait);
 
         Assert.Equal(
@@ -111,7 +111,7 @@ public sealed class FailedGenerationsPagingTests(IntegrationEnvironment env) : L
 
         cut.WaitForAssertion(() => Assert.Equal(50, TokenCells(cut).Count), RenderWait);
         Assert.Equal("1-50 of 60", cut.Find(".brun-page-range").TextContent.Trim());
-        await cut.Find("button[aria-label='Last page']").ClickAsync(new());
+        await StableClick.ClickAsync(cut, "button[aria-label='Last page']");
         cut.WaitForAssertion(() => Assert.Equal(("51-60 of 60", 10), (cut.Find(".brun-page-range").TextContent.Trim(), TokenCells(cut).Count)), RenderWait);
     }
 
@@ -123,13 +123,13 @@ public sealed class FailedGenerationsPagingTests(IntegrationEnvironment env) : L
         cut.WaitForAssertion(() => Assert.Equal(25, TokenCells(cut).Count), RenderWait);
 
         await cut.Find("input.brun-select-page").ChangeAsync(new() { Value = true });
-        await cut.Find("button[aria-label='Next page']").ClickAsync(new());
+        await StableClick.ClickAsync(cut, "button[aria-label='Next page']");
         cut.WaitForAssertion(() => Assert.Equal(5, TokenCells(cut).Count), RenderWait);
         await cut.Find("input.brun-select-row").ChangeAsync(new() { Value = true });
 
         var afterBoth = cut.Find(".brun-rerun-selected").TextContent.Trim();
         var firstRowChecked = cut.Find("input.brun-select-row").HasAttribute("checked");
-        await cut.Find(".brun-filter-chip[data-dimension='failure_type'][data-value='truncation']").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-filter-chip[data-dimension='failure_type'][data-value='truncation']");
         cut.WaitForAssertion(() => Assert.Equal("Re-run selected (0)", cut.Find(".brun-rerun-selected").TextContent.Trim()), RenderWait);
 
         Assert.Equal(("Re-run selected (26)", true), (afterBoth, firstRowChecked));
