@@ -33,9 +33,9 @@ public class IntegrationEnvironment : IAsyncLifetime
 
     private protected IntegrationEnvironment(bool shared) => _shared = shared;
 
-    public PostgresServer Postgres => (_servers ?? throw new InvalidOperationException("The environment is not started.")).Postgres;
+    public PostgresServer Postgres => Started().Postgres;
 
-    public AzuriteServer Azurite => (_servers ?? throw new InvalidOperationException("The environment is not started.")).Azurite;
+    public AzuriteServer Azurite => Started().Azurite;
 
     public async Task InitializeAsync()
     {
@@ -64,7 +64,7 @@ public class IntegrationEnvironment : IAsyncLifetime
         var name = "t_" + Guid.NewGuid().ToString("N");
         // FILE_COPY copies the template's files (60 ms less per database than the default WAL_LOG here: no fsync, a
         // small template); the checkpoint it needs is cheap without fsync.
-        var strategy = Servers_().CanChooseStrategy ? " STRATEGY FILE_COPY" : string.Empty;
+        var strategy = Started().CanChooseStrategy ? " STRATEGY FILE_COPY" : string.Empty;
         await ExecuteAsync(migrated ? $"CREATE DATABASE {name} TEMPLATE {TemplateDatabase}{strategy}" : $"CREATE DATABASE {name}");
         return new TestDatabase(this, name);
     }
@@ -73,11 +73,21 @@ public class IntegrationEnvironment : IAsyncLifetime
     public Task ExecuteAsync(string sql) => Servers.ExecuteAsync(Postgres, sql);
 
     /// <summary>
-    /// Drops a test's database while the next test runs; the drop's outcome is awaited (and any failure thrown) when
-    /// the environment stops.
+    /// Drops a test's database. On the shared servers the drop runs while the next test does, and its outcome is
+    /// awaited (any failure thrown) when they stop; on private ones it is awaited here, since their tests stop the
+    /// server and a drop still in flight would fail.
     /// </summary>
-    internal void DropLater(string database) =>
-        Servers_().AddDrop(ExecuteAsync($"DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
+    internal Task DropAsync(string database)
+    {
+        var drop = ExecuteAsync($"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+        if (!_shared)
+        {
+            return drop;
+        }
+
+        Started().AddDrop(drop);
+        return Task.CompletedTask;
+    }
 
     public async Task DisposeAsync()
     {
@@ -110,7 +120,7 @@ public class IntegrationEnvironment : IAsyncLifetime
         }
     }
 
-    private Servers Servers_() => _servers ?? throw new InvalidOperationException("The environment is not started.");
+    private Servers Started() => _servers ?? throw new InvalidOperationException("The environment is not started.");
 
     private sealed class Servers : IAsyncDisposable
     {

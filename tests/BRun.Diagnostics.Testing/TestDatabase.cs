@@ -90,6 +90,6 @@ public sealed class TestDatabase : IAsyncDisposable
 
         await DataSource.DisposeAsync();
         // FORCE ends connections still open from other pools (a host's, a process's); nobody reuses the name.
-        _environment.DropLater(Name);
+        await _environment.DropAsync(Name);
     }
 }
