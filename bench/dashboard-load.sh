@@ -88,6 +88,9 @@ log "insert + vacuum analyze took $(echo "$(date +%s.%N) - $start" | bc) s (the 
 log "rollup rows: $("${PSQL[@]}" -c "SELECT count(*) FROM failed_generation_counts"), rollup sum = count(*): $("${PSQL[@]}" -c "SELECT (SELECT sum(n) FROM failed_generation_counts) = (SELECT count(*) FROM failed_generations)")"
 "${PSQL[@]}" -c "VACUUM ANALYZE failed_generation_counts"
 
+log "token rollup rows: $("${PSQL[@]}" -c "SELECT count(*) FROM failed_generation_token_counts") failures, $("${PSQL[@]}" -c "SELECT count(*) FROM conversation_token_counts") conversations"
+"${PSQL[@]}" -c "VACUUM ANALYZE failed_generation_token_counts"
+"${PSQL[@]}" -c "VACUUM ANALYZE conversation_token_counts"
 log "search copy rows = count(*): $("${PSQL[@]}" -c "SELECT (SELECT count(*) FROM failed_generation_search) = (SELECT count(*) FROM failed_generations)")"
 "${PSQL[@]}" -c "VACUUM ANALYZE failed_generation_search"
 
@@ -118,6 +121,9 @@ sql_time "text search q='backslash' found broad (0087 answers NULL)" "SELECT bru
 sql_time "text search q='backslash' (matches 80%)" "SELECT $COLS FROM failed_generations WHERE (truncation_details ILIKE '%backslash%' OR error_message ILIKE '%backslash%') ORDER BY created_at DESC, id DESC LIMIT 25"
 sql_time "q='backslash' chip counts, rows (one aggregate)" "SELECT failure_type, stop_reason, truncation_pattern, model, run_id, count(*) FROM failed_generations WHERE (truncation_details ILIKE '%backslash%' OR error_message ILIKE '%backslash%') GROUP BY 1, 2, 3, 4, 5"
 sql_time "q='backslash' chip counts, search copy (0089)" "SELECT d.failure_type, d.stop_reason, d.truncation_pattern, d.model, d.run_id, m.n FROM (SELECT dimensions, count(*) AS n FROM failed_generation_search WHERE (details LIKE lower('%backslash%') OR errors LIKE lower('%backslash%')) GROUP BY dimensions) m JOIN failed_generation_dimensions d ON d.id = m.dimensions"
+sql_time "histogram, rows: failures + conversations (before 0090)" "WITH f AS (SELECT width_bucket(output_tokens, 0, 5000, 50) AS b, count(*) AS n FROM failed_generations WHERE output_tokens IS NOT NULL GROUP BY 1), s AS (SELECT width_bucket(output_tokens, 0, 5000, 50) AS b, count(*) AS n FROM conversations WHERE output_tokens IS NOT NULL GROUP BY 1) SELECT g, f.n, s.n FROM generate_series(1, 51) g LEFT JOIN f ON f.b = g LEFT JOIN s ON s.b = g"
+sql_time "histogram, token rollups (0090)" "WITH f AS (SELECT CASE WHEN bucket < 0 THEN 0 ELSE least(bucket / 2 + 1, 51) END AS b, sum(n) AS n FROM failed_generation_token_counts GROUP BY 1), s AS (SELECT CASE WHEN bucket < 0 THEN 0 ELSE least(bucket / 2 + 1, 51) END AS b, sum(n) AS n FROM conversation_token_counts GROUP BY 1) SELECT g, f.n, s.n FROM generate_series(1, 51) g LEFT JOIN f ON f.b = g LEFT JOIN s ON s.b = g"
+sql_time "histogram, token rollups, model + 7 days" "SELECT CASE WHEN bucket < 0 THEN 0 ELSE least(bucket / 2 + 1, 51) END AS b, sum(n) FROM failed_generation_token_counts WHERE model = 'claude-haiku-4-5' AND day >= date '2026-11-01' AND day < date '2026-11-08' GROUP BY 1"
 sql_time "histogram failures (width_bucket)" "SELECT width_bucket(output_tokens, 0, 5000, 50), count(*) FROM failed_generations WHERE output_tokens IS NOT NULL GROUP BY 1"
 sql_time "failures per day by type (date_trunc)" "SELECT date_trunc('day', created_at AT TIME ZONE 'UTC'), failure_type, count(*) FROM failed_generations GROUP BY 1, 2"
 

@@ -230,6 +230,26 @@ Report("text search, selective (typing to new chip counts, includes the 400 ms d
 Report("text search, broad (typing to rows shown, includes the 400 ms debounce)", broad.Rows);
 Report("text search, broad (typing to new chip counts, includes the 400 ms debounce)", broad.Counts);
 
+// The insights tab, a full load to its histogram drawn: the histogram read every row of failed_generations and of
+// conversations under the filters (both prerender and circuit load it) until the token rollups (migration 0090).
+async Task<List<long>> InsightsAsync(string query)
+{
+    var times = new List<long>();
+    for (var i = 0; i < Repeats; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        await page.GotoAsync("/conversations/failed/insights" + query);
+        await page.Locator(".brun-chart-histogram svg").First.WaitForAsync(new() { Timeout = 60_000 });
+        await page.WaitForFunctionAsync("() => window.Blazor !== undefined");
+        times.Add(clock.ElapsedMilliseconds);
+    }
+
+    return times;
+}
+
+Report("insights tab load, no filter (navigation to the histogram drawn)", await InsightsAsync(string.Empty));
+Report("insights tab load, model=claude-haiku-4-5 (navigation to the histogram drawn)", await InsightsAsync("?model=claude-haiku-4-5"));
+
 var dialog = new List<long>();
 await OpenListAsync();
 for (var i = 0; i < Repeats; i++)

@@ -183,7 +183,8 @@ public sealed partial class FailedGenerationReader
     /// <summary>
     /// Output tokens of failures (under <paramref name="filter"/>) and of stored conversations (same model, run and
     /// date range), in <paramref name="bucketCount"/> buckets of <paramref name="bucketWidth"/> tokens; the last
-    /// bucket is open-ended. Rows without output_tokens are left out.
+    /// bucket is open-ended. Rows without output_tokens are left out. From the token rollups (migration 0090) when
+    /// the filters allow and the width is a whole number of their buckets, else from the rows: the same buckets.
     /// </summary>
     public async Task<IReadOnlyList<OutputTokenBucket>> GetOutputTokenHistogramAsync(
         DbIdentity identity, FailedGenerationFilter filter, int bucketWidth, int bucketCount, CancellationToken cancellationToken)
@@ -194,34 +195,61 @@ public sealed partial class FailedGenerationReader
         ArgumentOutOfRangeException.ThrowIfGreaterThan(bucketCount, MaxHistogramBuckets);
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         filter = await ResolveTextSearchAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
-        var (where, parameters) = BuildWhere(filter);
-        var (successWhere, _) = BuildWhere(new FailedGenerationFilter { Model = filter.Model, RunId = filter.RunId, From = filter.From, To = filter.To });
+        var rollup = CanUseTokenRollup(filter, bucketWidth);
+        var table = rollup ? FilterTable.Rollup : FilterTable.Rows;
+        var (where, parameters) = BuildWhere(filter, table);
+        // The success filter only uses model, run and date (parameter names and values are shared with the failure filter).
+        var (successWhere, _) = BuildWhere(new FailedGenerationFilter { Model = filter.Model, RunId = filter.RunId, From = filter.From, To = filter.To }, table);
         parameters.Add("width", bucketWidth);
         parameters.Add("buckets", bucketCount);
         parameters.Add("upper", bucketWidth * (bucketCount - 1));
-        var failuresWhere = where.Length == 0 ? "WHERE output_tokens IS NOT NULL" : where + " AND output_tokens IS NOT NULL";
-        var successesWhere = successWhere.Length == 0 ? "WHERE output_tokens IS NOT NULL" : successWhere + " AND output_tokens IS NOT NULL";
-
-        // width_bucket(x, 0, upper, n-1) gives 1..n-1 inside [0, upper) and n at or above upper: bucket b starts at (b-1)*width.
-        // The success filter only uses model, run and date (parameter names are shared with the failure filter).
+        parameters.Add("per", bucketWidth / TokenRollupBucketWidth);
+        var sql = rollup ? TokenHistogramFromRollupSql(where, successWhere) : TokenHistogramFromRowsSql(where, successWhere);
         var rows = await connection.QueryAsync<(int Bucket, long Failures, long Successes)>(new CommandDefinition(
-            $"""
-            WITH f AS (
-                SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS bucket, count(*) AS n
-                FROM failed_generations {failuresWhere} GROUP BY 1),
-            s AS (
-                SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS bucket, count(*) AS n
-                FROM conversations {successesWhere} GROUP BY 1)
-            SELECT b AS bucket, COALESCE(f.n, 0) AS failures, COALESCE(s.n, 0) AS successes
-            FROM generate_series(1, @buckets) AS b
-            LEFT JOIN f ON f.bucket = b
-            LEFT JOIN s ON s.bucket = b
-            ORDER BY b
-            """,
-            parameters,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+            sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return [.. rows.Select(r => new OutputTokenBucket((r.Bucket - 1) * bucketWidth, r.Failures, r.Successes))];
     }
+
+    /// <summary>Tokens per bucket of the token rollups (migration 0090, <c>brun_output_token_bucket</c>).</summary>
+    internal const int TokenRollupBucketWidth = 50;
+
+    /// <summary>Whether a histogram of <paramref name="bucketWidth"/> under <paramref name="filter"/> sums whole buckets of the token rollups.</summary>
+    internal static bool CanUseTokenRollup(FailedGenerationFilter filter, int bucketWidth) =>
+        CanUseRollup(filter) && bucketWidth % TokenRollupBucketWidth == 0;
+
+    // width_bucket(x, 0, upper, n-1) gives 1..n-1 inside [0, upper), n at or above upper and 0 below 0 (left out by
+    // the join): bucket b starts at (b-1)*width.
+    private static string TokenHistogramFromRowsSql(string where, string successWhere) => $"""
+        WITH f AS (
+            SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS bucket, count(*) AS n
+            FROM failed_generations {With(where, "output_tokens IS NOT NULL")} GROUP BY 1),
+        s AS (
+            SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS bucket, count(*) AS n
+            FROM conversations {With(successWhere, "output_tokens IS NOT NULL")} GROUP BY 1)
+        {JoinBucketsSql}
+        """;
+
+    // The same buckets from the rollups: a rollup bucket k holds [50k, 50k + 50), so it falls in the histogram's
+    // bucket k / per + 1 (per = width / 50), the last one open-ended; bucket -1 (negative counts) falls below the first.
+    private static string TokenHistogramFromRollupSql(string where, string successWhere) => $"""
+        WITH f AS (
+            SELECT CASE WHEN bucket < 0 THEN 0 ELSE least(bucket / @per + 1, @buckets) END AS bucket, sum(n) AS n
+            FROM failed_generation_token_counts {where} GROUP BY 1),
+        s AS (
+            SELECT CASE WHEN bucket < 0 THEN 0 ELSE least(bucket / @per + 1, @buckets) END AS bucket, sum(n) AS n
+            FROM conversation_token_counts {successWhere} GROUP BY 1)
+        {JoinBucketsSql}
+        """;
+
+    private const string JoinBucketsSql = """
+        SELECT b AS bucket, COALESCE(f.n, 0)::bigint AS failures, COALESCE(s.n, 0)::bigint AS successes
+        FROM generate_series(1, @buckets) AS b
+        LEFT JOIN f ON f.bucket = b
+        LEFT JOIN s ON s.bucket = b
+        ORDER BY b
+        """;
+
+    private static string With(string where, string clause) => where.Length == 0 ? "WHERE " + clause : where + " AND " + clause;
 
     /// <summary>
     /// The rows of <paramref name="page"/>: none without a query when <paramref name="total"/> (when known) ends before

@@ -49,6 +49,32 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
             (SELECT * FROM copied EXCEPT ALL SELECT * FROM actual)) AS diff
         """;
 
+    /// <summary>Per-key differences between the token rollups (0090) and the rows of both tables; 0 when both are exact.</summary>
+    internal const string TokenMismatchSql = """
+        WITH actual AS (
+            SELECT created_by, (created_at AT TIME ZONE 'UTC')::date AS day, run_id, failure_type, stop_reason,
+                   truncation_pattern, model, CASE WHEN output_tokens < 0 THEN -1 ELSE output_tokens / 50 END AS bucket,
+                   count(*) AS n
+            FROM failed_generations WHERE output_tokens IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),
+        rolled AS (
+            SELECT created_by, day, run_id, failure_type, stop_reason, truncation_pattern, model, bucket, n
+            FROM failed_generation_token_counts WHERE n <> 0),
+        actual_conversations AS (
+            SELECT created_by, (created_at AT TIME ZONE 'UTC')::date AS day, run_id, model,
+                   CASE WHEN output_tokens < 0 THEN -1 ELSE output_tokens / 50 END AS bucket, count(*) AS n
+            FROM conversations WHERE output_tokens IS NOT NULL GROUP BY 1, 2, 3, 4, 5),
+        rolled_conversations AS (
+            SELECT created_by, day, run_id, model, bucket, n FROM conversation_token_counts WHERE n <> 0)
+        SELECT (SELECT count(*) FROM (
+                    (SELECT * FROM actual EXCEPT ALL SELECT * FROM rolled)
+                    UNION ALL
+                    (SELECT * FROM rolled EXCEPT ALL SELECT * FROM actual)) AS diff)
+             + (SELECT count(*) FROM (
+                    (SELECT * FROM actual_conversations EXCEPT ALL SELECT * FROM rolled_conversations)
+                    UNION ALL
+                    (SELECT * FROM rolled_conversations EXCEPT ALL SELECT * FROM actual_conversations)) AS diff)
+        """;
+
     /// <summary>Inserts <paramref name="count"/> rows in one statement, as a bulk SQL load would.</summary>
     internal static string BulkInsertSql(int count) => $$"""
         INSERT INTO failed_generations (id, run_id, prompt, prompt_length, model, max_tokens, raw_response, raw_body,
@@ -56,7 +82,8 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
             created_at, created_by)
         SELECT gen_random_uuid(), (ARRAY[@runA, @runB])[1 + g % 2], 'p', 1,
                CASE WHEN g % 3 = 0 THEN 'claude-haiku-4-5' ELSE 'claude-sonnet-4-5' END, 4096, '{}'::jsonb, '{}',
-               CASE WHEN g % 5 = 0 THEN NULL WHEN g % 5 = 1 THEN 'max_tokens' ELSE 'end_turn' END, 1000, 200, false,
+               CASE WHEN g % 5 = 0 THEN NULL WHEN g % 5 = 1 THEN 'max_tokens' ELSE 'end_turn' END,
+               CASE WHEN g % 11 = 0 THEN NULL ELSE (g * 97) % 6000 END, 200, false,
                CASE WHEN g % 4 = 0 THEN 'api_error' ELSE 'truncation' END,
                CASE WHEN g % 4 = 0 THEN NULL ELSE (ARRAY['lone_backslash','mid_word'])[1 + g % 2] END, 'high',
                timestamptz '2026-03-01 00:00:00+00' + (g % 72) * interval '1 hour' + random() * interval '59 minutes',
@@ -111,6 +138,12 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
                     WHERE id IN (SELECT id FROM failed_generations WHERE created_by = @userB AND failure_type = 'truncation' LIMIT 20)
                     """, keys);
                 await c.ExecuteAsync("UPDATE failed_generations SET report_attempts = report_attempts + 1 WHERE id IN (SELECT id FROM failed_generations WHERE created_by = @userB LIMIT 50)", keys);
+                // A change of output tokens moves rows between histogram buckets (and into and out of "no count").
+                await c.ExecuteAsync("""
+                    UPDATE failed_generations
+                    SET output_tokens = CASE WHEN output_tokens IS NULL THEN 123 WHEN output_tokens % 3 = 0 THEN NULL ELSE output_tokens + 75 END
+                    WHERE id IN (SELECT id FROM failed_generations WHERE created_by = @userB ORDER BY id LIMIT 15)
+                    """, keys);
             }
         }
 
@@ -129,6 +162,7 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
         Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generations") > 0);
         Assert.Equal(0, await check.ExecuteScalarAsync<long>(MismatchSql));
         Assert.Equal(0, await check.ExecuteScalarAsync<long>(SearchMismatchSql));
+        Assert.Equal(0, await check.ExecuteScalarAsync<long>(TokenMismatchSql));
         Assert.True(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_search WHERE errors LIKE 'reclassified %'") > 0);
     }
 
@@ -144,6 +178,7 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
 
         Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_counts"));
         Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_search"));
+        Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_token_counts"));
     }
 
     [Fact]
@@ -158,6 +193,7 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
 
         Assert.Equal(0, await c.ExecuteScalarAsync<long>(MismatchSql));
         Assert.Equal(0, await c.ExecuteScalarAsync<long>(SearchMismatchSql));
+        Assert.Equal(0, await c.ExecuteScalarAsync<long>(TokenMismatchSql));
         Assert.Equal(0, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_search WHERE created_by = @userB", keys));
     }
 
@@ -178,6 +214,8 @@ public sealed class FailureCountsRollupTests(IntegrationEnvironment env)
         Assert.Equal(12, await c.ExecuteScalarAsync<long>("SELECT sum(n) FROM failed_generation_counts"));
         Assert.Equal(12, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generation_search"));
         Assert.Equal(0, await c.ExecuteScalarAsync<long>(SearchMismatchSql));
+        Assert.Equal(11, await c.ExecuteScalarAsync<long>("SELECT sum(n) FROM failed_generation_token_counts"));
+        Assert.Equal(0, await c.ExecuteScalarAsync<long>(TokenMismatchSql));
     }
 
     [Fact]
