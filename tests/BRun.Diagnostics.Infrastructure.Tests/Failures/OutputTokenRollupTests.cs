@@ -96,11 +96,17 @@ public sealed class OutputTokenRollupTests(IntegrationEnvironment env)
         await using var c = await db.DataSource.OpenConnectionAsync();
         await c.ExecuteAsync(FailureCountsRollupTests.BulkInsertSql(400), keys);
         await c.ExecuteAsync(ConversationsSql, new { keys.userA, keys.userB, keys.runA, keys.runB, count = 300 });
-        // Every edge: bucket boundaries, the open-ended last bucket's start and beyond, a negative count (below the first).
+        // Every edge, once each inside the filter and once outside it: bucket boundaries, the open-ended last bucket's
+        // start and beyond, a negative count (below the first).
         await c.ExecuteAsync("""
-            UPDATE failed_generations SET output_tokens = (ARRAY[-5, 0, 49, 50, 99, 100, 119, 120, 149, 150, 3480, 3600, 4999, 5000, 5001, 9950, 9999, 10000, 24576])[1 + abs(hashtext(id::text)) % 19]
-            WHERE created_at < '2026-03-02 00:00:00+00' AND output_tokens IS NOT NULL
-            """);
+            INSERT INTO failed_generations (id, run_id, prompt, prompt_length, model, max_tokens, raw_response, raw_body,
+                stop_reason, output_tokens, http_status, streamed, failure_type, truncation_pattern, detection_confidence,
+                created_at, created_by)
+            SELECT gen_random_uuid(), run, 'p', 1, 'claude-sonnet-4-5', 4096, '{}'::jsonb, '{}', 'end_turn', tokens, 200, false,
+                   'truncation', 'mid_word', 'high', timestamptz '2026-03-01 12:00:00+00', @member
+            FROM unnest(ARRAY[-5, 0, 49, 50, 99, 100, 119, 120, 149, 150, 3480, 3600, 4999, 5000, 5001, 9950, 9999, 10000, 24576]) AS tokens,
+                 unnest(ARRAY[@run, @otherRun]) AS run
+            """, new { member, run, otherRun = keys.runB });
 
         var filter = new FailedGenerationFilter
         {

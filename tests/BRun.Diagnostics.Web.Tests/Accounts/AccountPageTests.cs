@@ -60,7 +60,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         var cut = RenderLoaded();
 
         cut.Find(".brun-token-name input").Change("ci");
-        await cut.Find(".brun-create-token").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-create-token");
 
         var secret = cut.WaitForElement(".brun-new-token-secret", RenderWait).TextContent.Trim();
         Assert.Equal(user.Id, (await Tokens.AuthenticateAsync(secret, CancellationToken.None))?.Id);
@@ -72,7 +72,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         await SignedInUserAsync();
         var cut = RenderLoaded();
 
-        await cut.Find(".brun-create-token").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-create-token");
 
         cut.WaitForAssertion(() => Assert.Contains("Give the token a name", cut.Find(".brun-token-error").TextContent, StringComparison.Ordinal), RenderWait);
     }
@@ -84,7 +84,8 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         var token = await Tokens.CreateAsync(user.Id, "laptop", CancellationToken.None);
         var cut = RenderLoaded();
 
-        await cut.WaitForElement(".brun-revoke-token", RenderWait).ClickAsync(new());
+        cut.WaitForElement(".brun-revoke-token", RenderWait);
+        await StableClick.ClickAsync(cut, ".brun-revoke-token");
 
         cut.WaitForAssertion(() => Assert.StartsWith("revoked", cut.Find(".brun-token-status").TextContent.Trim(), StringComparison.Ordinal), RenderWait);
         Assert.Null(await Tokens.AuthenticateAsync(token.Token, CancellationToken.None));
@@ -99,7 +100,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         cut.Find(".brun-current-password input").Change("not-my-password");
         cut.Find(".brun-new-password input").Change("new-password-1");
         cut.Find(".brun-confirm-password input").Change("new-password-1");
-        await cut.Find(".brun-change-password").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-change-password");
 
         cut.WaitForAssertion(() => Assert.Contains("current password is not right", cut.Find(".brun-password-message").TextContent, StringComparison.Ordinal), RenderWait);
         Assert.DoesNotContain(SessionRenewal.Path, Services.GetRequiredService<NavigationManager>().Uri, StringComparison.Ordinal);
@@ -115,7 +116,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         cut.Find(".brun-current-password input").Change(Password);
         cut.Find(".brun-new-password input").Change("new-password-1");
         cut.Find(".brun-confirm-password input").Change("new-password-1");
-        await cut.Find(".brun-change-password").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-change-password");
 
         cut.WaitForAssertion(() => Assert.Equal(AccountPage.PasswordChangedMessage, cut.Find(".brun-password-message").TextContent.Trim()), RenderWait);
         Assert.NotNull(await Accounts.VerifyPasswordAsync(user.Email, "new-password-1", CancellationToken.None));
@@ -139,7 +140,7 @@ public sealed class AccountPageTests(IntegrationEnvironment env) : LiveDashboard
         cut.Find(".brun-new-password input").Change("new-password-1");
         cut.Find(".brun-confirm-password input").Change("new-password-1");
         cut.Find(".brun-revoke-tokens input").Change(true);
-        await cut.Find(".brun-change-password").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-change-password");
 
         cut.WaitForAssertion(() => Assert.Equal(AccountPage.PasswordChangedMessage, cut.Find(".brun-password-message").TextContent.Trim()), RenderWait);
         Assert.Null(await Tokens.AuthenticateAsync(token.Token, CancellationToken.None));

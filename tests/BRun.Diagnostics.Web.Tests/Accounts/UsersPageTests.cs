@@ -38,7 +38,7 @@ public sealed class UsersPageTests(IntegrationEnvironment env) : LiveDashboardTe
         var cut = RowsOf(Render<UsersPage>(), 2);
 
         // Admins are listed first, so the member is the second row.
-        await cut.FindAll(".brun-user-row")[1].QuerySelector(".brun-toggle-disabled")!.ClickAsync(new());
+        await StableClick.ClickAsync(() => cut.FindAll(".brun-user-row")[1].QuerySelector(".brun-toggle-disabled")!);
 
         cut.WaitForAssertion(() => Assert.StartsWith("disabled", cut.FindAll(".brun-user-status")[1].TextContent.Trim(), StringComparison.Ordinal), RenderWait);
         Assert.Null(await new ApiTokenStore(Db.Get<IUserScopedConnectionFactory>(), Db.Time).AuthenticateAsync(token.Token, CancellationToken.None));
@@ -51,7 +51,7 @@ public sealed class UsersPageTests(IntegrationEnvironment env) : LiveDashboardTe
         SignInAs(admin);
         var cut = RowsOf(Render<UsersPage>(), 1);
 
-        await cut.Find(".brun-toggle-role").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-toggle-role");
 
         cut.WaitForAssertion(() => Assert.Contains("leave no enabled admin", cut.Find(".brun-users-message").TextContent, StringComparison.Ordinal), RenderWait);
         Assert.Equal(AppUserRoles.Admin, cut.Find(".brun-user-role").TextContent.Trim());
@@ -66,7 +66,7 @@ public sealed class UsersPageTests(IntegrationEnvironment env) : LiveDashboardTe
 
         cut.Find(".brun-new-user-email input").Change("New.Person@Example.test");
         cut.Find(".brun-new-user-password input").Change("new-password-1");
-        await cut.Find(".brun-create-user").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-create-user");
 
         RowsOf(cut, 2);
         Assert.Contains("new.person@example.test", cut.FindAll(".brun-user-email").Select(e => e.TextContent.Trim()));

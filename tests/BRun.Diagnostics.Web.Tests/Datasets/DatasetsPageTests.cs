@@ -134,7 +134,7 @@ public sealed class DatasetsPageTests(IntegrationEnvironment env) : LiveDashboar
         var cut = Render<DatasetsPage>();
         cut.Find(".brun-scan-dry-run input").Change(false);
 
-        cut.Find(".brun-scan-start").Click();
+        await StableClick.ClickAsync(cut, ".brun-scan-start");
 
         cut.WaitForAssertion(() => Assert.Equal("completed", cut.Find(".brun-scan-status").TextContent.Trim()), RenderWait);
         var row = cut.Find(".brun-finding-row");
@@ -156,7 +156,7 @@ public sealed class DatasetsPageTests(IntegrationEnvironment env) : LiveDashboar
 
         var confirmDisabledWithoutReason = cut.Find("button.brun-release-confirm").HasAttribute("disabled");
         cut.Find(".brun-release-reason textarea").Input("A quoted fragment; complete as written.");
-        cut.Find("button.brun-release-confirm").Click();
+        await StableClick.ClickAsync(cut, "button.brun-release-confirm");
 
         Assert.True(confirmDisabledWithoutReason);
         cut.WaitForAssertion(() => Assert.Contains(

@@ -62,7 +62,7 @@ public sealed class DesignPageTests(IntegrationEnvironment env) : LiveDashboardT
 
         provider.Find(".brun-template-name input").Change("typo");
         provider.Find(".brun-template-body textarea").Change("Hello {{persona}} {{mood}}");
-        provider.Find("button.brun-template-save").Click();
+        await StableClick.ClickAsync(provider, "button.brun-template-save");
 
         provider.WaitForAssertion(() => Assert.Contains("{{mood}}", provider.Find(".brun-template-error").TextContent, StringComparison.Ordinal), RenderWait);
     }
@@ -81,7 +81,7 @@ public sealed class DesignPageTests(IntegrationEnvironment env) : LiveDashboardT
 
         var cut = Render<RunDetailPage>(p => p.Add(c => c.RunId, runId));
         cut.WaitForAssertion(() => Assert.Contains("version 1", cut.Find(".brun-run-template-version").TextContent, StringComparison.Ordinal), RenderWait);
-        cut.Find("button.brun-show-diff").Click();
+        await StableClick.ClickAsync(cut, "button.brun-show-diff");
 
         // MudButton hands the click to the page through an async EventCallback, so the diff may render after Click returns.
         cut.WaitForAssertion(

@@ -108,6 +108,45 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
     }
 
     [Fact]
+    public async Task Breakdown_follows_live_failures_at_most_once_per_interval_and_catches_up_after_the_last()
+    {
+        var owner = await Db.CreateUserAsync();
+        var store = Db.Get<FailedGenerationStore>();
+        await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
+        SignInAs(owner);
+        RegisterDesignServices();
+        var cut = Render<FailureInsightsPage>();
+        cut.WaitForAssertion(() => Assert.Equal((1, 1), (cut.Instance.LoadCount, cut.Instance.BreakdownLoadCount)), RenderWait);
+
+        async Task ArriveAsync(int loadsAfter)
+        {
+            var arrived = await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1010));
+            Hub.Publish(new RunEvent(RunEvent.TaskFailed, Guid.NewGuid(), Guid.NewGuid(), arrived, RunStatus.Running, 10, 0, 2, 0));
+            Db.Time.Advance(Window);
+            cut.WaitForAssertion(() => Assert.Equal(loadsAfter, cut.Instance.LoadCount), RenderWait);
+            await cut.Instance.LiveCheck;
+        }
+
+        // Two arrivals within the interval: the charts follow both, the breakdown neither (yet).
+        await ArriveAsync(2);
+        await ArriveAsync(3);
+        Assert.Equal(1, cut.Instance.BreakdownLoadCount);
+
+        // With no further arrival the breakdown catches up once the interval has passed since its last read.
+        Db.Time.Advance(FailureInsightsPage.BreakdownLiveInterval);
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.Instance.BreakdownLoadCount), RenderWait);
+
+        // The next arrival is again within the interval of that read; one past it reads the breakdown at once.
+        await ArriveAsync(4);
+        Assert.Equal(2, cut.Instance.BreakdownLoadCount);
+        Db.Time.Advance(FailureInsightsPage.BreakdownLiveInterval);
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.Instance.BreakdownLoadCount), RenderWait);
+        Db.Time.Advance(FailureInsightsPage.BreakdownLiveInterval);
+        await ArriveAsync(5);
+        Assert.Equal(4, cut.Instance.BreakdownLoadCount);
+    }
+
+    [Fact]
     public async Task Insights_say_which_filter_is_applied_and_offer_to_clear_it()
     {
         var owner = await Db.CreateUserAsync();

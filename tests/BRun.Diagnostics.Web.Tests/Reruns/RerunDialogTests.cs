@@ -121,7 +121,7 @@ public sealed class RerunDialogTests(IntegrationEnvironment env) : LiveDashboard
         var (provider, dialog, runId) = await OpenOnOwnFailuresAsync();
         provider.WaitForAssertion(() => Assert.False(ConfirmDisabled(provider)), RenderWait);
 
-        await provider.Find(".brun-rerun-confirm").ClickAsync(new());
+        await StableClick.ClickAsync(provider, ".brun-rerun-confirm");
 
         var result = await dialog.Result;
         var newRun = Assert.IsType<Guid>(result?.Data);

@@ -63,7 +63,7 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
         var cut = Loaded(Render<RetentionPage>());
         var first = (cut.FindAll(".brun-retention-row").Count, cut.Find(".brun-retention-count").TextContent.Trim(), cut.Find(".brun-retention-newer").HasAttribute("disabled"));
 
-        await cut.Find(".brun-retention-older").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-retention-older");
 
         cut.WaitForAssertion(() => Assert.Equal(5, cut.FindAll(".brun-retention-row").Count), RenderWait);
         Assert.Equal(
@@ -85,7 +85,7 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
         var cut = Loaded(Render<RetentionPage>());
 
         cut.Find(".brun-retention-days input").Change("7");
-        await cut.Find(".brun-retention-dry-run-button").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-retention-dry-run-button");
 
         cut.WaitForAssertion(() => Assert.Single(cut.FindAll(".brun-retention-row")), RenderWait);
         var message = cut.Find(".brun-retention-dry-run-message").TextContent;

@@ -52,7 +52,7 @@ public sealed class RunAlertBannerTests(IntegrationEnvironment env) : LiveDashbo
         var cut = Render<RunAlertBanner>();
         cut.WaitForAssertion(() => Assert.Contains("The run is paused", cut.Find(".brun-run-alert").TextContent, StringComparison.Ordinal), RenderWait);
 
-        await cut.Find(".brun-alert-resume").ClickAsync(new());
+        await StableClick.ClickAsync(cut, ".brun-alert-resume");
 
         cut.WaitForAssertion(() => Assert.Empty(cut.FindAll(".brun-alert-resume")), RenderWait);
         Assert.Equal(RunStatus.Running, await StatusAsync(runId));
