@@ -106,6 +106,8 @@ COLS="id, created_at, failure_type, stop_reason, truncation_pattern, output_toke
 sql_time "page 1 (newest first, limit 25)" "SELECT $COLS FROM failed_generations ORDER BY created_at DESC, id DESC LIMIT 25"
 sql_time "page 1 filtered failure_type=api_error" "SELECT $COLS FROM failed_generations WHERE failure_type = 'api_error' ORDER BY created_at DESC, id DESC LIMIT 25"
 sql_time "page 20,000 (offset 499,975)" "SELECT $COLS FROM failed_generations ORDER BY created_at DESC, id DESC LIMIT 25 OFFSET 499975"
+KEY="$("${PSQL[@]}" -c "SELECT created_at || '|' || id FROM failed_generations WHERE created_by = '$OWNER' ORDER BY created_at DESC, id DESC OFFSET 499974 LIMIT 1")"
+sql_time "page after row 499,975 by keyset" "SELECT $COLS FROM failed_generations WHERE (created_at, id) < ('${KEY%%|*}'::timestamptz, '${KEY##*|}'::uuid) ORDER BY created_at DESC, id DESC LIMIT 25"
 sql_time "count(*) all visible" "SELECT count(*) FROM failed_generations"
 sql_time "chip counts (grouping sets, no filter)" "SELECT failure_type, stop_reason, truncation_pattern, model, run_id, count(*) FROM failed_generations GROUP BY GROUPING SETS ((failure_type),(stop_reason),(truncation_pattern),(model),(run_id),())"
 sql_time "chip counts, filter failure_type=api_error" "SELECT failure_type, stop_reason, truncation_pattern, model, run_id, count(*) FROM failed_generations WHERE failure_type = 'api_error' GROUP BY GROUPING SETS ((failure_type),(stop_reason),(truncation_pattern),(model),(run_id),())"

@@ -344,6 +344,25 @@ foreach (var (name, url) in new[]
     Report(name, times);
 }
 
+// The same depth by keyset: the cursor after row 499,950 (next_cursor of page 9,999), then the page after it.
+{
+    using var deep = await http.GetAsync(new Uri("/api/failed-generations?page=9999&limit=50", UriKind.Relative));
+    deep.EnsureSuccessStatusCode();
+    using var deepJson = System.Text.Json.JsonDocument.Parse(await deep.Content.ReadAsStringAsync());
+    var cursor = deepJson.RootElement.GetProperty("next_cursor").GetString()!;
+    var times = new List<long>();
+    for (var i = 0; i < Repeats; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        using var response = await http.GetAsync(new Uri("/api/failed-generations?limit=50&after=" + Uri.EscapeDataString(cursor), UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        await response.Content.ReadAsByteArrayAsync();
+        times.Add(clock.ElapsedMilliseconds);
+    }
+
+    Report("API list deep page by keyset (after=<cursor of row 499,950>, limit=50)", times);
+}
+
 {
     var clock = Stopwatch.StartNew();
     using var response = await http.GetAsync(new Uri("/api/failed-generations/export?format=csv", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);

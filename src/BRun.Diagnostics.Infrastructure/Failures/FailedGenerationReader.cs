@@ -44,21 +44,42 @@ public sealed partial class FailedGenerationReader
     }
 
     /// <summary>Newest first.</summary>
+    public Task<Page<FailedGenerationSummary>> ListAsync(
+        DbIdentity identity, FailedGenerationFilter filter, PageRequest page, CancellationToken cancellationToken) =>
+        ListAsync(identity, filter, page, after: null, cancellationToken);
+
+    /// <summary>
+    /// One page, newest first: at <paramref name="page"/>'s offset, or (keyset) the rows after <paramref name="after"/>
+    /// (then the page index must be 0). The total counts every match either way.
+    /// </summary>
     public async Task<Page<FailedGenerationSummary>> ListAsync(
-        DbIdentity identity, FailedGenerationFilter filter, PageRequest page, CancellationToken cancellationToken)
+        DbIdentity identity, FailedGenerationFilter filter, PageRequest page, FailedGenerationCursor? after, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(page);
         page.Validate();
+        if (after is not null && page.PageIndex != 0)
+        {
+            throw new ArgumentException("A keyset page has no page index.", nameof(page));
+        }
+
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         filter = await ResolveTextSearchAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
         var (where, parameters) = BuildWhere(filter);
+        var pageWhere = where;
+        if (after is not null)
+        {
+            // The grid index (created_at DESC, id DESC) resumes right after the cursor's row; the count keeps every match.
+            pageWhere = (where.Length == 0 ? "WHERE " : where + " AND ") + "(created_at, id) < (@afterAt, @afterId)";
+            parameters.Add("afterAt", after.CreatedAtUtc);
+            parameters.Add("afterId", after.Id);
+        }
 
         // The count first: a page past the end, or a filter nothing matches, then needs no page query at all, and few
         // matches are read through the filters' indexes (ReadPageAsync).
         var (countSql, countParameters) = CountSql(filter);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var items = await ReadPageAsync(connection, where, parameters, FailedGenerationSort.NewestFirst, page, total, IsBroadSearch(filter), cancellationToken).ConfigureAwait(false);
+        var items = await ReadPageAsync(connection, pageWhere, parameters, FailedGenerationSort.NewestFirst, page, total, IsBroadSearch(filter), cancellationToken).ConfigureAwait(false);
         return new Page<FailedGenerationSummary>(items, total, page.PageIndex, page.PageSize);
     }
 

@@ -34,6 +34,12 @@ public static class ApiQueryParameters
     public static ApiQueryParameter ExportFormat { get; } =
         new(FailedGenerationEndpoints.FormatKey, "csv (default), jsonl, or zip (every RAW report plus index.csv).", Values: ["csv", "jsonl", "zip"]);
 
+    /// <summary>Keyset paging of the failed-generations list.</summary>
+    public static ApiQueryParameter After { get; } = new(
+        FailedGenerationEndpoints.AfterKey,
+        "Keyset paging: the rows after this cursor (next_cursor of an earlier page, with the same filters), instead of page. "
+        + "Costs the same at any depth, where a deep page number walks every row before it.");
+
     public static IReadOnlyList<ApiQueryParameter> Paging(int defaultLimit, int maxLimit = PageRequest.MaxPageSize) =>
     [
         new(PageQuery.PageKey, "1-based page number (default 1). A page past the end is empty.", IsInteger: true, Minimum: 1, Maximum: int.MaxValue),

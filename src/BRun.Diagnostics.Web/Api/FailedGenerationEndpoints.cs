@@ -1,3 +1,4 @@
+using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Web.Failures;
 using Microsoft.Net.Http.Headers;
 
@@ -14,6 +15,11 @@ public static class FailedGenerationEndpoints
     public const int DefaultLimit = 50;
     public const string FormatKey = "format";
 
+    /// <summary>Keyset paging: the rows after this cursor (a <c>next_cursor</c> of an earlier page), instead of <c>page</c>.</summary>
+    public const string AfterKey = "after";
+
+    private static readonly string[] ListKeys = [.. PageQuery.Keys, AfterKey];
+
     private static readonly string[] ExportKeys = [FormatKey];
 
     public static IEndpointRouteBuilder MapFailedGenerationApi(this IEndpointRouteBuilder endpoints)
@@ -23,7 +29,7 @@ public static class FailedGenerationEndpoints
         group.MapGet("/", ListAsync)
             .WithName("ListFailedGenerations")
             .WithSummary("Failed generations, newest first, filtered and paged.")
-            .WithQueryParameters([.. ApiQueryParameters.FailureFilter, .. ApiQueryParameters.Paging(DefaultLimit)])
+            .WithQueryParameters([.. ApiQueryParameters.FailureFilter, .. ApiQueryParameters.Paging(DefaultLimit), ApiQueryParameters.After])
             .Produces<FailureListResponse>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/export", ExportAsync)
@@ -51,7 +57,7 @@ public static class FailedGenerationEndpoints
 
     private static async Task<IResult> ListAsync(HttpContext context, FailureDashboardService failures, CancellationToken ct)
     {
-        var filter = FailureFilterQuery.Parse(context.Request.Query, PageQuery.Keys);
+        var filter = FailureFilterQuery.Parse(context.Request.Query, ListKeys);
         if (!filter.IsValid)
         {
             return filter.ToProblemResult();
@@ -63,8 +69,44 @@ public static class FailedGenerationEndpoints
             return problem.ToResult();
         }
 
-        var result = await failures.ListAsync(filter.State, page!.PageIndex, page.PageSize, ct).ConfigureAwait(false);
-        return Results.Ok(new FailureListResponse([.. result.Items.Select(FailureItem.From)], result.TotalCount, page.PageIndex + 1, page.PageSize));
+        var (after, afterProblem) = ParseAfter(context.Request.Query);
+        if (afterProblem is not null)
+        {
+            return afterProblem.ToResult();
+        }
+
+        var result = after is null
+            ? await failures.ListAsync(filter.State, page!.PageIndex, page.PageSize, ct).ConfigureAwait(false)
+            : await failures.ListAfterAsync(filter.State, after, page!.PageSize, ct).ConfigureAwait(false);
+        // A full page may have more after it: its last row is where the next one starts.
+        var next = result.Items.Count == page.PageSize ? FailedGenerationCursor.After(result.Items[^1]).Encode() : null;
+        return Results.Ok(new FailureListResponse(
+            [.. result.Items.Select(FailureItem.From)], result.TotalCount, after is null ? page.PageIndex + 1 : null, page.PageSize, next));
+    }
+
+    /// <summary>The cursor of <c>after</c>, absent, or the problem with it (not one we wrote; given twice; given with <c>page</c>).</summary>
+    private static (FailedGenerationCursor? After, ParameterProblem? Problem) ParseAfter(IQueryCollection query)
+    {
+        const string Accepted = "the next_cursor of an earlier page, unchanged";
+        var values = query[AfterKey];
+        if (values.Count == 0 || (values.Count == 1 && string.IsNullOrEmpty(values[0])))
+        {
+            return (null, null);
+        }
+
+        if (values.Count > 1)
+        {
+            return (null, new ParameterProblem(AfterKey, $"{AfterKey} is given {values.Count} times; give it at most once.", Accepted));
+        }
+
+        if (query.ContainsKey(PageQuery.PageKey))
+        {
+            return (null, new ParameterProblem(AfterKey, $"{AfterKey} and {PageQuery.PageKey} are both given; a page read after a cursor has no number.", Accepted));
+        }
+
+        return FailedGenerationCursor.Decode(values[0]) is { } cursor
+            ? (cursor, null)
+            : (null, new ParameterProblem(AfterKey, $"{AfterKey} '{FailureFilterQuery.Shorten(values[0]!)}' is not a cursor this API wrote.", Accepted));
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, FailureDashboardService failures, CancellationToken ct)

@@ -58,6 +58,10 @@ public sealed class FailureDashboardService(FailedGenerationReader reader, ICurr
     public Task<Page<FailedGenerationSummary>> ListAsync(FailureFilterState state, int pageIndex, int pageSize, CancellationToken cancellationToken) =>
         reader.ListAsync(currentUser.Identity, Filter(state), new PageRequest(pageIndex, pageSize), cancellationToken);
 
+    /// <summary>The <paramref name="pageSize"/> rows after <paramref name="after"/> (keyset), newest first.</summary>
+    public Task<Page<FailedGenerationSummary>> ListAfterAsync(FailureFilterState state, FailedGenerationCursor after, int pageSize, CancellationToken cancellationToken) =>
+        reader.ListAsync(currentUser.Identity, Filter(state), new PageRequest(0, pageSize), after, cancellationToken);
+
     /// <summary>How many of the announced failures this user may see under the current filters.</summary>
     public Task<int> CountMatchingAsync(FailureFilterState state, IReadOnlyCollection<Guid> failureIds, CancellationToken cancellationToken) =>
         reader.CountMatchingAsync(currentUser.Identity, Filter(state), failureIds, cancellationToken);

@@ -34,9 +34,13 @@ public sealed record FailureItem(
     }
 }
 
-/// <summary>The list response: <c>{ "items": [...], "total": N }</c>.</summary>
+/// <summary>
+/// The list response: <c>{ "items": [...], "total": N, "page": P, "limit": L, "next_cursor": "..." }</c>. <c>page</c>
+/// is null for a page read after a cursor; <c>next_cursor</c> is null when the page was not full (nothing follows).
+/// </summary>
 public sealed record FailureListResponse(
     [property: JsonPropertyName("items")] IReadOnlyList<FailureItem> Items,
     [property: JsonPropertyName("total")] long Total,
-    [property: JsonPropertyName("page")] int Page,
-    [property: JsonPropertyName("limit")] int Limit);
+    [property: JsonPropertyName("page")] int? Page,
+    [property: JsonPropertyName("limit")] int Limit,
+    [property: JsonPropertyName("next_cursor")] string? NextCursor);

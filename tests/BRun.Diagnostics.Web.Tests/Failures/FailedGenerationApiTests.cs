@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Testing;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BRun.Diagnostics.Web.Tests.Failures;
@@ -160,6 +161,102 @@ public sealed class FailedGenerationApiTests(IntegrationEnvironment env)
         Assert.Equal(1, json.RootElement.GetProperty("total").GetInt32());
     }
 
+    /// <summary>Rows at 17 instants, 6 of them sharing one (the id breaks the tie), api_error every third; 4 of another member's among them.</summary>
+    private const string KeysetRowsSql = """
+        INSERT INTO failed_generations (id, prompt, prompt_length, model, max_tokens, raw_response, raw_body, stop_reason,
+            output_tokens, http_status, streamed, failure_type, detection_confidence, created_at, created_by)
+        SELECT gen_random_uuid(), 'p', 1, 'claude-sonnet-4-5', 4096, '{}'::jsonb, '{}', 'end_turn', 900, 200, false,
+               CASE WHEN g % 3 = 0 THEN 'api_error' ELSE 'truncation' END, 'high',
+               CASE WHEN g <= 6 THEN timestamptz '2026-11-02 10:00:00.123456+00'
+                    ELSE timestamptz '2026-11-01 00:00:00+00' + g * interval '1.000001 second' END,
+               CASE WHEN g % 6 = 1 THEN @other ELSE @member END
+        FROM generate_series(1, 22) AS g
+        """;
+
+    /// <summary>Walks the list from page 1 by next_cursor: the ids in order, the totals seen and the pages read.</summary>
+    private static async Task<(List<Guid> Ids, HashSet<long> Totals, int Pages)> WalkAsync(HttpClient client, string token, string filter)
+    {
+        var (ids, totals, pages) = (new List<Guid>(), new HashSet<long>(), 0);
+        string? cursor = null;
+        do
+        {
+            var url = $"/api/failed-generations?limit=4{filter}" + (cursor is null ? string.Empty : "&after=" + Uri.EscapeDataString(cursor));
+            using var response = await GetAsync(client, url, token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var root = json.RootElement;
+            Assert.Equal(cursor is null ? JsonValueKind.Number : JsonValueKind.Null, root.GetProperty("page").ValueKind);
+            ids.AddRange(root.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetGuid()));
+            totals.Add(root.GetProperty("total").GetInt64());
+            cursor = root.GetProperty("next_cursor").GetString();
+            pages++;
+        }
+        while (cursor is not null && pages < 20);
+
+        return (ids, totals, pages);
+    }
+
+    [Fact]
+    public async Task Following_next_cursor_reads_every_visible_row_once_newest_first_under_the_filter()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var member = await host.CreateUserAsync();
+        var other = await host.CreateUserAsync();
+        await using (var c = await host.Db.DataSource.OpenConnectionAsync())
+        {
+            await c.ExecuteAsync(KeysetRowsSql, new { member = member.Id, other = other.Id });
+        }
+
+        var token = await host.CreateTokenAsync(member);
+        using var client = host.NewClient();
+
+        var all = await WalkAsync(client, token, string.Empty);
+        var apiErrors = await WalkAsync(client, token, "&failure_type=api_error");
+
+        await using var check = await host.Db.DataSource.OpenConnectionAsync();
+        var expected = (await check.QueryAsync<Guid>(
+            "SELECT id FROM failed_generations WHERE created_by = @member ORDER BY created_at DESC, id DESC", new { member = member.Id })).ToList();
+        var expectedApiErrors = (await check.QueryAsync<Guid>(
+            "SELECT id FROM failed_generations WHERE created_by = @member AND failure_type = 'api_error' ORDER BY created_at DESC, id DESC", new { member = member.Id })).ToList();
+        // 18 rows: four full pages and a fifth of two (a full page always offers a cursor; the one after 4 x 4 is not empty).
+        Assert.Equal((18, 5), (expected.Count, all.Pages));
+        Assert.Equal(expected, all.Ids);
+        Assert.Equal([18L], all.Totals);
+        Assert.Equal(expectedApiErrors, apiErrors.Ids);
+        Assert.Equal([(long)expectedApiErrors.Count], apiErrors.Totals);
+    }
+
+    [Fact]
+    public async Task A_cursor_with_a_page_number_is_a_problem_naming_after()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+        var cursor = new FailedGenerationCursor(new DateTime(2026, 11, 2, 10, 0, 0, DateTimeKind.Utc), Guid.NewGuid()).Encode();
+
+        using var both = await GetAsync(client, "/api/failed-generations?page=2&after=" + cursor, token);
+        using var alone = await GetAsync(client, "/api/failed-generations?after=" + cursor, token);
+
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.OK), (both.StatusCode, alone.StatusCode));
+        using var json = JsonDocument.Parse(await both.Content.ReadAsStringAsync());
+        Assert.Equal("after", json.RootElement.GetProperty("parameter").GetString());
+    }
+
+    [Fact]
+    public void A_cursor_round_trips_to_the_microsecond_and_refuses_what_it_did_not_write()
+    {
+        var at = new DateTime(2026, 11, 2, 10, 0, 0, DateTimeKind.Utc).AddTicks(1_234_560);
+        var cursor = new FailedGenerationCursor(at, Guid.NewGuid());
+
+        Assert.Equal(cursor, FailedGenerationCursor.Decode(cursor.Encode()));
+        var bytes = System.Buffers.Text.Base64Url.DecodeFromChars(cursor.Encode());
+        bytes[0] = 2;
+        Assert.Null(FailedGenerationCursor.Decode(System.Buffers.Text.Base64Url.EncodeToString(bytes)));
+        Assert.Null(FailedGenerationCursor.Decode(cursor.Encode()[..^2]));
+        Assert.Null(FailedGenerationCursor.Decode("not a cursor"));
+    }
+
     [Theory]
     [InlineData("failure_type=bogus", "failure_type")]
     [InlineData("failure_type=TRUNCATION", "failure_type")]
@@ -169,6 +266,9 @@ public sealed class FailedGenerationApiTests(IntegrationEnvironment env)
     [InlineData("limit=1.5", "limit")]
     [InlineData("limit=0", "limit")]
     [InlineData("page=2147483648", "page")]
+    [InlineData("after=abc", "after")]
+    [InlineData("after=AQAAAAAAAAAA", "after")]
+    [InlineData("after=x&after=y", "after")]
     public async Task A_bad_filter_or_paging_value_is_a_problem_naming_the_parameter(string query, string parameter)
     {
         await using var host = await DashboardHost.StartAsync(env);
