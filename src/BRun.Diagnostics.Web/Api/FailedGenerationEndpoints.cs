@@ -99,7 +99,8 @@ public static class FailedGenerationEndpoints
             return (null, new ParameterProblem(AfterKey, $"{AfterKey} is given {values.Count} times; give it at most once.", Accepted));
         }
 
-        if (query.ContainsKey(PageQuery.PageKey))
+        // An empty page is no page, as for every parameter.
+        if (!string.IsNullOrEmpty(query[PageQuery.PageKey].ToString()))
         {
             return (null, new ParameterProblem(AfterKey, $"{AfterKey} and {PageQuery.PageKey} are both given; a page read after a cursor has no number.", Accepted));
         }

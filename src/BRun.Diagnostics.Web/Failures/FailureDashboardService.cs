@@ -1,4 +1,5 @@
 using BRun.Diagnostics.Infrastructure.Auth;
+using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Infrastructure.Failures;
 
 namespace BRun.Diagnostics.Web.Failures;
@@ -128,6 +129,12 @@ public sealed record FailuresFirstView(string Filters, int PageIndex, int PageSi
     public bool Answers(FailureFilterState state, int pageIndex, int pageSize, FailedGenerationSort sort) =>
         state is not null && Filters == state.ToQueryString() && PageIndex == pageIndex && PageSize == pageSize && sort == FailedGenerationSort.NewestFirst;
 }
+
+/// <summary>
+/// The insights tab as the prerender read it, handed to the interactive page through persisted component state.
+/// <see cref="Filters"/> is the filters' query string, to check it still applies.
+/// </summary>
+public sealed record InsightsFirstView(string Filters, FailureInsights Insights, List<BreakdownRow> Breakdown);
 
 /// <summary>Chart data of the insights tab.</summary>
 public sealed record FailureInsights(

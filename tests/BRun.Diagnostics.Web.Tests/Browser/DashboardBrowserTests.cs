@@ -221,6 +221,9 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
         await page.Keyboard.PressAsync("Escape");
         await page.GotoAsync("/conversations/failed/insights", new() { WaitUntil = WaitUntilState.Commit });
         await Assertions.Expect(page.Locator(".brun-chart-histogram")).ToBeVisibleAsync();
+        // A full load: the circuit's first charts are the ones the prerender read and persisted (no progress bar between).
+        await Assertions.Expect(page.Locator(".brun-insights-charts")).ToHaveAttributeAsync("data-first-load", "prerendered");
+        await Assertions.Expect(page.Locator(".brun-histogram-peak")).ToContainTextAsync("1,000–1,099 tokens (3 failures)");
         await page.ScreenshotAsync(new() { Path = Path.Combine(dir, "insights-1920x1080.png"), FullPage = true });
         Assert.True(File.Exists(Path.Combine(dir, "failed-generations-1366x768.png")));
     }

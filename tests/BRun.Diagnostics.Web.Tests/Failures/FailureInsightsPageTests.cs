@@ -41,7 +41,7 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
         SignInAs(owner);
         RegisterDesignServices();
 
-        var cut = Render<FailureInsightsPage>();
+        var cut = RenderInsights();
 
         cut.WaitForAssertion(() => Assert.Equal("Most failures: 1,000–1,099 tokens (2 failures)", cut.Find(".brun-histogram-peak").TextContent.Trim()), RenderWait);
     }
@@ -71,7 +71,7 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
         var store = Db.Get<FailedGenerationStore>();
         await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
         SignInAs(owner);
-        var cut = Render<FailureInsightsPage>();
+        var cut = RenderInsights();
         cut.WaitForAssertion(() => Assert.Equal("Most failures: 1,000–1,099 tokens (1 failure)", cut.Find(".brun-histogram-peak").TextContent.Trim()), RenderWait);
 
         var arrived = await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1010));
@@ -89,7 +89,7 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
         var store = Db.Get<FailedGenerationStore>();
         await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
         SignInAs(owner);
-        var cut = Render<FailureInsightsPage>();
+        var cut = RenderInsights();
         cut.WaitForAssertion(() => Assert.Equal(1, cut.Instance.LoadCount), RenderWait);
 
         var foreign = await store.StoreAsync(someoneElse.Id, FailureSeed.Truncation(outputTokens: 1010));
@@ -115,7 +115,7 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
         await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
         SignInAs(owner);
         RegisterDesignServices();
-        var cut = Render<FailureInsightsPage>();
+        var cut = RenderInsights();
         cut.WaitForAssertion(() => Assert.Equal((1, 1), (cut.Instance.LoadCount, cut.Instance.BreakdownLoadCount)), RenderWait);
 
         async Task ArriveAsync(int loadsAfter)
@@ -147,6 +147,26 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
     }
 
     [Fact]
+    public async Task The_prerender_reads_the_charts_once_persists_them_and_follows_no_live_events()
+    {
+        var owner = await Db.CreateUserAsync();
+        await Db.Get<FailedGenerationStore>().StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
+        SignInAs(owner);
+        RegisterDesignServices();
+        Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>()
+            .NavigateTo("/conversations/failed/insights?failure_type=truncation");
+
+        var cut = RenderInsights(interactive: false);
+
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Instance.Prerendered), RenderWait);
+        var first = cut.Instance.Prerendered!;
+        Assert.Equal(
+            ("?failure_type=truncation", 1L, 0, 1, 1),
+            (first.Filters, first.Insights.OutputTokens.Sum(b => b.Failures), Hub.SubscriberCount, cut.Instance.LoadCount, cut.Instance.BreakdownLoadCount));
+        Assert.Equal("Most failures: 1,000–1,099 tokens (1 failure)", cut.Find(".brun-histogram-peak").TextContent.Trim());
+    }
+
+    [Fact]
     public async Task Insights_say_which_filter_is_applied_and_offer_to_clear_it()
     {
         var owner = await Db.CreateUserAsync();
@@ -155,7 +175,7 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
         Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>()
             .NavigateTo("/conversations/failed/insights?failure_type=truncation&from=2026-12-02");
 
-        var cut = Render<FailureInsightsPage>();
+        var cut = RenderInsights();
 
         cut.WaitForAssertion(() => Assert.Contains("Filtered: failure type truncation · from 2026-12-02.", cut.Find(".brun-insights-filters").TextContent, StringComparison.Ordinal), RenderWait);
         Assert.Equal("/conversations/failed/insights", cut.Find("a.brun-insights-clear").GetAttribute("href"));
@@ -168,10 +188,17 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
         SignInAs(owner);
         RegisterDesignServices();
 
-        var cut = Render<FailureInsightsPage>();
+        var cut = RenderInsights();
 
         cut.WaitForAssertion(() => Assert.Empty(cut.FindAll(".brun-insights-loading")), RenderWait);
         Assert.Empty(cut.FindAll(".brun-insights-filters"));
+    }
+
+    // As in a circuit unless asked otherwise (set after the services: setting it starts the renderer).
+    private IRenderedComponent<FailureInsightsPage> RenderInsights(bool interactive = true)
+    {
+        SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo(interactive ? "Server" : "Static", interactive));
+        return Render<FailureInsightsPage>();
     }
 
     private void SignInAs(AppUser owner)

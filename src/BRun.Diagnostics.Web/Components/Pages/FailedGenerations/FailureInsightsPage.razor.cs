@@ -61,33 +61,106 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
     /// <summary>Live batches received so far.</summary>
     internal int LiveBatches { get; private set; }
 
-    protected override void OnInitialized() => _subscription = Hub.Subscribe(batch =>
+    /// <summary>
+    /// The charts and breakdown read while prerendering, persisted into the page so the circuit's first render shows
+    /// them (rather than a progress bar until it has read them again). Used once.
+    /// </summary>
+    [PersistentState(AllowUpdates = false)]
+    public InsightsFirstView? Prerendered { get; set; }
+
+    /// <summary>Where the circuit's first charts came from: "prerendered" or "database" (browser tests read it).</summary>
+    private string? _firstLoad;
+    private bool _revalidateAfterRender;
+    private FailureInsights? _insights;
+
+    protected override void OnInitialized()
     {
-        LiveBatches++;
-        return LiveCheck = OnLiveEventsAsync(batch);
-    });
+        // No live events reach static HTML: only the circuit subscribes.
+        if (RendererInfo.IsInteractive)
+        {
+            _subscription = Hub.Subscribe(batch =>
+            {
+                LiveBatches++;
+                return LiveCheck = OnLiveEventsAsync(batch);
+            });
+        }
+    }
 
     protected override async Task OnParametersSetAsync()
     {
         _state = FiltersFromUrl();
+        if (!RendererInfo.IsInteractive)
+        {
+            await LoadAsync();
+            Prerendered = _insights is { } insights && _problem is null
+                ? new InsightsFirstView(_state.ToQueryString(), insights, [.. _designBreakdown])
+                : null;
+            return;
+        }
+
+        var first = Prerendered;
+        Prerendered = null;
+        if (_firstLoad is null && first is not null && first.Filters == _state.ToQueryString())
+        {
+            _firstLoad = "prerendered";
+            _insights = first.Insights;
+            _charts = FailureChartData.From(first.Insights);
+            _designBreakdown = first.Breakdown;
+            _breakdownReadAt = Clock.GetUtcNow();
+            // The charts once more after this render: a failure stored between the prerender's read and this circuit's
+            // subscription would otherwise wait for the next one. The breakdown follows the next live batch.
+            _revalidateAfterRender = true;
+            return;
+        }
+
+        _firstLoad ??= "database";
         await LoadAsync();
     }
 
-    /// <param name="live">A live batch asked: the breakdown is re-read only when <see cref="BreakdownLiveInterval"/> has passed.</param>
-    private async Task LoadAsync(bool live = false)
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!_revalidateAfterRender)
+        {
+            return;
+        }
+
+        _revalidateAfterRender = false;
+        try
+        {
+            await LoadAsync(BreakdownRead.Keep);
+            StateHasChanged();
+        }
+        catch (OperationCanceledException) when (_closed || _disposed.IsCancellationRequested)
+        {
+            // The page closed before its charts were read again.
+        }
+    }
+
+    /// <summary>What a load does with the breakdown by scaffolding.</summary>
+    private enum BreakdownRead
+    {
+        Now,
+
+        /// <summary>A live batch asked: re-read only when <see cref="BreakdownLiveInterval"/> has passed, else catch up then.</summary>
+        WhenDue,
+        Keep,
+    }
+
+    private async Task LoadAsync(BreakdownRead breakdown = BreakdownRead.Now)
     {
         // One load at a time: a batch arriving during a load waits, then loads the newer state once.
         await _loading.WaitAsync(_disposed.Token);
         try
         {
             LoadCount++;
-            _charts = FailureChartData.From(await Failures.GetInsightsAsync(_state, _disposed.Token));
+            _insights = await Failures.GetInsightsAsync(_state, _disposed.Token);
+            _charts = FailureChartData.From(_insights);
             var sinceBreakdown = Clock.GetUtcNow() - _breakdownReadAt;
-            if (!live || sinceBreakdown is not { } elapsed || elapsed >= BreakdownLiveInterval)
+            if (breakdown == BreakdownRead.Now || sinceBreakdown is not { } elapsed || (breakdown == BreakdownRead.WhenDue && elapsed >= BreakdownLiveInterval))
             {
                 await ReadBreakdownAsync();
             }
-            else
+            else if (breakdown == BreakdownRead.WhenDue)
             {
                 ScheduleBreakdownCatchUp(BreakdownLiveInterval - elapsed);
             }
@@ -144,9 +217,13 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
 
             StateHasChanged();
         }
-        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        catch (OperationCanceledException) when (_closed || _disposed.IsCancellationRequested)
         {
             // The page is closing.
+        }
+        catch (ObjectDisposedException) when (_closed)
+        {
+            // The page closed during the read: its cancellation ended the read and its lock is gone.
         }
         catch (DbException)
         {
@@ -177,7 +254,7 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
 
             await InvokeAsync(async () =>
             {
-                await LoadAsync(live: !batch.Resync);
+                await LoadAsync(batch.Resync ? BreakdownRead.Now : BreakdownRead.WhenDue);
                 StateHasChanged();
             });
         }
