@@ -67,7 +67,7 @@ public sealed partial class FailedGenerationReader
         // A live batch is a few ids: the search is checked on those rows, not resolved over the table.
         var (where, parameters) = BuildWhere(filter);
         parameters.Add("ids", ids.ToArray());
-        var clause = where.Length == 0 ? "WHERE id = ANY(@ids)" : where + " AND id = ANY(@ids)";
+        var clause = AndWhere(where, "id = ANY(@ids)");
         await using var connection = await _connections.OpenAsync(identity, cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             $"SELECT count(*)::int FROM failed_generations {clause}", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -222,10 +222,10 @@ public sealed partial class FailedGenerationReader
     private static string TokenHistogramFromRowsSql(string where, string successWhere) => $"""
         WITH f AS (
             SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS bucket, count(*) AS n
-            FROM failed_generations {With(where, "output_tokens IS NOT NULL")} GROUP BY 1),
+            FROM failed_generations {AndWhere(where, "output_tokens IS NOT NULL")} GROUP BY 1),
         s AS (
             SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS bucket, count(*) AS n
-            FROM conversations {With(successWhere, "output_tokens IS NOT NULL")} GROUP BY 1)
+            FROM conversations {AndWhere(successWhere, "output_tokens IS NOT NULL")} GROUP BY 1)
         {JoinBucketsSql}
         """;
 
@@ -248,8 +248,6 @@ public sealed partial class FailedGenerationReader
         LEFT JOIN s ON s.bucket = b
         ORDER BY b
         """;
-
-    private static string With(string where, string clause) => where.Length == 0 ? "WHERE " + clause : where + " AND " + clause;
 
     /// <summary>
     /// The rows of <paramref name="page"/>: none without a query when <paramref name="total"/> (when known) ends before

@@ -70,7 +70,7 @@ public sealed partial class FailedGenerationReader
         if (after is not null)
         {
             // The grid index (created_at DESC, id DESC) resumes right after the cursor's row; the count keeps every match.
-            pageWhere = (where.Length == 0 ? "WHERE " : where + " AND ") + "(created_at, id) < (@afterAt, @afterId)";
+            pageWhere = AndWhere(where, "(created_at, id) < (@afterAt, @afterId)");
             parameters.Add("afterAt", after.CreatedAtUtc);
             parameters.Add("afterId", after.Id);
         }
@@ -249,6 +249,9 @@ public sealed partial class FailedGenerationReader
 
         return (clauses.Count == 0 ? string.Empty : "WHERE " + string.Join(" AND ", clauses), parameters);
     }
+
+    /// <summary><paramref name="where"/> (a <see cref="BuildWhere(FailedGenerationFilter, FilterTable)"/> result, possibly empty) with <paramref name="clause"/> as one more condition.</summary>
+    internal static string AndWhere(string where, string clause) => where.Length == 0 ? "WHERE " + clause : where + " AND " + clause;
 
     /// <summary>Where a filter is applied: the rows, the rollup of counts (0070), or the narrow search copy (0089).</summary>
     internal enum FilterTable

@@ -130,7 +130,7 @@ public sealed class RunRerunStore(
         var (where, parameters) = FailedGenerationReader.BuildWhere(filter);
         if (request.FailureIds is { } ids)
         {
-            where = (where.Length == 0 ? "WHERE " : where + " AND ") + "id = ANY(@failureIds)";
+            where = FailedGenerationReader.AndWhere(where, "id = ANY(@failureIds)");
             parameters.Add("failureIds", ids.Distinct().ToArray());
         }
 

@@ -121,29 +121,22 @@ public sealed class OutputTokenRollupTests(IntegrationEnvironment env)
         var histogram = await reader.GetOutputTokenHistogramAsync(DbIdentity.User(member), filter, width, buckets, None);
         var unfiltered = await reader.GetOutputTokenHistogramAsync(DbIdentity.User(member), new FailedGenerationFilter(), width, buckets, None);
 
-        // The member's rows only (row-level security), bucketed by width_bucket as the rows' own query does.
-        var expected = await c.QueryAsync<(int Bucket, long Failures, long Successes)>("""
-            WITH f AS (
-                SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS b, count(*) AS n FROM failed_generations
-                WHERE created_by = @member AND output_tokens IS NOT NULL AND (@all OR (run_id = @run AND failure_type = 'truncation'
-                  AND created_at >= '2026-03-01 00:00:00+00' AND created_at < '2026-03-03 00:00:00+00')) GROUP BY 1),
-            s AS (
-                SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS b, count(*) AS n FROM conversations
-                WHERE created_by = @member AND output_tokens IS NOT NULL AND (@all OR (run_id = @run
-                  AND created_at >= '2026-03-01 00:00:00+00' AND created_at < '2026-03-03 00:00:00+00')) GROUP BY 1)
-            SELECT g, COALESCE(f.n, 0), COALESCE(s.n, 0)
-            FROM generate_series(1, @buckets) g LEFT JOIN f ON f.b = g LEFT JOIN s ON s.b = g ORDER BY g
-            """, new { upper = width * (buckets - 1), buckets, member, run, all = false });
-        var expectedAll = await c.QueryAsync<(int Bucket, long Failures, long Successes)>("""
-            WITH f AS (
-                SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS b, count(*) AS n FROM failed_generations
-                WHERE created_by = @member AND output_tokens IS NOT NULL GROUP BY 1),
-            s AS (
-                SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS b, count(*) AS n FROM conversations
-                WHERE created_by = @member AND output_tokens IS NOT NULL GROUP BY 1)
-            SELECT g, COALESCE(f.n, 0), COALESCE(s.n, 0)
-            FROM generate_series(1, @buckets) g LEFT JOIN f ON f.b = g LEFT JOIN s ON s.b = g ORDER BY g
-            """, new { upper = width * (buckets - 1), buckets, member });
+        // The member's rows only (row-level security), bucketed by width_bucket as the rows' own query does; all: no filter.
+        async Task<IEnumerable<(int Bucket, long Failures, long Successes)>> ExpectedAsync(bool all) =>
+            await c.QueryAsync<(int Bucket, long Failures, long Successes)>("""
+                WITH f AS (
+                    SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS b, count(*) AS n FROM failed_generations
+                    WHERE created_by = @member AND output_tokens IS NOT NULL AND (@all OR (run_id = @run AND failure_type = 'truncation'
+                      AND created_at >= '2026-03-01 00:00:00+00' AND created_at < '2026-03-03 00:00:00+00')) GROUP BY 1),
+                s AS (
+                    SELECT width_bucket(output_tokens, 0, @upper, @buckets - 1) AS b, count(*) AS n FROM conversations
+                    WHERE created_by = @member AND output_tokens IS NOT NULL AND (@all OR (run_id = @run
+                      AND created_at >= '2026-03-01 00:00:00+00' AND created_at < '2026-03-03 00:00:00+00')) GROUP BY 1)
+                SELECT g, COALESCE(f.n, 0), COALESCE(s.n, 0)
+                FROM generate_series(1, @buckets) g LEFT JOIN f ON f.b = g LEFT JOIN s ON s.b = g ORDER BY g
+                """, new { upper = width * (buckets - 1), buckets, member, run, all });
+        var expected = await ExpectedAsync(all: false);
+        var expectedAll = await ExpectedAsync(all: true);
 
         static string Show(IEnumerable<(int LowerBound, long Failures, long Successes)> rows) =>
             string.Join(" ", rows.Select(r => $"{r.LowerBound}:{r.Failures}/{r.Successes}"));

@@ -43,6 +43,8 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
     /// </summary>
     internal static readonly TimeSpan BreakdownLiveInterval = TimeSpan.FromSeconds(10);
 
+    private const string ChartsUnavailable = "Could not load the charts: the database did not answer.";
+
     private DateTimeOffset? _breakdownReadAt;
     private ITimer? _breakdownCatchUp;
     private bool _closed;
@@ -169,7 +171,7 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
         }
         catch (DbException)
         {
-            _problem = "Could not load the charts: the database did not answer.";
+            _problem = ChartsUnavailable;
         }
         finally
         {
@@ -227,7 +229,7 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
         }
         catch (DbException)
         {
-            _problem = "Could not load the charts: the database did not answer.";
+            _problem = ChartsUnavailable;
             StateHasChanged();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
