@@ -52,7 +52,9 @@ public static class WebHostExtensions
         builder.AddDiagnosticsProxySupport();
         builder.AddDiagnosticsDataProtection();
         builder.AddDiagnosticsAuthentication();
-        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents()
+            .AddHubOptions(o => o.MaximumReceiveMessageSize = Components.PrerenderStateBudget.MaxCircuitMessageBytes);
+        builder.Services.AddSingleton<Components.PrerenderStateBudget>();
         // Bottom-left: a snackbar ("Run created.") must not cover the page's action buttons, which sit top-right.
         builder.Services.AddMudServices(o => o.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         builder.Services.AddScoped<RunDashboardService>();

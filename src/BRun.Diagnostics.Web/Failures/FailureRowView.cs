@@ -6,7 +6,9 @@ namespace BRun.Diagnostics.Web.Failures;
 
 /// <summary>
 /// One grid row: what the failures table shows, formatted by the service, not the page. The formatted texts are not
-/// serialized: a row persisted into the prerendered page carries only its fields.
+/// serialized: a row persisted into the prerendered page carries only its fields, and only what the grid shows (no
+/// error message; the details cut to a tooltip's length), since the page's persisted state must fit the circuit's
+/// start message (see <see cref="Components.PrerenderStateBudget"/>). The report dialog reads the whole row.
 /// </summary>
 public sealed record FailureRowView(
     Guid Id,
@@ -19,7 +21,6 @@ public sealed record FailureRowView(
     int MaxTokens,
     string Model,
     Guid? RunId,
-    string? ErrorMessage,
     bool Simulated = false,
     string? Owner = null)
 {
@@ -29,8 +30,14 @@ public sealed record FailureRowView(
     {
         ArgumentNullException.ThrowIfNull(row);
         return new(row.Id, new DateTimeOffset(DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc)), row.FailureType, row.StopReason,
-            row.TruncationPattern, row.TruncationDetails, row.OutputTokens, row.MaxTokens, row.Model, row.RunId, row.ErrorMessage, row.Simulated, owner);
+            row.TruncationPattern, Tooltip(row.TruncationDetails), row.OutputTokens, row.MaxTokens, row.Model, row.RunId, row.Simulated, owner);
     }
+
+    /// <summary>The longest details kept for the pattern cell's tooltip (a stream cut's event count comes first).</summary>
+    public const int TooltipLength = 300;
+
+    private static string? Tooltip(string? details) =>
+        details is { Length: > TooltipLength } ? string.Concat(details.AsSpan(0, TooltipLength - 1), "…") : details;
 
     /// <summary>output / max, e.g. 0.041; null when the API reported no output tokens.</summary>
     [JsonIgnore]

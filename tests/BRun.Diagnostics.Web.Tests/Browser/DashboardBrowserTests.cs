@@ -127,6 +127,31 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
     }
 
     /// <summary>
+    /// A first page of long failures still gets its circuit. The prerender's rows are persisted into the page and sent
+    /// back in the circuit's start message; with real texts (a proxy's HTML error page as the message, a stream cut's
+    /// long details) that message passed SignalR's 32 KB default, the server closed the connection, and the page
+    /// looked loaded but nothing on it worked.
+    /// </summary>
+    [Fact]
+    public async Task A_first_page_of_long_failures_becomes_interactive()
+    {
+        var user = await Host.CreateUserAsync();
+        var html = "<html><body>" + string.Concat(Enumerable.Repeat("<p>upstream connect error or disconnect/reset before headers</p>", 40)) + "</body></html>";
+        for (var i = 0; i < 25; i++)
+        {
+            var input = i % 2 == 0
+                ? FailureSeed.ApiError("The response body is not JSON: " + html)
+                : FailureSeed.Truncation() with { TruncationDetails = "The content JSON is cut inside a string. " + new string('x', 1500) + " #" + i };
+            await Store.StoreAsync(user.Id, input);
+        }
+
+        var page = await SignInAsync(user);
+        await Assertions.Expect(page.Locator("tr.brun-failure-row")).ToHaveCountAsync(25);
+        await page.Locator("tr.brun-failure-row button.brun-view").First.ClickAsync();
+        await Assertions.Expect(page.Locator(".brun-report-conclusion")).ToBeVisibleAsync();
+    }
+
+    /// <summary>
     /// The race behind the flaky filter test, made deterministic: the document's load event is held back (one script
     /// is answered only at the end), as a loaded machine can do. The filter's same-document navigation must still be
     /// seen; a wait that also needs the load event would time out here.

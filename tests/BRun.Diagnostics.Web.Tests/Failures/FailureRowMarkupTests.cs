@@ -10,7 +10,7 @@ public sealed class FailureRowMarkupTests
     private const string Hostile = "<script>alert('x')</script>\" onmouseover=\"alert(1)";
 
     private static FailureRowView Row(Guid? runId = null, string? owner = null) =>
-        new(Guid.NewGuid(), DateTimeOffset.UnixEpoch, "truncation<b>", Hostile, Hostile, Hostile, 1003, 4096, Hostile, runId, Hostile, Simulated: true, Owner: owner);
+        new(Guid.NewGuid(), DateTimeOffset.UnixEpoch, "truncation<b>", Hostile, Hostile, Hostile, 1003, 4096, Hostile, runId, Simulated: true, Owner: owner);
 
     private static AngleSharp.Dom.IElement Parse(FailureRowView row, bool showOwner)
     {

@@ -8,7 +8,7 @@ namespace BRun.Diagnostics.Web.Tests.Failures;
 public sealed class FailuresTableTests : BunitContext
 {
     private static IReadOnlyList<FailureRowView> Rows(int count) =>
-        [.. Enumerable.Range(0, count).Select(i => new FailureRowView(Guid.NewGuid(), DateTimeOffset.UnixEpoch.AddMinutes(i), "truncation", "end_turn", "mid_word", null, 900 + i, 4096, "claude-sonnet-4-5", null, null))];
+        [.. Enumerable.Range(0, count).Select(i => new FailureRowView(Guid.NewGuid(), DateTimeOffset.UnixEpoch.AddMinutes(i), "truncation", "end_turn", "mid_word", null, 900 + i, 4096, "claude-sonnet-4-5", null))];
 
     private IRenderedComponent<FailuresTable> RenderTable(int rows, long? total, int pageIndex = 0) =>
         Render<FailuresTable>(p => p

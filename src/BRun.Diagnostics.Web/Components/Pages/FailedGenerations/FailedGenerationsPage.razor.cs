@@ -64,6 +64,9 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     private NavigationManager Navigation { get; set; } = default!;
 
     [Inject]
+    private PrerenderStateBudget StateBudget { get; set; } = default!;
+
+    [Inject]
     private IDialogService Dialogs { get; set; } = default!;
 
     /// <summary>The grid's page, 1-based, in the URL next to the filters (absent on page 1).</summary>
@@ -100,8 +103,9 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
             // in the HTML (shown before the circuit exists) and are persisted for the circuit's first render.
             try
             {
-                Prerendered = await Failures.ReadFirstViewAsync(_state, _pageIndex, _pageSize, _disposed.Token);
-                Show(Prerendered);
+                var view = await Failures.ReadFirstViewAsync(_state, _pageIndex, _pageSize, _disposed.Token);
+                Show(view);
+                Prerendered = StateBudget.Admit(view, "failures");
             }
             catch (DbException)
             {

@@ -27,6 +27,9 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
     [Inject]
     private DesignDashboardService Design { get; set; } = default!;
 
+    [Inject]
+    private PrerenderStateBudget StateBudget { get; set; } = default!;
+
     private IReadOnlyList<BreakdownRow> _designBreakdown = [];
 
     [Inject]
@@ -95,7 +98,7 @@ public sealed partial class FailureInsightsPage : FailureFilterPageBase, IDispos
         {
             await LoadAsync();
             Prerendered = _insights is { } insights && _problem is null
-                ? new InsightsFirstView(_state.ToQueryString(), insights, [.. _designBreakdown])
+                ? StateBudget.Admit(new InsightsFirstView(_state.ToQueryString(), insights, [.. _designBreakdown]), "insights")
                 : null;
             return;
         }
