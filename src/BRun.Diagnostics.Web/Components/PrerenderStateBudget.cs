@@ -11,10 +11,13 @@ namespace BRun.Diagnostics.Web.Components;
 public sealed partial class PrerenderStateBudget(ILogger<PrerenderStateBudget> logger)
 {
     /// <summary>
-    /// The circuit hub's largest incoming message (SignalR's default is 32 KB). A failures page of real rows was
-    /// 31 KB of state before the rows were slimmed; this leaves room for the budget below and the component markers.
+    /// The circuit hub's largest incoming message (SignalR's default is 32 KB). Two things a user sends are bigger: this
+    /// budget's state in the circuit's start message (about 86 KB at most), and the longest text typed into a field, a
+    /// template body of 100,000 characters: up to 300 KB of UTF-8, sent twice in its change event (the value, and the
+    /// bound field's value Blazor keeps in step). Over the limit the hub closed the circuit, and the page, still on
+    /// screen, stopped working.
     /// </summary>
-    public const long MaxCircuitMessageBytes = 128 * 1024;
+    public const long MaxCircuitMessageBytes = 1024 * 1024;
 
     /// <summary>
     /// The largest view persisted, as JSON. On its way to the page the JSON is base64-encoded in Blazor's state

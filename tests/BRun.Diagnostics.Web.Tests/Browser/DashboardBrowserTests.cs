@@ -152,6 +152,33 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
     }
 
     /// <summary>
+    /// The longest template body the design page accepts reaches the server. A field's value travels in one circuit
+    /// message, twice: 100,000 euro signs are 600 KB of UTF-8, far past SignalR's default 32 KB, which closed the
+    /// circuit and left the editor on screen, dead.
+    /// </summary>
+    [Fact]
+    public async Task A_template_body_of_the_longest_allowed_length_is_saved()
+    {
+        var user = await Host.CreateUserAsync();
+        var body = "Plan for {{persona_name}}: " + new string('€', BRun.Diagnostics.Core.Design.TemplatePlaceholders.MaxBodyLength - 27);
+        Assert.Equal(BRun.Diagnostics.Core.Design.TemplatePlaceholders.MaxBodyLength, body.Length);
+        var page = await SignInAsync(user, "/design", interactive: ".brun-design-header[data-interactive='true']");
+
+        await page.ClickAsync(".brun-new-template");
+        await page.FillAsync(".brun-template-name input", "longest-body");
+        // A longer paste is cut by the browser rather than sent.
+        await Assertions.Expect(page.Locator(".brun-template-body textarea")).ToHaveAttributeAsync("maxlength", "100000");
+        await page.FillAsync(".brun-template-body textarea", body);
+        await page.ClickAsync(".brun-template-save");
+
+        await Assertions.Expect(page.Locator(".brun-template-editor")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator(".brun-templates")).ToContainTextAsync("longest-body");
+        var saved = await Host.Services.GetRequiredService<BRun.Diagnostics.Infrastructure.Design.DesignStore>()
+            .FindTemplateAsync(BRun.Diagnostics.Infrastructure.Database.DbIdentity.User(user.Id), "longest-body", false, CancellationToken.None);
+        Assert.Equal(body, saved?.Body);
+    }
+
+    /// <summary>
     /// The race behind the flaky filter test, made deterministic: the document's load event is held back (one script
     /// is answered only at the end), as a loaded machine can do. The filter's same-document navigation must still be
     /// seen; a wait that also needs the load event would time out here.

@@ -30,6 +30,9 @@ public sealed class DesignPageTests(IntegrationEnvironment env) : LiveDashboardT
         Services.AddScoped<RunDashboardService>();
         Services.AddSingleton(new BRun.Diagnostics.Infrastructure.Alerts.RunAlertStore(Db.Get<IUserScopedConnectionFactory>()));
         Services.AddScoped<RunAlertService>();
+
+        // As in a circuit (after the services: setting it starts the renderer).
+        SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
     }
 
     [Fact]
