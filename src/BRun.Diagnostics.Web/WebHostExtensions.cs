@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.Diagnostics;
 using BRun.Diagnostics.Infrastructure;
 using BRun.Diagnostics.Infrastructure.Batches;
@@ -53,8 +54,13 @@ public static class WebHostExtensions
         builder.AddDiagnosticsDataProtection();
         builder.AddDiagnosticsAuthentication();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents()
-            .AddHubOptions(o => o.MaximumReceiveMessageSize = Components.PrerenderStateBudget.MaxCircuitMessageBytes);
+            .AddHubOptions(o =>
+            {
+                o.MaximumReceiveMessageSize = Components.PrerenderStateBudget.MaxCircuitMessageBytes;
+                o.AddFilter<Components.CircuitErrorLogFilter>();
+            });
         builder.Services.AddSingleton<Components.PrerenderStateBudget>();
+        builder.Services.AddSingleton<Components.CircuitErrorLogFilter>();
         // Bottom-left: a snackbar ("Run created.") must not cover the page's action buttons, which sit top-right.
         builder.Services.AddMudServices(o => o.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         builder.Services.AddScoped<RunDashboardService>();

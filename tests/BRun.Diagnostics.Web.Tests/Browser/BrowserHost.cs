@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace BRun.Diagnostics.Web.Tests.Browser;
 
@@ -28,6 +29,9 @@ internal sealed class BrowserHost : WebApplicationFactory<Program>
 
     public TestDatabase Db => _db;
 
+    /// <summary>Warnings and errors the host logged, as "category: message".</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Warnings { get; } = new();
+
     public Uri BaseAddress { get; private set; } = default!;
 
     public static async Task<BrowserHost> StartAsync(IntegrationEnvironment env, IReadOnlyDictionary<string, string?>? settings = null)
@@ -48,6 +52,7 @@ internal sealed class BrowserHost : WebApplicationFactory<Program>
         }
 
         builder.UseSetting("Auth:SeedAdminPassword", string.Empty);
+        builder.ConfigureLogging(logging => logging.AddProvider(new WarningCapture(Warnings)));
         builder.UseSetting("urls", "http://127.0.0.1:0");
         foreach (var (key, value) in _extraSettings)
         {
@@ -65,5 +70,30 @@ internal sealed class BrowserHost : WebApplicationFactory<Program>
     {
         await base.DisposeAsync();
         await _db.DisposeAsync();
+    }
+
+    private sealed class WarningCapture(System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    lines.Enqueue($"{category}: {formatter(state, exception)}");
+                }
+            }
+        }
     }
 }

@@ -179,6 +179,27 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
     }
 
     /// <summary>
+    /// A connection closed by an error is logged as a warning (SignalR says so only at Debug): here a message over the
+    /// circuit's 1 MB limit, sent through Blazor's own JS interop.
+    /// </summary>
+    [Fact]
+    public async Task A_circuit_closed_by_an_oversized_message_is_logged()
+    {
+        var user = await Host.CreateUserAsync();
+        var page = await SignInAsync(user);
+
+        await page.EvaluateAsync("() => { DotNet.invokeMethodAsync('BRun.Diagnostics.Web', 'NoSuchMethod', 'x'.repeat(2 * 1024 * 1024)).catch(() => {}); }");
+
+        var waited = Stopwatch.StartNew();
+        while (!Host.Warnings.Any(l => l.Contains("closed by an error (InvalidDataException)", StringComparison.Ordinal)) && waited.ElapsedMilliseconds < WaitMs)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Contains(Host.Warnings, l => l.StartsWith(typeof(BRun.Diagnostics.Web.Components.CircuitErrorLogFilter).FullName + ": A dashboard connection was closed by an error (InvalidDataException)", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// The race behind the flaky filter test, made deterministic: the document's load event is held back (one script
     /// is answered only at the end), as a loaded machine can do. The filter's same-document navigation must still be
     /// seen; a wait that also needs the load event would time out here.
