@@ -24,6 +24,7 @@ public abstract class DashboardTestContext : BunitContext, IAsyncLifetime
             options.PopoverOptions.CheckForPopoverProvider = false;
         });
         JSInterop.Mode = JSRuntimeMode.Loose;
+        Services.AddSingleton(new Components.PrerenderStateBudget(Microsoft.Extensions.Logging.Abstractions.NullLogger<Components.PrerenderStateBudget>.Instance));
     }
 
     /// <summary>
