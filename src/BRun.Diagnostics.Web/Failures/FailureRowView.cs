@@ -36,8 +36,17 @@ public sealed record FailureRowView(
     /// <summary>The longest details kept for the pattern cell's tooltip (a stream cut's event count comes first).</summary>
     public const int TooltipLength = 300;
 
-    private static string? Tooltip(string? details) =>
-        details is { Length: > TooltipLength } ? string.Concat(details.AsSpan(0, TooltipLength - 1), "…") : details;
+    private static string? Tooltip(string? details)
+    {
+        if (details is not { Length: > TooltipLength })
+        {
+            return details;
+        }
+
+        // Never half of a surrogate pair (an emoji in a stream cut's content description).
+        var keep = char.IsHighSurrogate(details[TooltipLength - 2]) ? TooltipLength - 2 : TooltipLength - 1;
+        return string.Concat(details.AsSpan(0, keep), "…");
+    }
 
     /// <summary>output / max, e.g. 0.041; null when the API reported no output tokens.</summary>
     [JsonIgnore]

@@ -56,4 +56,13 @@ public sealed class FailureRowViewTests
 
         Assert.Equal("ends with a backslash", FailureRowView.From(summary).TruncationDetails);
     }
+
+    [Fact]
+    public void Details_are_not_cut_inside_a_surrogate_pair()
+    {
+        var details = new string('x', FailureRowView.TooltipLength - 2) + "😀" + new string('y', 50);
+        var summary = new FailedGenerationSummary { Id = Guid.NewGuid(), FailureType = "truncation", TruncationDetails = details, Model = "m" };
+
+        Assert.Equal(new string('x', FailureRowView.TooltipLength - 2) + "…", FailureRowView.From(summary).TruncationDetails);
+    }
 }
