@@ -108,6 +108,8 @@ Task<System.Text.Json.JsonElement> Watch(string kind, string argument, string? s
 static long Elapsed(System.Text.Json.JsonElement watched) =>
     (long)Math.Round(watched.GetProperty("end").GetDouble() - watched.GetProperty("start").GetDouble());
 
+static long Median(List<long> values) => values.Order().ElementAt(values.Count / 2);
+
 void Report(string name, IEnumerable<long> values) =>
     Console.WriteLine($"{name}: {string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)))} ms");
 
@@ -163,6 +165,45 @@ Report("first page load in a new tab (navigation to rows shown and circuit inter
 Report("first page load by a reload (navigation to rows shown and circuit interactive)", reload);
 Report("first page load (navigation to rows shown, prerendered)", loadRows);
 Report("first page load (navigation to chip counts shown)", loadCounts);
+if (Environment.GetEnvironmentVariable("BRUN_BENCH_AB") == "first-paint")
+{
+    // New tabs painting with the cut of MudBlazor's stylesheet (as served) against the same tabs given the whole sheet
+    // in its place, interleaved so that both meet the same machine. Both are answered from memory by the route.
+    var probe = await context.NewPageAsync();
+    await probe.GotoAsync("/conversations/failed");
+    var sheets = await probe.EvaluateAsync<string[]>(
+        """
+        async () => {
+          const link = document.querySelector('link[data-brun-first-paint]');
+          return [link.href, await (await fetch(link.href)).text(), await (await fetch(link.dataset.brunFirstPaint)).text()];
+        }
+        """);
+    await probe.CloseAsync();
+    var giveWhole = false;
+    await context.RouteAsync("**/_styles/first-paint.*", route => route.FulfillAsync(new()
+    {
+        Body = giveWhole ? sheets[2] : sheets[1],
+        ContentType = "text/css",
+        Headers = new Dictionary<string, string> { ["Cache-Control"] = "public, max-age=31536000, immutable" },
+    }));
+    var cut = new List<long>();
+    var whole = new List<long>();
+    for (var i = 0; i < 4 * LoadRepeats; i++)
+    {
+        giveWhole = i % 2 == 1;
+        var tab = await context.NewPageAsync();
+        var marks = await FullLoadMarksAsync(tab);
+        await tab.CloseAsync();
+        (giveWhole ? whole : cut).Add((long)Math.Round(Math.Max(marks["rows"], marks["interactive"])));
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+    }
+
+    await context.UnrouteAllAsync();
+    Report($"A/B new tab, first paint with the cut sheet ({sheets[1].Length:N0} chars)", cut);
+    Report($"A/B new tab, first paint with the whole sheet ({sheets[2].Length:N0} chars)", whole);
+    Console.WriteLine($"A/B medians: cut {Median(cut)} ms, whole {Median(whole)} ms");
+}
+
 if (Environment.GetEnvironmentVariable("BRUN_BENCH_ONLY") == "load")
 {
     // For comparing page-load changes quickly.

@@ -22,6 +22,7 @@ using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Failures;
 using BRun.Diagnostics.Web.Retention;
 using BRun.Diagnostics.Web.Runs;
+using BRun.Diagnostics.Web.Styling;
 using MudBlazor.Services;
 
 namespace BRun.Diagnostics.Web;
@@ -61,6 +62,7 @@ public static class WebHostExtensions
             });
         builder.Services.AddSingleton<Components.PrerenderStateBudget>();
         builder.Services.AddSingleton<Components.CircuitErrorLogFilter>();
+        builder.Services.AddSingleton<Styling.FirstPaintStylesheet>();
         // Bottom-left: a snackbar ("Run created.") must not cover the page's action buttons, which sit top-right.
         builder.Services.AddMudServices(o => o.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         builder.Services.AddScoped<RunDashboardService>();
@@ -114,6 +116,7 @@ public static class WebHostExtensions
 
         // The sign-in page needs its CSS and scripts before anyone is signed in.
         app.MapStaticAssets().AllowAnonymous();
+        app.MapFirstPaintStylesheet();
         app.MapAccountEndpoints();
         app.MapRunApi();
         app.MapRunCompareApi();
