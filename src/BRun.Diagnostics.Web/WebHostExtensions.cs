@@ -57,7 +57,7 @@ public static class WebHostExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents()
             .AddHubOptions(o =>
             {
-                o.MaximumReceiveMessageSize = Components.PrerenderStateBudget.MaxCircuitMessageBytes;
+                o.MaximumReceiveMessageSize = Components.CircuitLimits.MaxCircuitMessageBytes;
                 o.AddFilter<Components.CircuitErrorLogFilter>();
             });
         builder.Services.AddSingleton<Components.PrerenderStateBudget>();

@@ -11,15 +11,6 @@ namespace BRun.Diagnostics.Web.Components;
 public sealed partial class PrerenderStateBudget(ILogger<PrerenderStateBudget> logger)
 {
     /// <summary>
-    /// The circuit hub's largest incoming message (SignalR's default is 32 KB). Two things a user sends are bigger: this
-    /// budget's state in the circuit's start message (about 86 KB at most), and the longest text typed into a field, a
-    /// template body of 100,000 characters: up to 300 KB of UTF-8, sent twice in its change event (the value, and the
-    /// bound field's value Blazor keeps in step). Over the limit the hub closed the circuit, and the page, still on
-    /// screen, stopped working.
-    /// </summary>
-    public const long MaxCircuitMessageBytes = 1024 * 1024;
-
-    /// <summary>
     /// The largest view persisted, as JSON. On its way to the page the JSON is base64-encoded in Blazor's state
     /// dictionary, then protected and base64-encoded again: about 1.8 times larger, so 48 KB arrives as about 86 KB.
     /// </summary>
