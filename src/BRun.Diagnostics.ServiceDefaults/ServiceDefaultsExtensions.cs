@@ -55,6 +55,11 @@ public static class ServiceDefaultsExtensions
             .WithMetrics(m =>
             {
                 m.AddMeter(DiagnosticsTelemetry.MeterName)
+                    // The dashboard's circuits (ASP.NET Core 10): how many are open and connected, how long they live,
+                    // navigations and how long browser events take to handle. Not the Lifecycle meter: a series per
+                    // component type and bucket, and its durations count the awaits between renders. The worker has no
+                    // circuits and reports none.
+                    .AddMeter("Microsoft.AspNetCore.Components", "Microsoft.AspNetCore.Components.Server.Circuits")
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
                     .AddNpgsqlInstrumentation();

@@ -32,7 +32,7 @@ public sealed partial class DashboardBrowserTests(IntegrationEnvironment env) : 
     {
         // Before anything starts: a missing browser fails here, with a message saying how to provide one.
         var chromium = HeadlessChromium.FindExecutable();
-        _host = await BrowserHost.StartAsync(env);
+        _host = await BrowserHost.StartAsync(env, new Dictionary<string, string?> { ["Telemetry:PrometheusEnabled"] = "true" });
         _playwright = await Playwright.CreateAsync();
         _browser = await HeadlessChromium.LaunchAsync(_playwright, chromium);
     }
