@@ -103,4 +103,49 @@ public sealed partial class DashboardBrowserTests
         Assert.Equal(["cut", "whole", "/app.css"], sheets.Where(s => s is "cut" or "whole" or "/app.css"));
         Assert.Equal("16px", cellPadding);
     }
+
+    [Fact]
+    public async Task Pages_painted_with_the_cut_alone_look_exactly_as_with_the_whole_sheet()
+    {
+        var user = await Host.CreateUserAsync();
+        await Store.StoreAsync(user.Id, FailureSeed.Truncation());
+        await Store.StoreAsync(user.Id, FailureSeed.ApiError());
+        var cutOnly = await _browser!.NewContextAsync(new() { BaseURL = Host.BaseAddress.ToString(), ViewportSize = new() { Width = 1366, Height = 768 } });
+        // The whole sheet never arrives: what shows is the cut's doing alone.
+        await cutOnly.RouteAsync(WholeMudBlazorSheet(), route => route.AbortAsync());
+        var cutPage = await SignInAsync(user, context: cutOnly);
+        var wholePage = await SignInAsync(user);
+        var different = new List<string>();
+        foreach (var path in new[] { "/conversations/failed", "/account", "/no/such-page" })
+        {
+            var shots = new List<byte[]>();
+            foreach (var page in new[] { cutPage, wholePage })
+            {
+                await page.GotoAsync(path, new() { WaitUntil = WaitUntilState.Commit });
+                await page.WaitForFunctionAsync("() => document.getElementById('brun-whole-stylesheet') !== null");
+                if (page == wholePage)
+                {
+                    await page.WaitForFunctionAsync(WholeSheetLoaded);
+                }
+
+                await page.Mouse.MoveAsync(1300, 760);
+                await page.WaitForTimeoutAsync(300);
+                shots.Add(await page.ScreenshotAsync(new() { FullPage = true }));
+            }
+
+            if (!shots[0].AsSpan().SequenceEqual(shots[1]))
+            {
+                var name = path.Trim('/').Replace('/', '-');
+                await File.WriteAllBytesAsync(Path.Combine(ScreenshotDirectory(), $"first-paint-cut-only-{name}.png"), shots[0]);
+                await File.WriteAllBytesAsync(Path.Combine(ScreenshotDirectory(), $"first-paint-whole-{name}.png"), shots[1]);
+                different.Add(path);
+            }
+        }
+
+        // A page that differs is saved both ways in TestResults/screenshots/first-paint-*.png.
+        Assert.Empty(different);
+    }
+
+    [GeneratedRegex(@"/_content/MudBlazor/MudBlazor\.min\.[a-z0-9]+\.css$")]
+    private static partial Regex WholeMudBlazorSheet();
 }
