@@ -63,6 +63,7 @@ public static class WebHostExtensions
         builder.Services.AddSingleton<Components.PrerenderStateBudget>();
         builder.Services.AddSingleton<Components.CircuitErrorLogFilter>();
         builder.Services.AddSingleton<Styling.FirstPaintStylesheet>();
+        builder.Services.AddHostedService<Styling.FirstPaintStylesheetWarmup>();
         // Bottom-left: a snackbar ("Run created.") must not cover the page's action buttons, which sit top-right.
         builder.Services.AddMudServices(o => o.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         builder.Services.AddScoped<RunDashboardService>();

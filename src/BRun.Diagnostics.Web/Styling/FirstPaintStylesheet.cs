@@ -12,8 +12,8 @@ namespace BRun.Diagnostics.Web.Styling;
 /// process that parses the whole sheet again (627 KB, 4,058 rules: 28–78 ms of the main thread, docs/dashboard.md)
 /// before it paints or starts the circuit. Pages link this cut instead (rules for the classes in FirstPaintClasses.txt)
 /// and brun-start.js adds the whole sheet, behind it, once the page works: the cascade then is the original one, and
-/// what opens later (dialogs, menus, pickers) finds its rules. Built on first use from the sheet the app serves, so a
-/// MudBlazor update changes both together.
+/// what opens later (dialogs, menus, pickers) finds its rules. Built as the host starts (FirstPaintStylesheetWarmup)
+/// from the sheet the app serves, so a MudBlazor update changes both together.
 /// </summary>
 public sealed partial class FirstPaintStylesheet(IWebHostEnvironment environment, ILogger<FirstPaintStylesheet> logger)
 {
@@ -46,21 +46,33 @@ public sealed partial class FirstPaintStylesheet(IWebHostEnvironment environment
             return null;
         }
 
-        string css;
-        using (var reader = new StreamReader(file.CreateReadStream(), Encoding.UTF8))
+        try
         {
-            css = reader.ReadToEnd();
-        }
+            string css;
+            using (var reader = new StreamReader(file.CreateReadStream(), Encoding.UTF8))
+            {
+                css = reader.ReadToEnd();
+            }
 
-        var classes = ReadClassList();
-        var cut = CssClassFilter.Filter(css, classes.Contains);
-        var sheet = FirstPaintSheet.Create(cut);
-        LogBuilt(logger, cut.Length, css.Length, sheet.Url, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return sheet;
+            var classes = ReadClassList();
+            var cut = CssClassFilter.Filter(css, classes.Contains);
+            var sheet = FirstPaintSheet.Create(cut);
+            LogBuilt(logger, cut.Length, css.Length, sheet.Url, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return sheet;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The pages still work with the whole sheet; only their first paint is slower.
+            LogCutFailed(logger, e);
+            return null;
+        }
     }
 
     [LoggerMessage(EventId = 7810, Level = LogLevel.Warning, Message = "MudBlazor's stylesheet {Path} was not found in the web root; pages link the whole sheet, parsed again by every new tab")]
     private static partial void LogFullSheetMissing(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 7813, Level = LogLevel.Error, Message = "MudBlazor's stylesheet could not be cut for the first paint; pages link the whole sheet")]
+    private static partial void LogCutFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 7811, Level = LogLevel.Debug, Message = "First-paint stylesheet: {Kept} of MudBlazor's {Total} characters, served at {Url}, cut in {ElapsedMs:F0} ms")]
     private static partial void LogBuilt(ILogger logger, int kept, int total, string url, double elapsedMs);
@@ -90,7 +102,7 @@ public sealed class ClassList
             .ToList();
         return new ClassList(
             entries.Where(e => !e.Contains('*', StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal),
-            patterns.Count == 0 ? null : new Regex(string.Join('|', patterns), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking));
+            patterns.Count == 0 ? null : new Regex(string.Join('|', patterns), RegexOptions.CultureInvariant));
     }
 
     public bool Contains(string className) => _names.Contains(className) || (_patterns?.IsMatch(className) ?? false);
@@ -112,8 +124,8 @@ public sealed record FirstPaintSheet(string Url, string ETag, byte[] Css, byte[]
     {
         using var output = new MemoryStream();
         using (Stream compressor = brotli
-            ? new BrotliStream(output, CompressionLevel.SmallestSize, leaveOpen: true)
-            : new GZipStream(output, CompressionLevel.SmallestSize, leaveOpen: true))
+            ? new BrotliStream(output, CompressionLevel.Optimal, leaveOpen: true)
+            : new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
         {
             compressor.Write(bytes);
         }
@@ -159,4 +171,17 @@ public static class FirstPaintStylesheetEndpoints
 
     private static bool Accepts(IList<StringWithQualityHeaderValue> accepted, string coding) =>
         accepted.Any(a => string.Equals(a.Value.Value, coding, StringComparison.OrdinalIgnoreCase) && a.Quality is not 0);
+}
+
+/// <summary>Cuts the first-paint sheet as the host starts, so that the first page after a start does not wait for it.</summary>
+public sealed class FirstPaintStylesheetWarmup(FirstPaintStylesheet stylesheet) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Not awaited: start-up does not wait for it, and a request arriving first waits on the same Lazy.
+        _ = Task.Run(() => stylesheet.Sheet, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
