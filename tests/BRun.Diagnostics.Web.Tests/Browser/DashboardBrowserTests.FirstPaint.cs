@@ -27,6 +27,16 @@ public sealed partial class DashboardBrowserTests
         })()
         """;
 
+    private const string DomQuietFor300Ms = """
+        () => new Promise(resolve => {
+          let timer;
+          const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(done, 300); });
+          const done = () => { observer.disconnect(); resolve(true); };
+          observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+          timer = setTimeout(done, 300);
+        })
+        """;
+
     private const string WholeSheetLoaded = "() => document.getElementById('brun-whole-stylesheet')?.sheet != null";
 
     private const string ClassesNow = "() => [...new Set([...document.querySelectorAll('*')].flatMap(e => [...e.classList]))]";
@@ -129,8 +139,10 @@ public sealed partial class DashboardBrowserTests
                 }
 
                 await page.Mouse.MoveAsync(1300, 760);
-                await page.WaitForTimeoutAsync(300);
-                shots.Add(await page.ScreenshotAsync(new() { FullPage = true }));
+                // The page settles after its first render (MudBlazor's breakpoint interop sets the drawer's classes,
+                // whose margins move with a transition): compare what each context settles on, not a moment of it.
+                await page.EvaluateAsync(DomQuietFor300Ms);
+                shots.Add(await page.ScreenshotAsync(new() { FullPage = true, Animations = ScreenshotAnimations.Disabled }));
             }
 
             if (!shots[0].AsSpan().SequenceEqual(shots[1]))
