@@ -11,7 +11,8 @@ namespace BRun.Diagnostics.Web.Styling;
 /// The part of MudBlazor's stylesheet the dashboard's pages need for their first paint. A new tab is a new renderer
 /// process that parses the whole sheet again (627 KB, 4,058 rules: 28–78 ms of the main thread, docs/dashboard.md)
 /// before it paints or starts the circuit. Pages link this cut instead (rules for the classes in FirstPaintClasses.txt)
-/// and brun-start.js adds the whole sheet, behind it, once the page works: the cascade then is the original one, and
+/// and the whole sheet is added behind it once the page works (WholeStylesheetLoader, brun-start.js): the cascade then
+/// is the original one, and
 /// what opens later (dialogs, menus, pickers) finds its rules. Built as the host starts (FirstPaintStylesheetWarmup)
 /// from the sheet the app serves, so a MudBlazor update changes both together.
 /// </summary>
@@ -108,16 +109,23 @@ public sealed class ClassList
     public bool Contains(string className) => _names.Contains(className) || (_patterns?.IsMatch(className) ?? false);
 }
 
-/// <summary>The cut sheet, its URL (named by its content, so it is cached for good) and its compressed forms.</summary>
-public sealed record FirstPaintSheet(string Url, string ETag, byte[] Css, byte[] Brotli, byte[] Gzip)
+/// <summary>The cut sheet, named by its content's hash (so it is cached for good), and its compressed forms.</summary>
+public sealed record FirstPaintSheet(string Hash, byte[] Css, byte[] Brotli, byte[] Gzip)
 {
     public const string UrlPrefix = "/_styles/first-paint.";
+
+    public string Url => $"{UrlPrefix}{Hash}.css";
+
+    /// <summary>The URL relative to the pages' &lt;base href&gt;.</summary>
+    public string Href => Url[1..];
+
+    public string ETag => $"\"{Hash}\"";
 
     public static FirstPaintSheet Create(string css)
     {
         var bytes = Encoding.UTF8.GetBytes(css);
         var hash = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
-        return new FirstPaintSheet($"{UrlPrefix}{hash}.css", $"\"{hash}\"", bytes, Compress(bytes, brotli: true), Compress(bytes, brotli: false));
+        return new FirstPaintSheet(hash, bytes, Compress(bytes, brotli: true), Compress(bytes, brotli: false));
     }
 
     private static byte[] Compress(byte[] bytes, bool brotli)
@@ -141,7 +149,7 @@ public static class FirstPaintStylesheetEndpoints
     {
         endpoints.MapGet(FirstPaintSheet.UrlPrefix + "{hash}.css", (string hash, HttpContext context, FirstPaintStylesheet stylesheet) =>
         {
-            if (stylesheet.Sheet is not { } sheet || !string.Equals(sheet.Url, context.Request.Path.Value, StringComparison.Ordinal))
+            if (stylesheet.Sheet is not { } sheet || !string.Equals(sheet.Hash, hash, StringComparison.Ordinal))
             {
                 return Results.NotFound();
             }

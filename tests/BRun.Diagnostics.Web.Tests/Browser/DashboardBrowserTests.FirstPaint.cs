@@ -17,11 +17,12 @@ public sealed partial class DashboardBrowserTests
     private const string FirstPaintProbe = """
         (() => {
           const marks = window.__brunFirstPaint = { classes: [] };
+          window.__brunClassesNow = () => [...new Set([...document.querySelectorAll('*')].flatMap(e => [...e.classList]))];
           new MutationObserver(() => {
             if (!('interactive' in marks) && document.querySelector("[data-interactive='true']")) { marks.interactive = performance.now(); }
             if (!('whole' in marks) && document.getElementById('brun-whole-stylesheet')) {
               marks.whole = performance.now();
-              marks.classes = [...new Set([...document.querySelectorAll('*')].flatMap(e => [...e.classList]))];
+              marks.classes = window.__brunClassesNow();
             }
           }).observe(document, { childList: true, subtree: true, attributes: true });
         })()
@@ -39,7 +40,7 @@ public sealed partial class DashboardBrowserTests
 
     private const string WholeSheetLoaded = "() => document.getElementById('brun-whole-stylesheet')?.sheet != null";
 
-    private const string ClassesNow = "() => [...new Set([...document.querySelectorAll('*')].flatMap(e => [...e.classList]))]";
+    private const string ClassesNow = "() => window.__brunClassesNow()";
 
     [GeneratedRegex(@"/runs$")]
     private static partial Regex RunsUrl();
