@@ -44,22 +44,23 @@ public sealed partial class FailedGenerationReader
         // of rows to disk; the groups are few, and hashing them is right at any size. The rollup needs no such help.
         var groups = rollup
             ? await connection.QueryAsync<FacetGroup>(command).ConfigureAwait(false)
-            : await QueryWithPlannerOffAsync<FacetGroup>(connection, command, ["enable_sort"]).ConfigureAwait(false);
+            : await QueryWithPlannerSettingsAsync<FacetGroup>(connection, command, [("enable_sort", "off")]).ConfigureAwait(false);
         return Fold(groups, filter, exceptOwn);
     }
 
     /// <summary>
-    /// <paramref name="command"/> with the planner's <paramref name="methods"/> (<c>enable_*</c> settings, constants)
-    /// turned off for that statement only: in its own transaction when the command has none, else set and then reset
-    /// inside the caller's.
+    /// <paramref name="command"/> with the planner's <paramref name="settings"/> (constant names and values, such as
+    /// <c>enable_sort = off</c>) for that statement only: in its own transaction when the command has none, else set
+    /// and then reset inside the caller's.
     /// </summary>
-    private static async Task<IEnumerable<T>> QueryWithPlannerOffAsync<T>(NpgsqlConnection connection, CommandDefinition command, string[] methods)
+    internal static async Task<IEnumerable<T>> QueryWithPlannerSettingsAsync<T>(
+        NpgsqlConnection connection, CommandDefinition command, (string Name, string Value)[] settings)
     {
         var token = command.CancellationToken;
         await using var own = command.Transaction is null ? await connection.BeginTransactionAsync(token).ConfigureAwait(false) : null;
         var scope = (NpgsqlTransaction?)command.Transaction ?? own!;
         await connection.ExecuteAsync(new CommandDefinition(
-            string.Join("; ", methods.Select(m => $"SET LOCAL {m} = off")), transaction: scope, cancellationToken: token)).ConfigureAwait(false);
+            string.Join("; ", settings.Select(s => $"SET LOCAL {s.Name} = {s.Value}")), transaction: scope, cancellationToken: token)).ConfigureAwait(false);
         var rows = await connection.QueryAsync<T>(new CommandDefinition(command.CommandText, command.Parameters, scope, cancellationToken: token)).ConfigureAwait(false);
         if (own is not null)
         {
@@ -68,7 +69,7 @@ public sealed partial class FailedGenerationReader
         else
         {
             await connection.ExecuteAsync(new CommandDefinition(
-                string.Join("; ", methods.Select(m => $"SET LOCAL {m} = DEFAULT")), transaction: scope, cancellationToken: token)).ConfigureAwait(false);
+                string.Join("; ", settings.Select(s => $"SET LOCAL {s.Name} = DEFAULT")), transaction: scope, cancellationToken: token)).ConfigureAwait(false);
         }
 
         return rows;

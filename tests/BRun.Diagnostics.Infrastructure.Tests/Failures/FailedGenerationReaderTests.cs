@@ -1,3 +1,4 @@
+using Dapper;
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
@@ -192,6 +193,33 @@ public sealed class FailedGenerationReaderTests(IntegrationEnvironment env)
         Assert.Equal(
             ($"{f.MaxTokens}", $"{f.Truncation},{f.MaxTokens}", $"{f.MaxTokens},{f.Truncation}", 2L, 2L),
             ($"{newest.Single().Id}", string.Join(",", fewest.Select(r => r.Id)), string.Join(",", list.Items.Select(i => i.Id)), list.TotalCount, facets.Total));
+    }
+
+    [Fact]
+    public async Task A_broad_terms_page_walks_the_sort_index_in_one_process()
+    {
+        await using var f = await ArrangeAsync();
+        await using var connection = await f.Db.Get<IUserScopedConnectionFactory>().OpenAsync(f.Identity, None);
+        // Costs under which the walk goes parallel, as it did at a million rows (where starting two workers took
+        // 14-30 ms of a 0.3 ms read): workers free to start, the filter dear to evaluate.
+        await connection.ExecuteAsync("""
+            SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+            SET min_parallel_index_scan_size = 0; SET cpu_operator_cost = 10;
+            """);
+        var sql = "EXPLAIN (COSTS OFF) " + FailedGenerationReader.PageSql(
+            "WHERE (truncation_details ILIKE @q OR error_message ILIKE @q)", FailedGenerationSort.NewestFirst, total: null);
+        async Task<string> PlanAsync((string Name, string Value)[] settings) => string.Join(" ", await FailedGenerationReader.QueryWithPlannerSettingsAsync<string>(
+            connection, new CommandDefinition(sql, new { q = "%ends%", limit = 25, offset = 0 }, cancellationToken: None), settings));
+
+        var tableScansOnlyOff = await PlanAsync([.. FailedGenerationReader.PageWalkSettings.Where(s => s.Name.StartsWith("enable_", StringComparison.Ordinal))]);
+        var walk = await PlanAsync(FailedGenerationReader.PageWalkSettings);
+
+        // The settings held for the statement only: the session's own are back after it.
+        Assert.Equal(
+            (true, false, true, "2"),
+            (tableScansOnlyOff.Contains("Gather", StringComparison.Ordinal), walk.Contains("Gather", StringComparison.Ordinal),
+                walk.Contains("Index Scan", StringComparison.Ordinal),
+                await connection.ExecuteScalarAsync<string>("SHOW max_parallel_workers_per_gather")));
     }
 
     [Fact]
