@@ -70,7 +70,8 @@ async Task<string> TotalAsync() => await page.Locator(".brun-filter-total").Eval
 Task<System.Text.Json.JsonElement> Watch(string kind, string argument, string? startOn = null) =>
     page.EvaluateAsync<System.Text.Json.JsonElement>(
         """
-        ([kind, arg, startOn]) => new Promise(resolve => {
+        ([kind, arg, startOn]) => new Promise((resolve, reject) => {
+          const rowLabels = () => [...document.querySelectorAll('tr.brun-failure-row .brun-view')].map(b => b.getAttribute('aria-label')).join();
           const now = () => performance.timeOrigin + performance.now();
           const holds = {
             exists: () => document.querySelector(arg) !== null,
@@ -79,18 +80,16 @@ Task<System.Text.Json.JsonElement> Watch(string kind, string argument, string? s
               return cells.length > 0 && [...cells].every(e => e.textContent.trim() === arg);
             },
             totalChanged: () => { const e = document.querySelector('.brun-filter-total'); return e !== null && e.textContent !== arg; },
-            // The grid went busy (a read started) and is no longer: its new rows are shown.
-            busyCycle: (() => {
-              let seen = false;
-              return () => {
-                const g = document.querySelector('.brun-failures-grid');
-                if (g === null) { return false; }
-                if (g.getAttribute('aria-busy') === 'true') { seen = true; return false; }
-                return seen;
-              };
-            })(),
+            // The grid is not busy and shows other rows than before (arg: the rows' View labels then). Waiting for a
+            // busy state to come and go missed reads quick enough that it was never drawn, and then waited forever.
+            rowsChanged: () => {
+              const g = document.querySelector('.brun-failures-grid');
+              return g !== null && g.getAttribute('aria-busy') !== 'true' && rowLabels() !== arg;
+            },
           }[kind];
           let start = null;
+          // A condition that never holds fails the bench with its name rather than hanging it.
+          setTimeout(() => reject(new Error(`no ${kind} within 20 s`)), 20000);
           if (startOn) {
             document.addEventListener(startOn, e => { if (start === null) { start = performance.timeOrigin + e.timeStamp; } }, { capture: true });
           }
@@ -268,7 +267,9 @@ async Task MeasureSearchesAsync()
             await OpenListAsync();
             await page.Locator(".brun-filter-chip").First.WaitForAsync();
             var before = await TotalAsync();
-            var rowsShown = Watch("busyCycle", string.Empty, "input");
+            var rowsBefore = await page.EvaluateAsync<string>(
+                "() => [...document.querySelectorAll('tr.brun-failure-row .brun-view')].map(b => b.getAttribute('aria-label')).join()");
+            var rowsShown = Watch("rowsChanged", rowsBefore, "input");
             var countsShown = Watch("totalChanged", before, "input");
             await page.FillAsync(".brun-filter-search input", term);
             rows.Add(Elapsed(await rowsShown));
@@ -389,6 +390,9 @@ foreach (var (name, url) in new[]
     ("API list page 1 (limit 50, with total)", "/api/failed-generations?limit=50"),
     ("API list filtered (failure_type=api_error&model=claude-haiku-4-5)", "/api/failed-generations?failure_type=api_error&model=claude-haiku-4-5"),
     ("API list deep page (page=10000, limit=50: offset 499,950)", "/api/failed-generations?page=10000&limit=50"),
+    // A page in the far half is read from the other end (ReadPageAsync): the middle is now the deepest read.
+    ("API list middle page (page=9000, limit=50: offset 449,950)", "/api/failed-generations?page=9000&limit=50"),
+    ("API list last page (page=18000, limit=50: offset 899,950)", "/api/failed-generations?page=18000&limit=50"),
 })
 {
     var times = new List<long>();

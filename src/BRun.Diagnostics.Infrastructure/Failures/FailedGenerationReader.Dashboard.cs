@@ -27,10 +27,11 @@ public sealed partial class FailedGenerationReader
         filter = await ResolveTextSearchAsync(connection, null, filter, cancellationToken).ConfigureAwait(false);
         var (where, parameters) = BuildWhere(filter);
 
-        // With filters the rollup's count (a millisecond) comes first: none to show skips the page query, and few are
-        // read through the filters' own indexes (PageSql). Text search has no cheap count; its rows are read as ever.
+        // With filters, or past page 1, the rollup's count (a millisecond) comes first: none to show skips the page
+        // query, few are read through the filters' own indexes (PageSql), and a page in the far half is read from the
+        // other end (ReadPageAsync). Text search has no cheap count; its rows are read as ever.
         long? total = null;
-        if (where.Length > 0 && CanUseRollup(filter))
+        if ((where.Length > 0 || page.Offset > 0) && CanUseRollup(filter))
         {
             var (countSql, countParameters) = CountSql(filter);
             total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -262,14 +263,53 @@ public sealed partial class FailedGenerationReader
             return [];
         }
 
-        parameters.Add("limit", page.PageSize);
-        parameters.Add("offset", page.Offset);
-        var command = new CommandDefinition(PageSql(where, sort, total), parameters, cancellationToken: cancellationToken);
-        if (!broadSearch || total <= FewMatches)
+        var (readSort, limit, offset, fromFarEnd) = PageReadPlan(sort, page, total);
+        parameters.Add("limit", limit);
+        parameters.Add("offset", offset);
+        var command = new CommandDefinition(PageSql(where, readSort, total), parameters, cancellationToken: cancellationToken);
+        var rows = !broadSearch || total <= FewMatches
+            ? (await connection.QueryAsync<FailedGenerationSummary>(command).ConfigureAwait(false)).AsList()
+            : await ReadBroadSearchPageAsync(connection, command).ConfigureAwait(false);
+        if (fromFarEnd)
         {
-            return (await connection.QueryAsync<FailedGenerationSummary>(command).ConfigureAwait(false)).AsList();
+            rows.Reverse();
         }
 
+        return rows;
+    }
+
+    /// <summary>
+    /// How to read <paramref name="page"/>: as asked, or, for a page in the far half of <paramref name="total"/>
+    /// matches (when known and too many for PageSql's fence), in the opposite order from the other end, the rows then
+    /// reversed. An offset costs as many rows as it skips (the last of 900,000 rows, 0.6-1.2 s), so the last page
+    /// ("Last page", or oldest first from the newest) costs what the first does and the middle is the slowest.
+    /// </summary>
+    internal static (FailedGenerationSort Sort, int Limit, long Offset, bool FromFarEnd) PageReadPlan(
+        FailedGenerationSort sort, PageRequest page, long? total)
+    {
+        if (total is not { } count || count <= FewMatches || page.Offset * 2 <= count)
+        {
+            return (sort, page.PageSize, page.Offset, false);
+        }
+
+        // Rows [offset, offset + size) in this order are rows [count - offset - size, count - offset) in the other.
+        var offset = count - page.Offset - page.PageSize;
+        var limit = offset < 0 ? (int)(count - page.Offset) : page.PageSize;
+        return (Reversed(sort), limit, Math.Max(offset, 0), true);
+    }
+
+    /// <summary>The same order backwards: ties are broken by id both ways, so every row keeps its place.</summary>
+    private static FailedGenerationSort Reversed(FailedGenerationSort sort) => sort switch
+    {
+        FailedGenerationSort.NewestFirst => FailedGenerationSort.OldestFirst,
+        FailedGenerationSort.OldestFirst => FailedGenerationSort.NewestFirst,
+        FailedGenerationSort.MostOutputTokens => FailedGenerationSort.FewestOutputTokens,
+        FailedGenerationSort.FewestOutputTokens => FailedGenerationSort.MostOutputTokens,
+        _ => throw new ArgumentOutOfRangeException(nameof(sort), sort, null),
+    };
+
+    private static async Task<List<FailedGenerationSummary>> ReadBroadSearchPageAsync(NpgsqlConnection connection, CommandDefinition command)
+    {
         // A term that matched too many rows to resolve (ResolveTextSearchAsync) is common, so the walk down the sort's
         // index meets a page of matches early. The planner cannot see that: under row-level security it may not read
         // the column statistics for ILIKE (not leakproof), guesses a few dozen matches, and reads and sorts the whole
@@ -279,7 +319,7 @@ public sealed partial class FailedGenerationReader
         return (await QueryWithPlannerSettingsAsync<FailedGenerationSummary>(connection, command, PageWalkSettings).ConfigureAwait(false)).AsList();
     }
 
-    /// <summary>The planner's settings for a broad term's page (<see cref="ReadPageAsync"/> says why).</summary>
+    /// <summary>The planner's settings for a broad term's page (<see cref="ReadBroadSearchPageAsync"/> says why).</summary>
     internal static readonly (string Name, string Value)[] PageWalkSettings =
         [("enable_seqscan", "off"), ("enable_bitmapscan", "off"), ("max_parallel_workers_per_gather", "0")];
 

@@ -195,6 +195,64 @@ public sealed class FailedGenerationReaderTests(IntegrationEnvironment env)
             ($"{newest.Single().Id}", string.Join(",", fewest.Select(r => r.Id)), string.Join(",", list.Items.Select(i => i.Id)), list.TotalCount, facets.Total));
     }
 
+    [Theory]
+    [InlineData(FailedGenerationSort.NewestFirst, "created_at DESC, id DESC")]
+    [InlineData(FailedGenerationSort.OldestFirst, "created_at ASC, id ASC")]
+    [InlineData(FailedGenerationSort.MostOutputTokens, "output_tokens DESC NULLS LAST, id DESC")]
+    [InlineData(FailedGenerationSort.FewestOutputTokens, "output_tokens ASC NULLS FIRST, id ASC")]
+    public async Task A_page_in_the_far_half_holds_the_same_rows_as_its_offset(FailedGenerationSort sort, string orderBy)
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var owner = await db.CreateUserAsync();
+        var other = await db.CreateUserAsync();
+        // More rows than PageSql's fence reads whole, pairs sharing an instant and token counts repeating (ties the id
+        // decides), some without a count (NULLS LAST/FIRST), and another member's rows in between.
+        var count = (int)FailedGenerationReader.FewMatches + 10;
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+        {
+            await c.ExecuteAsync("""
+                INSERT INTO failed_generations (id, prompt, prompt_length, model, max_tokens, raw_response, raw_body, stop_reason,
+                    output_tokens, http_status, streamed, failure_type, truncation_pattern, detection_confidence, created_at, created_by)
+                SELECT gen_random_uuid(), 'p', 1, 'claude-sonnet-4-5', 4096, '{}'::jsonb, '{}', 'end_turn',
+                       CASE WHEN g % 50 = 0 THEN NULL ELSE g % 700 END, 200, false, 'truncation', 'mid_word', 'high',
+                       timestamptz '2026-03-01 00:00:00+00' + (g / 2) * interval '1 minute',
+                       CASE WHEN g % 7 = 0 THEN @other ELSE @owner END
+                FROM generate_series(1, @rows) AS g
+                """, new { owner = owner.Id, other = other.Id, rows = count + (count / 6) + 1 });
+        }
+
+        await using var connection = await db.Get<IUserScopedConnectionFactory>().OpenAsync(DbIdentity.User(owner.Id), None);
+        var all = (await connection.QueryAsync<Guid>($"SELECT id FROM failed_generations ORDER BY {orderBy}")).ToList();
+        var reader = db.Get<FailedGenerationReader>();
+        const int Size = 25;
+        var last = (all.Count - 1) / Size;
+
+        // The last page (partial), the one before it, the first page past the middle, and the last before it.
+        var pages = new[] { last, last - 1, (all.Count / 2 / Size) + 1, all.Count / 2 / Size };
+        foreach (var index in pages)
+        {
+            var rows = await reader.ListPageAsync(DbIdentity.User(owner.Id), new FailedGenerationFilter(), sort, new PageRequest(index, Size), None);
+            Assert.Equal(all.Skip(index * Size).Take(Size), rows.Select(r => r.Id));
+        }
+
+        Assert.True(all.Count > FailedGenerationReader.FewMatches && all.Count % Size != 0, $"{all.Count} visible rows");
+    }
+
+    [Theory]
+    [InlineData(0, 25, 5010L, "NewestFirst 25 0 False")]
+    [InlineData(100, 25, 5010L, "NewestFirst 25 2500 False")]
+    [InlineData(101, 25, 5010L, "OldestFirst 25 2460 True")]
+    [InlineData(200, 25, 5010L, "OldestFirst 10 0 True")]
+    [InlineData(199, 25, 5010L, "OldestFirst 25 10 True")]
+    [InlineData(199, 25, null, "NewestFirst 25 4975 False")]
+    [InlineData(3, 25, 100L, "NewestFirst 25 75 False")]
+    public void A_page_is_read_from_the_nearer_end_of_many_known_matches(int index, int size, long? total, string expected)
+    {
+        var (sort, limit, offset, reversed) = FailedGenerationReader.PageReadPlan(FailedGenerationSort.NewestFirst, new PageRequest(index, size), total);
+
+        Assert.Equal(expected, $"{sort} {limit} {offset} {reversed}");
+    }
+
     [Fact]
     public async Task A_broad_terms_page_walks_the_sort_index_in_one_process()
     {
