@@ -96,6 +96,25 @@ internal sealed partial class DashboardHost : WebApplicationFactory<Program>
         return await client.SendAsync(request);
     }
 
+    /// <summary>A new client signed in as <paramref name="user"/> (see <see cref="SignInAsAsync"/>).</summary>
+    public async Task<HttpClient> SignedInClientAsync(AppUser user)
+    {
+        var client = NewClient();
+        await SignInAsAsync(client, user);
+        return client;
+    }
+
+    /// <summary>
+    /// Signs <paramref name="client"/> in as <paramref name="user"/> (its cookie is kept), failing the test unless the
+    /// sign-in sends it on to the page it asked for: a refused sign-in redirects too, back to the sign-in page.
+    /// </summary>
+    public static async Task SignInAsAsync(HttpClient client, AppUser user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        using var response = await SignInAsync(client, user.Email, Password);
+        Assert.Equal((HttpStatusCode.Redirect, "/runs"), (response.StatusCode, response.Headers.Location?.OriginalString));
+    }
+
     /// <summary>Loads the sign-in page (for its antiforgery token) and posts the form.</summary>
     public static async Task<HttpResponseMessage> SignInAsync(HttpClient client, string email, string password, string returnUrl = "/runs")
     {

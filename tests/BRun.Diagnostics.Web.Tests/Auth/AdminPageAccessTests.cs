@@ -10,11 +10,7 @@ public sealed class AdminPageAccessTests(IntegrationEnvironment env)
 {
     private static async Task<(HttpStatusCode Status, string Body, string? Location)> GetAsUserAsync(DashboardHost host, AppUser user, string path)
     {
-        using var client = host.NewClient();
-        using (await DashboardHost.SignInAsync(client, user.Email, DashboardHost.Password))
-        {
-        }
-
+        using var client = await host.SignedInClientAsync(user);
         return await GetAsync(client, path);
     }
 
@@ -31,10 +27,7 @@ public sealed class AdminPageAccessTests(IntegrationEnvironment env)
         var admin = await host.CreateUserAsync(AppUserRoles.Admin);
         var member = await host.CreateUserAsync();
 
-        using var client = host.NewClient();
-        using (await DashboardHost.SignInAsync(client, member.Email, DashboardHost.Password))
-        {
-        }
+        using var client = await host.SignedInClientAsync(member);
 
         var (status, body, location) = await GetAsync(client, "/admin/users");
         // Sent to a page that says why, not to sign in again (which read as if the session had ended).

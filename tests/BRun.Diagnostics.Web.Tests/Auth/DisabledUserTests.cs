@@ -51,10 +51,7 @@ public sealed class DisabledUserTests(IntegrationEnvironment env)
         var admin = await host.CreateUserAsync(AppUserRoles.Admin);
         var user = await host.CreateUserAsync();
         var runId = await host.CreateRunAsync(user);
-        using var client = host.NewClient();
-        using (await DashboardHost.SignInAsync(client, user.Email, DashboardHost.Password))
-        {
-        }
+        using var client = await host.SignedInClientAsync(user);
 
         using (var before = await client.GetAsync(new Uri($"/api/runs/{runId}", UriKind.Relative)))
         {

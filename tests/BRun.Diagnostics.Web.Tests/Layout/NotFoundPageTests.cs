@@ -6,19 +6,11 @@ namespace BRun.Diagnostics.Web.Tests.Layout;
 [Collection(IntegrationEnvironment.Collection)]
 public sealed class NotFoundPageTests(IntegrationEnvironment env)
 {
-    private static async Task<HttpClient> SignedInClientAsync(DashboardHost host)
-    {
-        var user = await host.CreateUserAsync();
-        var client = host.NewClient();
-        using var _ = await DashboardHost.SignInAsync(client, user.Email, DashboardHost.Password);
-        return client;
-    }
-
     [Fact]
     public async Task An_unknown_page_url_answers_404_with_the_dashboards_not_found_page_naming_the_address()
     {
         await using var host = await DashboardHost.StartAsync(env);
-        using var client = await SignedInClientAsync(host);
+        using var client = await host.SignedInClientAsync(await host.CreateUserAsync());
 
         using var response = await client.GetAsync(new Uri("/no/such-page?x=1", UriKind.Relative));
         var html = await response.Content.ReadAsStringAsync();
@@ -32,7 +24,7 @@ public sealed class NotFoundPageTests(IntegrationEnvironment env)
     public async Task An_unknown_api_url_still_answers_problem_json()
     {
         await using var host = await DashboardHost.StartAsync(env);
-        using var client = await SignedInClientAsync(host);
+        using var client = await host.SignedInClientAsync(await host.CreateUserAsync());
 
         using var response = await client.GetAsync(new Uri("/api/no-such-endpoint", UriKind.Relative));
 

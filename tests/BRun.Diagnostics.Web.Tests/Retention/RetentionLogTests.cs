@@ -68,9 +68,7 @@ public sealed class RetentionLogTests(IntegrationEnvironment env)
         using var client = host.NewClient();
 
         using var byToken = await GetAsync(host, client, member, "/api/retention/runs");
-        using (await DashboardHost.SignInAsync(client, member.Email, DashboardHost.Password))
-        {
-        }
+        await DashboardHost.SignInAsAsync(client, member);
 
         using var byCookie = await client.GetAsync(new Uri("/api/retention/runs", UriKind.Relative));
 
@@ -116,12 +114,8 @@ public sealed class RetentionLogTests(IntegrationEnvironment env)
         await SeedRunsAsync(host);
         var admin = await host.CreateUserAsync(AppUserRoles.Admin);
         var member = await host.CreateUserAsync();
-        using var adminClient = host.NewClient();
-        using var memberClient = host.NewClient();
-        using (await DashboardHost.SignInAsync(adminClient, admin.Email, DashboardHost.Password))
-        using (await DashboardHost.SignInAsync(memberClient, member.Email, DashboardHost.Password))
-        {
-        }
+        using var adminClient = await host.SignedInClientAsync(admin);
+        using var memberClient = await host.SignedInClientAsync(member);
 
         using var page = await adminClient.GetAsync(new Uri("/admin/retention", UriKind.Relative));
         using var refused = await memberClient.GetAsync(new Uri("/admin/retention", UriKind.Relative));
