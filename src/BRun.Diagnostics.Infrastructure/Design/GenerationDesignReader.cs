@@ -55,29 +55,36 @@ public sealed record TaskDesign(Guid TaskId, TemplateVersionRecord Version, Temp
 /// </summary>
 public sealed class GenerationDesignReader(IUserScopedConnectionFactory connections)
 {
-    // One scan of the tasks, grouped four ways. Labels come from the runs' frozen scaffolding (what the tasks used),
-    // and for template versions from the version and its template's name.
+    // One scan of the tasks, grouped once by every dimension and state together (a few thousand combinations; a plain
+    // GROUP BY splits across parallel workers, GROUPING SETS over a whole table cannot), then four ways from those.
+    // Labels come from the runs' frozen scaffolding (what the tasks used), and for template versions from the version
+    // and its template's name.
     private const string BreakdownSql = """
-        WITH g AS (
-            SELECT CASE WHEN GROUPING(t.persona_id) = 0 THEN 'persona'
-                        WHEN GROUPING(t.emotional_arc_id) = 0 THEN 'emotional_arc'
-                        WHEN GROUPING(t.training_topic_id) = 0 THEN 'training_topic'
-                        ELSE 'template_version' END AS dimension,
-                   CASE WHEN GROUPING(t.persona_id) = 0 THEN t.persona_id
-                        WHEN GROUPING(t.emotional_arc_id) = 0 THEN t.emotional_arc_id
-                        WHEN GROUPING(t.training_topic_id) = 0 THEN t.training_topic_id
-                        ELSE t.template_version_id END AS item_id,
-                   count(*)::int AS total,
-                   count(*) FILTER (WHERE t.state = 'succeeded')::int AS succeeded,
-                   count(*) FILTER (WHERE t.state = 'failed')::int AS failed,
-                   count(*) FILTER (WHERE t.state IN ('available', 'running'))::int AS pending
+        WITH c AS (
+            SELECT t.persona_id, t.emotional_arc_id, t.training_topic_id, t.template_version_id, t.state, count(*) AS n
             FROM generation_tasks t
             JOIN generation_runs r ON r.id = t.run_id
             WHERE (@runId::uuid IS NULL OR t.run_id = @runId)
               AND (@from::timestamptz IS NULL OR r.created_at >= @from)
               AND (@to::timestamptz IS NULL OR r.created_at < @to)
               AND (@model::text IS NULL OR r.model = @model)
-            GROUP BY GROUPING SETS ((t.persona_id), (t.emotional_arc_id), (t.training_topic_id), (t.template_version_id))
+            GROUP BY 1, 2, 3, 4, 5
+        ),
+        g AS (
+            SELECT CASE WHEN GROUPING(c.persona_id) = 0 THEN 'persona'
+                        WHEN GROUPING(c.emotional_arc_id) = 0 THEN 'emotional_arc'
+                        WHEN GROUPING(c.training_topic_id) = 0 THEN 'training_topic'
+                        ELSE 'template_version' END AS dimension,
+                   CASE WHEN GROUPING(c.persona_id) = 0 THEN c.persona_id
+                        WHEN GROUPING(c.emotional_arc_id) = 0 THEN c.emotional_arc_id
+                        WHEN GROUPING(c.training_topic_id) = 0 THEN c.training_topic_id
+                        ELSE c.template_version_id END AS item_id,
+                   sum(c.n)::int AS total,
+                   COALESCE(sum(c.n) FILTER (WHERE c.state = 'succeeded'), 0)::int AS succeeded,
+                   COALESCE(sum(c.n) FILTER (WHERE c.state = 'failed'), 0)::int AS failed,
+                   COALESCE(sum(c.n) FILTER (WHERE c.state IN ('available', 'running')), 0)::int AS pending
+            FROM c
+            GROUP BY GROUPING SETS ((c.persona_id), (c.emotional_arc_id), (c.training_topic_id), (c.template_version_id))
         )
         SELECT g.dimension AS Dimension, g.item_id AS ItemId,
                COALESCE(s.key, CASE WHEN v.id IS NOT NULL THEN COALESCE(p.name, '(not visible)') || ' v' || v.version END, '(none)') AS Key,

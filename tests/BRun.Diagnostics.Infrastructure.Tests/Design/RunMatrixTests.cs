@@ -120,13 +120,17 @@ public sealed class RunMatrixTests(IntegrationEnvironment environment)
 
         var breakdown = await services.GetRequiredService<GenerationDesignReader>().GetRunBreakdownAsync(DbIdentity.User(member.Id), runId, None);
 
-        var expected = (await connection.QueryAsync<(string Key, int Total, int Succeeded, int Failed)>("""
-            SELECT p.key, count(*)::int, count(*) FILTER (WHERE t.state = 'succeeded')::int, count(*) FILTER (WHERE t.state = 'failed')::int
-            FROM generation_tasks t JOIN personas p ON p.id = t.persona_id WHERE t.run_id = @runId GROUP BY p.key
-            """, new { runId })).OrderBy(r => r.Key).ToList();
-        var actual = breakdown.Where(r => r.Dimension == BreakdownDimension.Persona)
-            .Select(r => (r.Key, r.Total, r.Succeeded, r.Failed)).OrderBy(r => r.Key).ToList();
-        Assert.Equal(expected, actual);
+        // Per persona and per arc (each count comes from the same combinations of all dimensions).
+        async Task<List<(string Key, int Total, int Succeeded, int Failed, int Pending)>> ExpectedAsync(string table, string column) =>
+            (await connection.QueryAsync<(string Key, int Total, int Succeeded, int Failed, int Pending)>($"""
+                SELECT x.key, count(*)::int, count(*) FILTER (WHERE t.state = 'succeeded')::int, count(*) FILTER (WHERE t.state = 'failed')::int,
+                       count(*) FILTER (WHERE t.state IN ('available', 'running'))::int
+                FROM generation_tasks t JOIN {table} x ON x.id = t.{column} WHERE t.run_id = @runId GROUP BY x.key
+                """, new { runId })).OrderBy(r => r.Key).ToList();
+        List<(string Key, int Total, int Succeeded, int Failed, int Pending)> Actual(string dimension) =>
+            [.. breakdown.Where(r => r.Dimension == dimension).Select(r => (r.Key, r.Total, r.Succeeded, r.Failed, r.Pending)).OrderBy(r => r.Key)];
+        Assert.Equal(await ExpectedAsync("personas", "persona_id"), Actual(BreakdownDimension.Persona));
+        Assert.Equal(await ExpectedAsync("emotional_arcs", "emotional_arc_id"), Actual(BreakdownDimension.EmotionalArc));
     }
 
     [Fact]
