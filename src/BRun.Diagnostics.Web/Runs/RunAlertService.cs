@@ -10,17 +10,34 @@ namespace BRun.Diagnostics.Web.Runs;
 /// </summary>
 public sealed class RunAlertService(RunAlertStore alerts, RunStore runs, ICurrentUser currentUser)
 {
-    /// <summary>Alerts the banner shows at most.</summary>
-    public const int BannerLimit = 5;
+    /// <summary>Runs the banner shows at most.</summary>
+    public const int BannerRuns = 5;
 
-    public Task<IReadOnlyList<RunAlert>> ListActiveAsync(CancellationToken ct) =>
-        alerts.ListActiveAsync(currentUser.Identity, BannerLimit, ct);
+    /// <summary>
+    /// Undismissed alerts read for the banner: enough that a paused run (which waits for a person) is not hidden behind
+    /// a few busy runs' new patterns, and the banner sorts it first.
+    /// </summary>
+    private const int BannerAlerts = 100;
+
+    /// <summary>The banner's runs with undismissed alerts (<see cref="RunAlertGroup.From"/>).</summary>
+    public async Task<IReadOnlyList<RunAlertGroup>> ListBannerAsync(CancellationToken ct) =>
+        RunAlertGroup.From(await alerts.ListActiveAsync(currentUser.Identity, BannerAlerts, ct).ConfigureAwait(false), BannerRuns);
 
     public Task<IReadOnlyList<RunAlert>> ListForRunAsync(Guid runId, CancellationToken ct) =>
         alerts.ListForRunAsync(currentUser.Identity, runId, ct);
 
     public Task<bool> DismissAsync(Guid alertId, CancellationToken ct) =>
         alerts.DismissAsync(currentUser.Identity, alertId, ct);
+
+    /// <summary>Dismisses every alert of a banner entry.</summary>
+    public async Task DismissAsync(RunAlertGroup group, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        foreach (var id in group.AlertIds)
+        {
+            await alerts.DismissAsync(currentUser.Identity, id, ct).ConfigureAwait(false);
+        }
+    }
 
     public Task<RunAlertRules?> GetRulesAsync(Guid runId, CancellationToken ct) =>
         alerts.GetRulesAsync(currentUser.Identity, runId, ct);

@@ -59,6 +59,44 @@ public sealed class RunAlertBannerTests(IntegrationEnvironment env) : LiveDashbo
     }
 
     [Fact]
+    public async Task A_runs_alerts_share_one_entry_and_dismiss_all_dismisses_each_of_them()
+    {
+        var owner = await Db.CreateUserAsync();
+        var busy = await Runs.CreateAsync(owner.Id, new CreateRunRequest(5, "default", "claude-sonnet-4-5", 4096, 0.7m), CancellationToken.None);
+        var other = await Runs.CreateAsync(owner.Id, new CreateRunRequest(5, "default", "claude-sonnet-4-5", 4096, 0.7m), CancellationToken.None);
+        await using (var c = await Db.DataSource.OpenConnectionAsync())
+        {
+            await c.ExecuteAsync("""
+                INSERT INTO run_alerts (run_id, created_by, kind, pattern, message, paused_run, created_at)
+                SELECT @busy, @owner, 'new_pattern', p, 'Truncation pattern ' || p || ' seen for the first time', false,
+                       timestamptz '2026-12-04 06:00:00+00' + n * interval '1 minute'
+                FROM unnest(ARRAY['max_tokens', 'lone_backslash', 'mid_word']) WITH ORDINALITY AS x(p, n);
+                INSERT INTO run_alerts (run_id, created_by, kind, pattern, message, paused_run, created_at)
+                VALUES (@other, @owner, 'new_pattern', 'stream_cut', 'Truncation pattern stream_cut seen for the first time', false,
+                        timestamptz '2026-12-04 05:00:00+00');
+                """, new { busy, other, owner = owner.Id });
+        }
+
+        SignInAs(owner);
+        var cut = Render<RunAlertBanner>();
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll(".brun-run-alert").Count), RenderWait);
+        var first = cut.Find(".brun-run-alert");
+        Assert.Equal(
+            (busy.ToString("D"), true, "Dismiss all"),
+            (first.GetAttribute("data-run-id"), first.TextContent.Contains("Truncation patterns seen for the first time: max_tokens, lone_backslash, mid_word.", StringComparison.Ordinal),
+                first.QuerySelector(".brun-alert-dismiss")?.TextContent.Trim()));
+
+        await StableClick.ClickAsync(cut, $".brun-run-alert[data-run-id='{busy:D}'] .brun-alert-dismiss");
+
+        cut.WaitForAssertion(() => Assert.Equal(other.ToString("D"), cut.Find(".brun-run-alert").GetAttribute("data-run-id")), RenderWait);
+        await using var check = await Db.DataSource.OpenConnectionAsync();
+        Assert.Equal(
+            (3, 0),
+            (await check.ExecuteScalarAsync<int>("SELECT count(*) FROM run_alerts WHERE run_id = @busy AND dismissed_at IS NOT NULL", new { busy }),
+                await check.ExecuteScalarAsync<int>("SELECT count(*) FROM run_alerts WHERE run_id = @other AND dismissed_at IS NOT NULL", new { other })));
+    }
+
+    [Fact]
     public async Task Another_members_alert_is_not_shown()
     {
         var owner = await Db.CreateUserAsync();

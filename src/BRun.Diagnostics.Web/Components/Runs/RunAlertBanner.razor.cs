@@ -1,4 +1,3 @@
-using BRun.Diagnostics.Infrastructure.Alerts;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Web.Runs;
 using Microsoft.AspNetCore.Components;
@@ -6,12 +5,13 @@ using Microsoft.AspNetCore.Components;
 namespace BRun.Diagnostics.Web.Components.Runs;
 
 /// <summary>
-/// The dashboard's alert banner (in the main layout): undismissed alerts with Resume / Cancel for paused runs.
+/// The dashboard's alert banner (in the main layout): one entry per run with undismissed alerts, Resume / Cancel for a
+/// paused run.
 /// It reloads when a live batch carries run alerts or run status changes.
 /// </summary>
 public sealed partial class RunAlertBanner : LiveReloadingComponentBase
 {
-    private IReadOnlyList<RunAlert> _alerts = [];
+    private IReadOnlyList<RunAlertGroup> _runs = [];
 
     [Inject]
     private RunAlertService Alerts { get; set; } = default!;
@@ -31,7 +31,7 @@ public sealed partial class RunAlertBanner : LiveReloadingComponentBase
 
     protected override async Task LoadAsync(CancellationToken cancellationToken)
     {
-        _alerts = await Alerts.ListActiveAsync(cancellationToken);
+        _runs = await Alerts.ListBannerAsync(cancellationToken);
         Loads++;
     }
 
@@ -47,9 +47,9 @@ public sealed partial class RunAlertBanner : LiveReloadingComponentBase
         await ReloadAsync();
     }
 
-    private async Task DismissAsync(Guid alertId)
+    private async Task DismissAsync(RunAlertGroup run)
     {
-        await Alerts.DismissAsync(alertId, Disposed);
+        await Alerts.DismissAsync(run, Disposed);
         await ReloadAsync();
     }
 }
