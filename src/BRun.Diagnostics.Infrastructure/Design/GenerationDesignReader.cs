@@ -57,19 +57,26 @@ public sealed class GenerationDesignReader(IUserScopedConnectionFactory connecti
 {
     // One scan of the tasks, grouped once by every dimension and state together (a few thousand combinations; a plain
     // GROUP BY splits across parallel workers, GROUPING SETS over a whole table cannot), then four ways from those.
-    // Labels come from the runs' frozen scaffolding (what the tasks used), and for template versions from the version
-    // and its template's name.
-    private const string BreakdownSql = """
-        WITH c AS (
-            SELECT t.persona_id, t.emotional_arc_id, t.training_topic_id, t.template_version_id, t.state, count(*) AS n
-            FROM generation_tasks t
-            JOIN generation_runs r ON r.id = t.run_id
-            WHERE (@runId::uuid IS NULL OR t.run_id = @runId)
-              AND (@from::timestamptz IS NULL OR r.created_at >= @from)
-              AND (@to::timestamptz IS NULL OR r.created_at < @to)
-              AND (@model::text IS NULL OR r.model = @model)
-            GROUP BY 1, 2, 3, 4, 5
-        ),
+    // A user's combinations come from brun_task_outcome_combinations (migration 0111: under the tasks' read policy the
+    // scan could not use parallel workers); maintenance reads the tasks directly. Labels come from the runs' frozen
+    // scaffolding (what the tasks used), and for template versions from the version and its template's name.
+    private const string UserCombinationsSql = """
+        SELECT * FROM brun_task_outcome_combinations(@runId::uuid, @from::timestamptz, @to::timestamptz, @model::text)
+        """;
+
+    private const string SystemCombinationsSql = """
+        SELECT t.persona_id, t.emotional_arc_id, t.training_topic_id, t.template_version_id, t.state, count(*) AS n
+        FROM generation_tasks t
+        JOIN generation_runs r ON r.id = t.run_id
+        WHERE (@runId::uuid IS NULL OR t.run_id = @runId)
+          AND (@from::timestamptz IS NULL OR r.created_at >= @from)
+          AND (@to::timestamptz IS NULL OR r.created_at < @to)
+          AND (@model::text IS NULL OR r.model = @model)
+        GROUP BY 1, 2, 3, 4, 5
+        """;
+
+    private static string BreakdownSql(string combinations) => $"""
+        WITH c AS ({combinations}),
         g AS (
             SELECT CASE WHEN GROUPING(c.persona_id) = 0 THEN 'persona'
                         WHEN GROUPING(c.emotional_arc_id) = 0 THEN 'emotional_arc'
@@ -110,9 +117,11 @@ public sealed class GenerationDesignReader(IUserScopedConnectionFactory connecti
     public async Task<IReadOnlyList<BreakdownRow>> GetBreakdownAsync(
         DbIdentity identity, Guid? runId, DateTimeOffset? from, DateTimeOffset? to, string? model, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(identity);
         await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
         var rows = await connection.QueryAsync<BreakdownRow>(new CommandDefinition(
-            BreakdownSql, new { runId, from, to, model }, cancellationToken: ct)).ConfigureAwait(false);
+            BreakdownSql(identity.IsSystem ? SystemCombinationsSql : UserCombinationsSql), new { runId, from, to, model },
+            cancellationToken: ct)).ConfigureAwait(false);
         return rows.AsList();
     }
 

@@ -134,6 +134,30 @@ public sealed class RunMatrixTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task The_breakdown_counts_a_members_own_runs_an_admin_and_maintenance_every_run()
+    {
+        await using var db = await environment.CreateDatabaseAsync();
+        var alice = await db.CreateUserAsync();
+        var bob = await db.CreateUserAsync();
+        var admin = await db.CreateUserAsync(Users.AppUserRoles.Admin);
+        var services = DesignStoreTests.Services(db);
+        var runs = services.GetRequiredService<RunStore>();
+        var alicesRun = await runs.CreateAsync(alice.Id, new CreateRunRequest(3, "default", "m", 1024, null), None);
+        await runs.CreateAsync(bob.Id, new CreateRunRequest(5, "default", "m", 1024, null), None);
+        var reader = services.GetRequiredService<GenerationDesignReader>();
+
+        // Every task has one template version: that dimension's totals are the tasks counted.
+        async Task<int> TasksAsync(DbIdentity identity, Guid? runId = null) =>
+            (await reader.GetBreakdownAsync(identity, runId, null, null, null, None))
+                .Where(r => r.Dimension == BreakdownDimension.TemplateVersion).Sum(r => r.Total);
+
+        Assert.Equal(
+            (3, 5, 8, 8, 3, 0),
+            (await TasksAsync(DbIdentity.User(alice.Id)), await TasksAsync(DbIdentity.User(bob.Id)), await TasksAsync(DbIdentity.User(admin.Id)),
+                await TasksAsync(DbIdentity.System), await TasksAsync(DbIdentity.User(admin.Id), alicesRun), await TasksAsync(DbIdentity.User(bob.Id), alicesRun)));
+    }
+
+    [Fact]
     public async Task The_breakdown_has_one_row_per_template_version_used()
     {
         await using var db = await environment.CreateDatabaseAsync();
