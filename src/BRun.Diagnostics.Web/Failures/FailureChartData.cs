@@ -23,6 +23,14 @@ public sealed class FailureChartData
     public required string[] HistogramLabels { get; init; }
     public required List<ChartSeries<double>> HistogramSeries { get; init; }
 
+    /// <summary>The time chart's options: its palette, and an axis that fits the busiest bucket's stacked total.</summary>
+    public required StackedBarChartOptions TimeOptions { get; init; }
+
+    public required DonutChartOptions StopReasonOptions { get; init; }
+
+    /// <summary>The histogram's options: its palette, and an axis that fits the fullest bucket.</summary>
+    public required BarChartOptions HistogramOptions { get; init; }
+
     /// <summary>The bucket with the most failures, e.g. "1,000–1,099 tokens (412 failures)".</summary>
     public required string PeakLabel { get; init; }
 
@@ -45,14 +53,21 @@ public sealed class FailureChartData
         var histogram = insights.OutputTokens;
         var width = histogram.Count > 1 ? histogram[1].LowerBound - histogram[0].LowerBound : 1;
         var peak = histogram.Count == 0 ? null : histogram.MaxBy(b => b.Failures);
+        string[] timePalette = [.. types.Select(FailureChartPalette.ForFailureType)];
+        string[] stopReasonPalette = [.. stops.Select(p => FailureChartPalette.ForStopReason(p.Key))];
+        var busiestBucket = buckets.Length == 0 ? 0 : buckets.Max(b => types.Sum(t => counts.GetValueOrDefault((b, t))));
+        var fullestBucket = histogram.Count == 0 ? 0 : histogram.Max(b => Math.Max(b.Failures, b.Successes));
         return new FailureChartData
         {
             UnitLabel = insights.Unit == ChartTimeUnit.Hour ? "hour" : "day",
             TimeLabels = [.. buckets.Select(b => b.ToString(format, CultureInfo.InvariantCulture))],
             TimeSeries = timeSeries,
-            TimePalette = [.. types.Select(FailureChartPalette.ForFailureType)],
+            TimePalette = timePalette,
+            TimeOptions = ChartAxis.Options<StackedBarChartOptions>(busiestBucket, timePalette),
             StopReasonLabels = [.. stops.Select(p => $"{p.Key} ({p.Value.ToString("N0", CultureInfo.InvariantCulture)})")],
-            StopReasonPalette = [.. stops.Select(p => FailureChartPalette.ForStopReason(p.Key))],
+            StopReasonPalette = stopReasonPalette,
+            StopReasonOptions = new DonutChartOptions { ChartPalette = stopReasonPalette },
+            HistogramOptions = ChartAxis.Options<BarChartOptions>(fullestBucket, HistogramPalette),
             StopReasonSeries = [new ChartSeries<double> { Name = "Stop reasons", Data = new ChartData<double>(stops.Select(p => (double)p.Value).ToArray()) }],
             // Label every 5th bucket so the axis stays readable.
             HistogramLabels = [.. histogram.Select((b, i) => i % 5 == 0 ? b.LowerBound.ToString("N0", CultureInfo.InvariantCulture) : string.Empty)],

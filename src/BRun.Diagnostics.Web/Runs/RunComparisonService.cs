@@ -108,7 +108,7 @@ public sealed class RunComparisonService(RunDashboardService runs, FailedGenerat
 }
 
 /// <summary>The overlaid output-token histograms of a comparison, as MudChart series (every output: failures and successes).</summary>
-public sealed record RunComparisonChart(string[] Labels, List<MudBlazor.ChartSeries<double>> Series)
+public sealed record RunComparisonChart(string[] Labels, List<MudBlazor.ChartSeries<double>> Series, MudBlazor.LineChartOptions Options)
 {
     public static RunComparisonChart From(RunComparison comparison)
     {
@@ -117,11 +117,13 @@ public sealed record RunComparisonChart(string[] Labels, List<MudBlazor.ChartSer
         string[] labels = [.. buckets.Select((b, i) => i % 5 == 0 || i == buckets.Count - 1
             ? b.LowerBound.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + (i == buckets.Count - 1 ? "+" : string.Empty)
             : string.Empty)];
+        var peak = comparison.A.OutputTokens.Concat(comparison.B.OutputTokens).Select(b => (double)(b.Failures + b.Successes)).DefaultIfEmpty(0).Max();
         return new RunComparisonChart(labels,
         [
             Line("A " + Short(comparison.A.Run.Id), comparison.A.OutputTokens),
             Line("B " + Short(comparison.B.Run.Id), comparison.B.OutputTokens),
-        ]);
+        ],
+        Failures.ChartAxis.Options<MudBlazor.LineChartOptions>(peak));
     }
 
     /// <summary>The first eight hex digits of a run id, as the runs list shows them.</summary>

@@ -47,6 +47,49 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
     }
 
     [Fact]
+    public async Task Time_and_stop_reason_charts_draw_the_stored_failures_on_an_axis_that_fits_them()
+    {
+        var owner = await Db.CreateUserAsync();
+        var store = Db.Get<FailedGenerationStore>();
+        await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1003));
+        await store.StoreAsync(owner.Id, FailureSeed.Truncation(outputTokens: 1090));
+        await store.StoreAsync(owner.Id, FailureSeed.ApiError());
+        SignInAs(owner);
+        RegisterDesignServices();
+
+        var cut = RenderInsights();
+
+        cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll(".brun-chart-stop-reasons svg")), RenderWait);
+        var overTime = cut.Find(".brun-chart-over-time");
+        Assert.Equal(["api_error", "truncation"], overTime.QuerySelectorAll(".mud-chart-legend-item").Select(i => i.TextContent.Trim()));
+
+        // One day, stacked: api_error's bar (1) then truncation's (2) on top, up to the axis's last tick (3, not
+        // MudBlazor's default 20, under which three failures filled a sixth of the chart).
+        var bars = overTime.QuerySelectorAll("path.mud-chart-bar")
+            .Select(b => (Colour: b.GetAttribute("stroke"), Length: BarLength(b.GetAttribute("d")!)))
+            .ToList();
+        Assert.Equal([FailureChartPalette.ForFailureType("api_error"), FailureChartPalette.ForFailureType("truncation")], bars.Select(b => b.Colour));
+        Assert.Equal(2.0, bars[1].Length / bars[0].Length, 1);
+        var ticks = overTime.QuerySelectorAll(".mud-charts-yaxis text").Select(t => t.TextContent.Trim()).ToList();
+        Assert.Equal(["0", "1", "2", "3"], ticks);
+
+        var stopReasons = cut.Find(".brun-chart-stop-reasons");
+        Assert.Equal(["end_turn (2)", "(none) (1)"], stopReasons.QuerySelectorAll(".mud-chart-legend-item").Select(i => i.TextContent.Trim()));
+        Assert.Equal(
+            [FailureChartPalette.ForStopReason("end_turn"), FailureChartPalette.ForStopReason(FailureStatistics.NoStopReason)],
+            stopReasons.QuerySelectorAll("path.mud-chart-serie").Select(p => p.GetAttribute("fill")));
+    }
+
+    /// <summary>A vertical bar's drawn length from its path, "M x y1 L x y2".</summary>
+    private static double BarLength(string path)
+    {
+        var numbers = System.Text.RegularExpressions.Regex.Matches(path, @"-?\d+(\.\d+)?")
+            .Select(m => double.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture))
+            .ToArray();
+        return Math.Abs(numbers[3] - numbers[1]);
+    }
+
+    [Fact]
     public async Task Histogram_puts_successes_and_failures_in_100_token_buckets()
     {
         var owner = await Db.CreateUserAsync();

@@ -1,0 +1,46 @@
+using MudBlazor;
+
+namespace BRun.Diagnostics.Web.Failures;
+
+/// <summary>
+/// The value axis of the dashboard's bar and line charts. MudBlazor puts a tick every 20 by default and its axis ends at
+/// a tick, so three failures drew bars in the bottom sixth of a 0–20 chart and fifty thousand drew an axis thinned to
+/// arbitrary steps; here the step is 1, 2 or 5 times a power of ten, about five to a chart.
+/// </summary>
+public static class ChartAxis
+{
+    private const int WantedTicks = 5;
+
+    /// <summary>The tick step for values up to <paramref name="max"/>: the smallest 1, 2 or 5 × 10ⁿ (at least 1) giving at most five steps.</summary>
+    public static double TickStep(double max)
+    {
+        if (!double.IsFinite(max) || max <= WantedTicks)
+        {
+            return 1;
+        }
+
+        var magnitude = Math.Pow(10, Math.Floor(Math.Log10(max / WantedTicks)));
+        foreach (var factor in (ReadOnlySpan<double>)[1, 2, 5, 10])
+        {
+            if (max / (factor * magnitude) <= WantedTicks)
+            {
+                return factor * magnitude;
+            }
+        }
+
+        return 10 * magnitude;
+    }
+
+    /// <summary>Options for a chart whose largest drawn value (a stacked bar's total, a line's peak) is <paramref name="max"/>.</summary>
+    public static TOptions Options<TOptions>(double max, string[]? palette = null)
+        where TOptions : MudBlazor.Charts.DefaultAxisChartOptions, new()
+    {
+        var options = new TOptions { YAxisTicks = (int)TickStep(max), MaxNumYAxisTicks = WantedTicks + 2 };
+        if (palette is not null)
+        {
+            options.ChartPalette = palette;
+        }
+
+        return options;
+    }
+}
