@@ -119,7 +119,8 @@ void Report(string name, IEnumerable<long> values)
 
 // Warm-up: JIT (tiered: a method is recompiled after 30 calls, so one load left the circuit's start on unoptimised
 // code), pools, caches. A dashboard that has been up for a while is the steady state measured below.
-for (var i = 0; i < 10; i++)
+var warmUps = int.TryParse(Environment.GetEnvironmentVariable("BRUN_BENCH_WARMUP"), out var w) ? w : 10;
+for (var i = 0; i < warmUps; i++)
 {
     await OpenListAsync();
 }
