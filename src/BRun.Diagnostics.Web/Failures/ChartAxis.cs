@@ -1,4 +1,4 @@
-using MudBlazor;
+using System.Globalization;
 
 namespace BRun.Diagnostics.Web.Failures;
 
@@ -35,12 +35,29 @@ public static class ChartAxis
     public static TOptions Options<TOptions>(double max, string[]? palette = null)
         where TOptions : MudBlazor.Charts.DefaultAxisChartOptions, new()
     {
-        var options = new TOptions { YAxisTicks = (int)TickStep(max), MaxNumYAxisTicks = WantedTicks + 2 };
+        var options = new TOptions
+        {
+            YAxisTicks = (int)TickStep(max),
+            MaxNumYAxisTicks = WantedTicks + 2,
+            YAxisToStringFunc = value => value.ToString("N0", CultureInfo.InvariantCulture),
+        };
         if (palette is not null)
         {
             options.ChartPalette = palette;
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// The labels with all but every k-th blanked, so that at most <paramref name="most"/> show: a month of days
+    /// printed 26 dates over each other, and 12 still touched. (A bar's tooltip shows its value and series, not its label.)
+    /// </summary>
+    public static string[] Thin(IReadOnlyList<string> labels, int most = 8)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentOutOfRangeException.ThrowIfLessThan(most, 1);
+        var every = (labels.Count + most - 1) / most;
+        return [.. labels.Select((label, i) => every <= 1 || i % every == 0 ? label : string.Empty)];
     }
 }

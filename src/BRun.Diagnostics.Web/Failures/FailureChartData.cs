@@ -60,7 +60,7 @@ public sealed class FailureChartData
         return new FailureChartData
         {
             UnitLabel = insights.Unit == ChartTimeUnit.Hour ? "hour" : "day",
-            TimeLabels = [.. buckets.Select(b => b.ToString(format, CultureInfo.InvariantCulture))],
+            TimeLabels = ChartAxis.Thin([.. buckets.Select(b => b.ToString(format, CultureInfo.InvariantCulture))]),
             TimeSeries = timeSeries,
             TimePalette = timePalette,
             TimeOptions = ChartAxis.Options<StackedBarChartOptions>(busiestBucket, timePalette),
@@ -69,8 +69,8 @@ public sealed class FailureChartData
             StopReasonOptions = new DonutChartOptions { ChartPalette = stopReasonPalette },
             HistogramOptions = ChartAxis.Options<BarChartOptions>(fullestBucket, HistogramPalette),
             StopReasonSeries = [new ChartSeries<double> { Name = "Stop reasons", Data = new ChartData<double>(stops.Select(p => (double)p.Value).ToArray()) }],
-            // Label every 5th bucket so the axis stays readable.
-            HistogramLabels = [.. histogram.Select((b, i) => i % 5 == 0 ? b.LowerBound.ToString("N0", CultureInfo.InvariantCulture) : string.Empty)],
+            // Every 5th bucket is labelled so the axis stays readable; the last bucket is open ("5,000+").
+            HistogramLabels = [.. histogram.Select((b, i) => i % 5 == 0 ? BucketLabel(histogram, i) : string.Empty)],
             HistogramSeries =
             [
                 new ChartSeries<double> { Name = "Failures", Data = new ChartData<double>(histogram.Select(b => (double)b.Failures).ToArray()) },
@@ -78,7 +78,16 @@ public sealed class FailureChartData
             ],
             PeakLabel = peak is null || peak.Failures == 0
                 ? "no failures with output tokens"
-                : $"{peak.LowerBound.ToString("N0", CultureInfo.InvariantCulture)}–{(peak.LowerBound + width - 1).ToString("N0", CultureInfo.InvariantCulture)} tokens ({peak.Failures.ToString("N0", CultureInfo.InvariantCulture)} {(peak.Failures == 1 ? "failure" : "failures")})",
+                : $"{PeakRange(histogram, peak, width)} tokens ({peak.Failures.ToString("N0", CultureInfo.InvariantCulture)} {(peak.Failures == 1 ? "failure" : "failures")})",
         };
     }
+
+    private static string BucketLabel(IReadOnlyList<OutputTokenBucket> histogram, int index) =>
+        histogram[index].LowerBound.ToString("N0", CultureInfo.InvariantCulture) + (index == histogram.Count - 1 ? "+" : string.Empty);
+
+    // The last bucket has no upper bound (the reader puts every larger output in it).
+    private static string PeakRange(IReadOnlyList<OutputTokenBucket> histogram, OutputTokenBucket peak, long width) =>
+        ReferenceEquals(peak, histogram[^1])
+            ? peak.LowerBound.ToString("N0", CultureInfo.InvariantCulture) + "+"
+            : $"{peak.LowerBound.ToString("N0", CultureInfo.InvariantCulture)}–{(peak.LowerBound + width - 1).ToString("N0", CultureInfo.InvariantCulture)}";
 }
