@@ -4,8 +4,8 @@ namespace BRun.Diagnostics.Web.Failures;
 
 /// <summary>
 /// The value axis of the dashboard's bar and line charts. MudBlazor puts a tick every 20 by default and its axis ends at
-/// a tick, so three failures drew bars in the bottom sixth of a 0–20 chart and fifty thousand drew an axis thinned to
-/// arbitrary steps; here the step is 1, 2 or 5 times a power of ten, about five to a chart.
+/// a tick, so three failures drew bars in the bottom sixth of a 0–20 chart; here the step is 1, 2 or 5 times a power of
+/// ten, about five to a chart, whatever the counts.
 /// </summary>
 public static class ChartAxis
 {
