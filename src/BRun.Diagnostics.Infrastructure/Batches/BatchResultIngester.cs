@@ -727,7 +727,7 @@ public sealed partial class BatchResultIngester(
                 : $"batch {batch.AnthropicBatchId}: {i.Line.ResultType}{(i.Line.ErrorType is { } e ? " " + e : string.Empty)}").ToArray(),
             statuses = items.Select(i => i.Line.EquivalentHttpStatus).ToArray(),
             requestIds = items.Select(i => i.Line.Parsed?.BodyRequestId).ToArray(),
-            rawBodies = items.Select(i => i.Line.RawLine).ToArray(),
+            rawBodies = items.Select(i => PostgresText.Storable(i.Line.RawLine)).ToArray(),
             models = items.Select(i => i.Line.Parsed?.Model ?? i.Task.Model).ToArray(),
             maxTokens = items.Select(i => i.Task.MaxTokens).ToArray(),
             temperatures = items.Select(i => i.Task.Temperature).ToArray(),

@@ -17,6 +17,19 @@ namespace BRun.Diagnostics.Infrastructure.Pipeline;
 public sealed class GenerationCallStore(IUserScopedConnectionFactory connections)
 {
     /// <summary>Records one call of delivery <see cref="ClaimedTask.Attempts"/>. Returns it as stored.</summary>
+    // The stored body cannot hold NUL characters (PostgresText); the call says how many were replaced.
+    private static string? WithNulNote(string? transportError, string rawBody)
+    {
+        var nuls = PostgresText.NulCount(rawBody);
+        if (nuls == 0)
+        {
+            return transportError;
+        }
+
+        var note = $"The body held {(nuls == 1 ? "a NUL character" : $"{nuls} NUL characters")} (U+0000), stored as U+FFFD: Postgres text cannot hold them.";
+        return transportError is null ? note : transportError + " " + note;
+    }
+
     public async Task<GenerationCall> RecordAsync(
         ClaimedTask task, CapturedResponse captured, CallVerdict verdict, decimal? costUsd, CancellationToken ct)
     {
@@ -56,8 +69,9 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
             HttpStatus = captured.HttpStatus,
             RequestId = captured.RequestId ?? parsed.BodyRequestId,
             TransportFailure = FailureWireNames.Transport(captured.Transport),
-            TransportError = captured.TransportError,
+            TransportError = WithNulNote(captured.TransportError, captured.RawBody),
             Streamed = captured.Streamed,
+            // Exact here: the outcome is judged, and its report built, from this object. Only the stored copy differs.
             RawBody = captured.RawBody,
             Headers = JsonSerializer.Serialize(captured.RateLimitHeaders),
             DurationMs = (long)captured.Duration.TotalMilliseconds,
@@ -88,7 +102,7 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
             call.TransportFailure,
             call.TransportError,
             call.Streamed,
-            call.RawBody,
+            RawBody = PostgresText.Storable(call.RawBody),
             call.Headers,
             call.DurationMs,
             call.HttpAttempts,

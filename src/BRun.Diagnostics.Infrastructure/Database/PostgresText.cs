@@ -1,0 +1,19 @@
+namespace BRun.Diagnostics.Infrastructure.Database;
+
+/// <summary>
+/// Text as a Postgres text column can hold it. Postgres refuses the NUL character (U+0000) in text, so a body with one
+/// (raw bytes from a proxy, or a "\u0000" escape decoded into a message's text) failed the whole write and the task
+/// with it (and the retried task paid for the call again). The NUL is stored as U+FFFD, the replacement character that
+/// also stands for undecodable bytes. Only stored copies are changed: the answer is judged, and a failure's RAW report
+/// built, from the exact text (JSON escapes the NUL).
+/// </summary>
+public static class PostgresText
+{
+    public const char Replacement = '\uFFFD';
+
+    public static string? Storable(string? text) =>
+        text is null || !text.Contains('\0', StringComparison.Ordinal) ? text : text.Replace('\0', Replacement);
+
+    /// <summary>How many NUL characters <see cref="Storable"/> replaces in <paramref name="text"/>.</summary>
+    public static int NulCount(string? text) => text is null ? 0 : text.Count(c => c == '\0');
+}

@@ -1,0 +1,102 @@
+using System.Text;
+using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Database;
+using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Infrastructure.Tests.Claude;
+using BRun.Diagnostics.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BRun.Diagnostics.Infrastructure.Tests.Pipeline;
+
+/// <summary>
+/// A NUL character (U+0000) cannot be stored in a Postgres text column. It reaches us two ways: raw bytes in a body (a
+/// proxy's garbage) and a "\u0000" escape inside a valid message's text (decoded, it is a NUL in the content).
+/// </summary>
+[Collection(IntegrationEnvironment.Collection)]
+public sealed class NulCharacterTests(IntegrationEnvironment environment)
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Raw_NUL_bytes_in_a_body_are_stored_as_a_classified_failure_and_the_call_says_so()
+    {
+        var body = Encoding.UTF8.GetBytes("{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\0\0 world\"}]}");
+        await using var claude = await ScriptedClaudeServer.StartAsync(new ScriptedReply(200, body, "application/json"));
+        await using var harness = await StartAsync(claude);
+        await harness.CreateRunAsync(1);
+
+        await HandleOneAsync(harness);
+
+        Assert.Equal(TaskState.Failed, await harness.ScalarAsync<string>("SELECT state FROM generation_tasks"));
+        // Judged on the exact body, where raw NULs inside a string are not JSON. (With U+FFFD in their place the body
+        // parses, and it was judged a validation_error.)
+        Assert.StartsWith(
+            "parse_error/The response body is not JSON",
+            await harness.ScalarAsync<string>("SELECT failure_type || '/' || coalesce(error_message, '') FROM failed_generations"),
+            StringComparison.Ordinal);
+        var stored = await harness.ScalarAsync<string>("SELECT raw_body FROM failed_generations");
+        Assert.Contains("Hello\uFFFD\uFFFD world", stored, StringComparison.Ordinal);
+        Assert.Contains("2 NUL characters", await harness.ScalarAsync<string>("SELECT transport_error FROM generation_calls"), StringComparison.Ordinal);
+
+        // The RAW report is built from the exact body: JSON escapes the NULs.
+        var id = await harness.ScalarAsync<Guid>("SELECT id FROM failed_generations");
+        var report = await harness.Default.GetRequiredService<FailedGenerationReader>()
+            .DownloadReportAsync(DbIdentity.User(harness.Owner.Id), id, CancellationToken.None);
+        Assert.True(report!.FromStorage);
+        Assert.Contains("Hello\\u0000\\u0000 world", Encoding.UTF8.GetString(report.Content), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_escaped_NUL_in_a_messages_text_is_stored_with_the_body_exact()
+    {
+        var complete = Fixtures.Text("complete-000.json");
+        var withNul = complete.Replace("I lent my brother", "I lent my\\u0000 brother", StringComparison.Ordinal);
+        Assert.NotEqual(complete, withNul);
+        await using var claude = await ScriptedClaudeServer.StartAsync(new ScriptedReply(200, Encoding.UTF8.GetBytes(withNul), "application/json"));
+        await using var harness = await StartAsync(claude);
+        var runId = await harness.CreateRunAsync(1);
+
+        await HandleOneAsync(harness);
+
+        var run = await harness.WaitForRunAsync(runId);
+        Assert.Equal((0, 1), (run.Succeeded, run.Failed));
+        // The body itself holds only the escape, so the call keeps it exactly; the decoded text holds the NUL.
+        Assert.Equal(withNul, await harness.ScalarAsync<string>("SELECT raw_body FROM generation_calls"));
+        Assert.Equal("parse_error/", await harness.ScalarAsync<string>("SELECT failure_type || '/' || coalesce(error_message, '') FROM failed_generations"));
+        Assert.Contains("I lent my\uFFFD brother", await harness.ScalarAsync<string>("SELECT response_content FROM failed_generations"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_NUL_escaped_inside_the_conversations_own_JSON_reaches_production_as_an_escape()
+    {
+        // The message's text is the conversation's JSON, and in it a "\u0000" escape: the conversation is complete and
+        // valid, and one of its turns holds a NUL.
+        var complete = Fixtures.Text("complete-000.json");
+        var withNul = complete.Replace("I lent my brother", "I lent my\\\\u0000 brother", StringComparison.Ordinal);
+        Assert.NotEqual(complete, withNul);
+        await using var claude = await ScriptedClaudeServer.StartAsync(new ScriptedReply(200, Encoding.UTF8.GetBytes(withNul), "application/json"));
+        await using var harness = await StartAsync(claude);
+        var runId = await harness.CreateRunAsync(1);
+
+        await HandleOneAsync(harness);
+
+        var run = await harness.WaitForRunAsync(runId);
+        Assert.Equal((1, 0), (run.Succeeded, run.Failed));
+        Assert.Contains("I lent my\\u0000 brother", await harness.ScalarAsync<string>("SELECT turns::text FROM conversations"), StringComparison.Ordinal);
+    }
+
+    private static async Task HandleOneAsync(PipelineHarness harness)
+    {
+        var queue = harness.Default.GetRequiredService<GenerationQueue>();
+        var handler = harness.Default.GetRequiredService<IGenerationTaskHandler>();
+        await handler.HandleAsync(Assert.Single(await queue.ClaimAsync("w", 1, Lease, CancellationToken.None)), CancellationToken.None);
+    }
+
+    private async Task<PipelineHarness> StartAsync(ScriptedClaudeServer claude)
+    {
+        var harness = await PipelineHarness.StartAsync(environment);
+        harness.ClaudeBaseUrl = claude.BaseUrl;
+        return harness;
+    }
+}
