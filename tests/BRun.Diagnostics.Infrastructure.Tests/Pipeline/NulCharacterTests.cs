@@ -21,20 +21,13 @@ public sealed class NulCharacterTests(IntegrationEnvironment environment)
     [Fact]
     public async Task Raw_NUL_bytes_in_a_body_are_stored_as_a_classified_failure_and_the_call_says_so()
     {
-        var body = Encoding.UTF8.GetBytes("{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\0\0 world\"}]}");
-        await using var claude = await ScriptedClaudeServer.StartAsync(new ScriptedReply(200, body, "application/json"));
-        await using var harness = await StartAsync(claude);
-        await harness.CreateRunAsync(1);
-
-        await HandleOneAsync(harness);
+        await using var answered = await AnswerOneTaskAsync("{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\0\0 world\"}]}");
+        var harness = answered.Harness;
 
         Assert.Equal(TaskState.Failed, await harness.ScalarAsync<string>("SELECT state FROM generation_tasks"));
         // Judged on the exact body, where raw NULs inside a string are not JSON. (With U+FFFD in their place the body
         // parses, and it was judged a validation_error.)
-        Assert.StartsWith(
-            "parse_error/The response body is not JSON",
-            await harness.ScalarAsync<string>("SELECT failure_type || '/' || coalesce(error_message, '') FROM failed_generations"),
-            StringComparison.Ordinal);
+        Assert.StartsWith("parse_error/The response body is not JSON", await OutcomeAsync(harness), StringComparison.Ordinal);
         var stored = await harness.ScalarAsync<string>("SELECT raw_body FROM failed_generations");
         Assert.Contains("Hello\uFFFD\uFFFD world", stored, StringComparison.Ordinal);
         Assert.Contains("2 NUL characters", await harness.ScalarAsync<string>("SELECT transport_error FROM generation_calls"), StringComparison.Ordinal);
@@ -50,20 +43,15 @@ public sealed class NulCharacterTests(IntegrationEnvironment environment)
     [Fact]
     public async Task An_escaped_NUL_in_a_messages_text_is_stored_with_the_body_exact()
     {
-        var complete = Fixtures.Text("complete-000.json");
-        var withNul = complete.Replace("I lent my brother", "I lent my\\u0000 brother", StringComparison.Ordinal);
-        Assert.NotEqual(complete, withNul);
-        await using var claude = await ScriptedClaudeServer.StartAsync(new ScriptedReply(200, Encoding.UTF8.GetBytes(withNul), "application/json"));
-        await using var harness = await StartAsync(claude);
-        var runId = await harness.CreateRunAsync(1);
+        var withNul = CompleteAnswerWith("I lent my\\u0000 brother");
+        await using var answered = await AnswerOneTaskAsync(withNul);
+        var harness = answered.Harness;
 
-        await HandleOneAsync(harness);
-
-        var run = await harness.WaitForRunAsync(runId);
+        var run = await harness.WaitForRunAsync(answered.RunId);
         Assert.Equal((0, 1), (run.Succeeded, run.Failed));
         // The body itself holds only the escape, so the call keeps it exactly; the decoded text holds the NUL.
         Assert.Equal(withNul, await harness.ScalarAsync<string>("SELECT raw_body FROM generation_calls"));
-        Assert.Equal("parse_error/", await harness.ScalarAsync<string>("SELECT failure_type || '/' || coalesce(error_message, '') FROM failed_generations"));
+        Assert.Equal("parse_error/", await OutcomeAsync(harness));
         Assert.Contains("I lent my\uFFFD brother", await harness.ScalarAsync<string>("SELECT response_content FROM failed_generations"), StringComparison.Ordinal);
     }
 
@@ -72,31 +60,54 @@ public sealed class NulCharacterTests(IntegrationEnvironment environment)
     {
         // The message's text is the conversation's JSON, and in it a "\u0000" escape: the conversation is complete and
         // valid, and one of its turns holds a NUL.
-        var complete = Fixtures.Text("complete-000.json");
-        var withNul = complete.Replace("I lent my brother", "I lent my\\\\u0000 brother", StringComparison.Ordinal);
-        Assert.NotEqual(complete, withNul);
-        await using var claude = await ScriptedClaudeServer.StartAsync(new ScriptedReply(200, Encoding.UTF8.GetBytes(withNul), "application/json"));
-        await using var harness = await StartAsync(claude);
-        var runId = await harness.CreateRunAsync(1);
+        await using var answered = await AnswerOneTaskAsync(CompleteAnswerWith("I lent my\\\\u0000 brother"));
+        var harness = answered.Harness;
 
-        await HandleOneAsync(harness);
-
-        var run = await harness.WaitForRunAsync(runId);
+        var run = await harness.WaitForRunAsync(answered.RunId);
         Assert.Equal((1, 0), (run.Succeeded, run.Failed));
         Assert.Contains("I lent my\\u0000 brother", await harness.ScalarAsync<string>("SELECT turns::text FROM conversations"), StringComparison.Ordinal);
     }
 
-    private static async Task HandleOneAsync(PipelineHarness harness)
+    /// <summary>The complete fixture answer with its first user turn's "I lent my brother" replaced.</summary>
+    private static string CompleteAnswerWith(string replacement)
     {
-        var queue = harness.Default.GetRequiredService<GenerationQueue>();
-        var handler = harness.Default.GetRequiredService<IGenerationTaskHandler>();
-        await handler.HandleAsync(Assert.Single(await queue.ClaimAsync("w", 1, Lease, CancellationToken.None)), CancellationToken.None);
+        var complete = Fixtures.Text("complete-000.json");
+        var changed = complete.Replace("I lent my brother", replacement, StringComparison.Ordinal);
+        Assert.NotEqual(complete, changed);
+        return changed;
     }
 
-    private async Task<PipelineHarness> StartAsync(ScriptedClaudeServer claude)
+    private static Task<string> OutcomeAsync(PipelineHarness harness) =>
+        harness.ScalarAsync<string>("SELECT failure_type || '/' || coalesce(error_message, '') FROM failed_generations");
+
+    /// <summary>A run of one task, handled once against a Claude that answers with <paramref name="body"/> (HTTP 200, JSON).</summary>
+    private async Task<Answered> AnswerOneTaskAsync(string body)
     {
+        var claude = await ScriptedClaudeServer.StartAsync(new ScriptedReply(200, Encoding.UTF8.GetBytes(body), "application/json"));
         var harness = await PipelineHarness.StartAsync(environment);
         harness.ClaudeBaseUrl = claude.BaseUrl;
-        return harness;
+        var answered = new Answered(claude, harness, RunId: default);
+        try
+        {
+            answered = answered with { RunId = await harness.CreateRunAsync(1) };
+            var queue = harness.Default.GetRequiredService<GenerationQueue>();
+            var handler = harness.Default.GetRequiredService<IGenerationTaskHandler>();
+            await handler.HandleAsync(Assert.Single(await queue.ClaimAsync("w", 1, Lease, CancellationToken.None)), CancellationToken.None);
+            return answered;
+        }
+        catch
+        {
+            await answered.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed record Answered(ScriptedClaudeServer Claude, PipelineHarness Harness, Guid RunId) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Harness.DisposeAsync();
+            await Claude.DisposeAsync();
+        }
     }
 }
