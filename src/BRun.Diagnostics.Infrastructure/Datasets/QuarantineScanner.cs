@@ -223,16 +223,11 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             return null;
         }
 
-        // turns is json: json_populate_record keeps a json value's text exactly, jsonb_populate_record would print the
-        // parsed value. Rows quarantined while turns was jsonb have no turns_text and come back from the jsonb as before.
+        // The conversation's turns go back as written (migration 0112).
         var conversationId = await connection.ExecuteScalarAsync<Guid>(new CommandDefinition(
             """
-            WITH q AS (SELECT @row::jsonb AS r)
             INSERT INTO conversations
-            SELECT p.* FROM q, jsonb_populate_record(
-                json_populate_record(NULL::conversations, json_build_object('turns', (q.r ->> 'turns_text')::json)),
-                CASE WHEN q.r ->> 'turns_text' IS NOT NULL THEN q.r - 'turns' ELSE q.r END
-                    || jsonb_build_object('released_from', @failureId)) AS p
+            SELECT * FROM brun_conversation_from_quarantine(@row::jsonb, @failureId)
             RETURNING id
             """,
             new { row, failureId }, transaction, cancellationToken: ct)).ConfigureAwait(false);
@@ -303,14 +298,19 @@ public sealed class QuarantineScanner(IUserScopedConnectionFactory connections, 
             var flaggedRows = Enumerable.Range(0, rows.Count).Where(i => results[i] is not null).ToList();
 
             // One statement moves the batch's bad rows out; the DELETE locks each row and returns it as it was. The
-            // row as jsonb has turns parsed (json's text as written is lost there), so the text rides along as
-            // turns_text for the release to put back byte for byte.
+            // row goes into jsonb without turns, whose text rides along as turns_text for the release to put back byte
+            // for byte: parsed into jsonb, turns would lose its text as written, and a "\u0000" escape in it (which
+            // json keeps and jsonb refuses) failed the whole batch.
             var quarantinedRows = new Dictionary<Guid, string>();
             var toMove = dryRun ? [] : flaggedRows.Where(i => rows[i].ReleasedFrom is null).Select(i => rows[i].Id).ToArray();
             if (toMove.Length > 0)
             {
                 foreach (var (id, row) in await connection.QueryAsync<(Guid Id, string Row)>(new CommandDefinition(
-                    "DELETE FROM conversations c WHERE c.id = ANY(@toMove) RETURNING c.id, (to_jsonb(c.*) || jsonb_build_object('turns_text', c.turns::text))::text",
+                    """
+                    DELETE FROM conversations c WHERE c.id = ANY(@toMove)
+                    RETURNING c.id, ((to_jsonb(json_populate_record(c, '{"turns": null}')) - 'turns')
+                        || jsonb_build_object('turns_text', c.turns::text))::text
+                    """,
                     new { toMove }, transaction, cancellationToken: ct)).ConfigureAwait(false))
                 {
                     quarantinedRows[id] = row;

@@ -58,6 +58,33 @@ public sealed class QuarantineScannerTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task A_cut_conversation_holding_an_escaped_NUL_is_quarantined_and_released_byte_for_byte()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var user = await db.CreateUserAsync();
+        // json keeps "\u0000" as written; jsonb (the quarantined row's copy) refuses it.
+        const string Turns = """[{"role":"user","content":"Help.\u0000"},{"role":"assistant","content":"you mentioned feeling overwhelmed, so let's togeth"}]""";
+        Guid datasetId, conversationId;
+        await using (var connection = await db.DataSource.OpenConnectionAsync())
+        {
+            datasetId = await connection.ExecuteScalarAsync<Guid>("INSERT INTO datasets (name, created_by) VALUES ('old', @owner) RETURNING id", new { owner = user.Id });
+            conversationId = await connection.ExecuteScalarAsync<Guid>(
+                "INSERT INTO conversations (model, turns, dataset_id, source, created_by) VALUES ('m', @turns::json, @datasetId, 'import', @owner) RETURNING id",
+                new { turns = Turns, datasetId, owner = user.Id });
+        }
+
+        var scanner = db.Get<QuarantineScanner>();
+        var scanId = await scanner.StartAsync(user.Id, ScanScope.Dataset(datasetId), dryRun: false, None);
+        var result = await scanner.RunAsync(user.Id, scanId, null, None, batchSize: 7);
+
+        Assert.Equal((1L, 1L, "completed"), (result.Flagged, result.Quarantined, result.Status));
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        var failureId = await check.ExecuteScalarAsync<Guid>("SELECT id FROM failed_generations WHERE conversation_id = @conversationId", new { conversationId });
+        await db.Get<QuarantineScanner>().ReleaseAsync(user.Id, failureId, "checked by hand", None);
+        Assert.Equal(Turns, await check.ExecuteScalarAsync<string>("SELECT turns::text FROM conversations WHERE id = @conversationId", new { conversationId }));
+    }
+
+    [Fact]
     public async Task Each_committed_batch_and_the_end_are_announced_on_the_run_event_channel()
     {
         await using var db = await env.CreateDatabaseAsync();
@@ -193,9 +220,12 @@ public sealed class QuarantineScannerTests(IntegrationEnvironment env)
         var before = await connection.ExecuteScalarAsync<string>("SELECT (to_jsonb(c.*) - 'released_from')::text FROM conversations c WHERE id = @id", new { id = cut.Single() });
         await scanner.RunAsync(user.Id, await scanner.StartAsync(user.Id, ScanScope.All, false, None), null, None);
 
-        // Before migration 0085 quarantined_row was to_jsonb(row) alone, without the text of turns.
+        // Before migration 0085 quarantined_row was to_jsonb(row) alone: turns parsed, without their text.
         var failureId = await connection.ExecuteScalarAsync<Guid>(
-            "UPDATE failed_generations SET quarantined_row = quarantined_row - 'turns_text' WHERE source = 'scan' RETURNING id");
+            """
+            UPDATE failed_generations SET quarantined_row = (quarantined_row - 'turns_text') || jsonb_build_object('turns', (quarantined_row ->> 'turns_text')::jsonb)
+            WHERE source = 'scan' RETURNING id
+            """);
         var released = await scanner.ReleaseAsync(user.Id, failureId, "Complete as written.", None);
 
         Assert.Equal(cut.Single(), released);
