@@ -38,6 +38,27 @@ public sealed class DatasetImporterTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task Import_of_lines_holding_NUL_characters_stores_or_counts_each_line()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var user = await db.CreateUserAsync();
+        var session = await db.Get<DatasetImporter>().BeginAsync(user.Id, "nul", TrainingFormat.OpenAi, None);
+
+        await session.AddJsonLinesAsync("nul.jsonl", DatasetLines.Stream(
+            DatasetLines.OpenAi("Fine.", user: "Hi.\\u0000"),
+            DatasetLines.OpenAi("Fine.", system: "Be kind.\\u0000"),
+            DatasetLines.OpenAi("You mentioned feeling overwhelmed\\u0000, so let's togeth"),
+            "{\"messages\": [\0\0"), None);
+        var summary = await session.CompleteAsync(None);
+
+        Assert.Equal((4L, 2L, 1L, 1L), (summary.Records, summary.Imported, summary.Rejected, summary.BadLines));
+        await using var connection = await db.DataSource.OpenConnectionAsync();
+        // The turns (json) keep the escape; the metadata (jsonb, which refuses it) holds U+FFFD in its place.
+        Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM conversations WHERE strpos(turns::text, 'Hi.\\u0000') > 0"));
+        Assert.Equal("Be kind.\uFFFD", await connection.ExecuteScalarAsync<string>("SELECT metadata ->> 'system' FROM conversations WHERE metadata ? 'system'"));
+    }
+
+    [Fact]
     public async Task Import_keeps_the_system_prompt_and_turns_of_a_good_line()
     {
         await using var db = await env.CreateDatabaseAsync();
