@@ -668,7 +668,7 @@ public sealed partial class BatchResultIngester(
             inputTokens = items.Select(i => i.Captured!.Parsed.Usage.InputTokens).ToArray(),
             outputTokens = items.Select(i => i.Captured!.Parsed.Usage.OutputTokens).ToArray(),
             turns = items.Select(i => TrainingRecord.WriteTurns(i.Conversation!.Turns)).ToArray(),
-            metadata = items.Select(i => JsonSerializer.Serialize(new
+            metadata = items.Select(i => PostgresText.StorableJsonb(JsonSerializer.Serialize(new
             {
                 persona = i.Conversation!.Metadata.Persona,
                 emotional_arc = i.Conversation.Metadata.EmotionalArc,
@@ -676,7 +676,7 @@ public sealed partial class BatchResultIngester(
                 turn_count = i.Conversation.Metadata.TurnCount,
                 batch_id = batch.AnthropicBatchId,
                 custom_id = i.Line.CustomId,
-            })).ToArray(),
+            }))).ToArray(),
             personaIds = items.Select(i => i.Task.PersonaId).ToArray(),
             arcIds = items.Select(i => i.Task.EmotionalArcId).ToArray(),
             topicIds = items.Select(i => i.Task.TrainingTopicId).ToArray(),

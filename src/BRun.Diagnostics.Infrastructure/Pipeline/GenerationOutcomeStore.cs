@@ -49,18 +49,19 @@ public sealed class GenerationOutcomeStore(
         {
             task.RunId,
             TaskId = task.Id,
-            Model = captured.Parsed.Model ?? task.Model,
-            captured.Parsed.StopReason,
+            Model = PostgresText.Storable(captured.Parsed.Model) ?? task.Model,
+            StopReason = PostgresText.Storable(captured.Parsed.StopReason),
             captured.Parsed.Usage.InputTokens,
             captured.Parsed.Usage.OutputTokens,
             Turns = TrainingRecord.WriteTurns(conversation.Turns),
-            Metadata = JsonSerializer.Serialize(new
+            // jsonb refuses a NUL that the model wrote into its metadata (PostgresText).
+            Metadata = PostgresText.StorableJsonb(JsonSerializer.Serialize(new
             {
                 persona = conversation.Metadata.Persona,
                 emotional_arc = conversation.Metadata.EmotionalArc,
                 training_topic = conversation.Metadata.TrainingTopic,
                 turn_count = conversation.Metadata.TurnCount,
-            }),
+            })),
             task.PersonaId,
             task.EmotionalArcId,
             task.TrainingTopicId,

@@ -68,6 +68,20 @@ public sealed class NulCharacterTests(IntegrationEnvironment environment)
         Assert.Contains("I lent my\\u0000 brother", await harness.ScalarAsync<string>("SELECT turns::text FROM conversations"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_NUL_in_the_conversations_metadata_is_stored_as_U_FFFD_and_the_conversation_reaches_production()
+    {
+        var complete = Fixtures.Text("complete-000.json");
+        var withNul = complete.Replace("anxious_pre_retiree", "anxious\\\\u0000pre_retiree", StringComparison.Ordinal);
+        Assert.NotEqual(complete, withNul);
+        await using var answered = await AnswerOneTaskAsync(withNul);
+        var harness = answered.Harness;
+
+        var run = await harness.WaitForRunAsync(answered.RunId);
+        Assert.Equal((1, 0), (run.Succeeded, run.Failed));
+        Assert.Equal("anxious\uFFFDpre_retiree", await harness.ScalarAsync<string>("SELECT metadata ->> 'persona' FROM conversations"));
+    }
+
     /// <summary>The complete fixture answer with its first user turn's "I lent my brother" replaced.</summary>
     private static string CompleteAnswerWith(string replacement)
     {
