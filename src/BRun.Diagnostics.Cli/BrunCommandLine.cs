@@ -14,7 +14,10 @@ namespace BRun.Diagnostics.Cli;
 /// </summary>
 internal static class BrunCommandLine
 {
-    /// <param name="input">Where commands read secrets piped to them (<c>--password-stdin</c>). Default: the console.</param>
+    /// <param name="input">
+    /// Where commands read secrets piped to them (<c>--password-stdin</c>). Default: the console, which may also ask a
+    /// person at a terminal for a password (<see cref="TerminalSecret"/>).
+    /// </param>
     public static RootCommand Build(TextReader? input = null)
     {
         var root = new RootCommand("BRun.Diagnostics: capture, validate and diagnose Claude batch generations.");
@@ -22,7 +25,7 @@ internal static class BrunCommandLine
         root.Subcommands.Add(ValidateCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(WorkerCommand.Create());
-        root.Subcommands.Add(UserCommand.Create(input ?? Console.In));
+        root.Subcommands.Add(UserCommand.Create(input ?? Console.In, input is null && TerminalSecret.Available ? TerminalSecret.Read : null));
         root.Subcommands.Add(TokenCommand.Create());
         root.Subcommands.Add(TemplateCommand.Create());
         root.Subcommands.Add(ScaffoldingCommand.Create("persona", ScaffoldingKind.Persona));

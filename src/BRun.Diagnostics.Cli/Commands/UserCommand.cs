@@ -14,7 +14,11 @@ internal static class UserCommand
     internal const string PasswordVariable = "BRUN_USER_PASSWORD";
 
     /// <param name="input">Where <c>--password-stdin</c> reads the password (the console in the real program).</param>
-    public static Command Create(TextReader input)
+    /// <param name="askSecret">
+    /// Asks a person at a terminal for a password without echoing it, when neither <c>--password-stdin</c> nor the
+    /// variable gives one; null when nobody can be asked (input is piped, or a test).
+    /// </param>
+    public static Command Create(TextReader input, Func<string, string>? askSecret = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var connection = ConnectionOption();
@@ -29,7 +33,7 @@ internal static class UserCommand
         var argvPassword = new Option<string?>("--password") { Hidden = true };
         var admin = new Option<bool>("--admin") { Description = "Make the user an admin (sees every user's runs and failures)." };
         var name = new Option<string?>("--name") { Description = "Display name. Default: the email." };
-        var create = new Command("create", $"Create a user with a password (piped with --password-stdin, or in {PasswordVariable}).")
+        var create = new Command("create", $"Create a user with a password (piped with --password-stdin, in {PasswordVariable}, or typed when asked).")
         {
             email, passwordStdin, argvPassword, admin, name, connection,
         };
@@ -37,7 +41,7 @@ internal static class UserCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var (connectionString, emailValue, passwordValue) = await ReadCredentialsAsync(
-                parseResult, connection, email, passwordStdin, argvPassword, input, cancellationToken).ConfigureAwait(false);
+                parseResult, connection, email, passwordStdin, argvPassword, input, askSecret, cancellationToken).ConfigureAwait(false);
 
             if (parseResult.GetValue(name) is { } displayName && string.IsNullOrWhiteSpace(displayName))
             {
@@ -63,11 +67,11 @@ internal static class UserCommand
             }
         });
 
-        return new Command("user", "Manage dashboard users.") { create, SetPasswordSubcommand(input), DisableSubcommand() };
+        return new Command("user", "Manage dashboard users.") { create, SetPasswordSubcommand(input, askSecret), DisableSubcommand() };
     }
 
     /// <summary><c>brun user set-password --email E --password-stdin</c>: replaces a user's password (the operator's reset).</summary>
-    private static Command SetPasswordSubcommand(TextReader input)
+    private static Command SetPasswordSubcommand(TextReader input, Func<string, string>? askSecret)
     {
         var connection = ConnectionOption();
         var email = new Option<string>("--email") { Description = "The user whose password is set.", Required = true };
@@ -76,14 +80,14 @@ internal static class UserCommand
             Description = $"Read the new password from the first line of stdin. Default: the {PasswordVariable} environment variable.",
         };
         var argvPassword = new Option<string?>("--password") { Hidden = true };
-        var command = new Command("set-password", $"Set a user's password (piped with --password-stdin, or in {PasswordVariable}).")
+        var command = new Command("set-password", $"Set a user's password (piped with --password-stdin, in {PasswordVariable}, or typed when asked).")
         {
             email, passwordStdin, argvPassword, connection,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var (connectionString, emailValue, passwordValue) = await ReadCredentialsAsync(
-                parseResult, connection, email, passwordStdin, argvPassword, input, cancellationToken).ConfigureAwait(false);
+                parseResult, connection, email, passwordStdin, argvPassword, input, askSecret, cancellationToken).ConfigureAwait(false);
             await using var dataSource = NpgsqlDataSource.Create(connectionString);
             var accounts = new LocalAccountService(new UserScopedConnectionFactory(dataSource));
             if (!await accounts.SetPasswordAsync(emailValue, passwordValue, cancellationToken).ConfigureAwait(false))
@@ -137,7 +141,7 @@ internal static class UserCommand
     /// </summary>
     private static async Task<(string ConnectionString, string Email, string Password)> ReadCredentialsAsync(
         ParseResult parseResult, Option<string?> connection, Option<string> email, Option<bool> passwordStdin, Option<string?> argvPassword,
-        TextReader input, CancellationToken cancellationToken)
+        TextReader input, Func<string, string>? askSecret, CancellationToken cancellationToken)
     {
         if (parseResult.GetResult(argvPassword) is not null)
         {
@@ -147,7 +151,25 @@ internal static class UserCommand
 
         var connectionString = RequireConnectionString(parseResult.GetValue(connection));
         var emailValue = RequireEmail("--email", parseResult.GetRequiredValue(email));
-        return (connectionString, emailValue, await ReadPasswordAsync(parseResult.GetValue(passwordStdin), input, cancellationToken).ConfigureAwait(false));
+        var fromStdin = parseResult.GetValue(passwordStdin);
+        var password = !fromStdin && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PasswordVariable)) && askSecret is not null
+            ? AskPassword(askSecret, emailValue)
+            : await ReadPasswordAsync(fromStdin, input, cancellationToken).ConfigureAwait(false);
+        return (connectionString, emailValue, password);
+    }
+
+    /// <summary>The password typed twice at the terminal, checked for length and that both agree.</summary>
+    private static string AskPassword(Func<string, string> askSecret, string email)
+    {
+        var password = askSecret($"Password for {email.ToLowerInvariant()}: ");
+        if (password.Length < MinPasswordLength)
+        {
+            throw CliException.Usage($"the password must have at least {MinPasswordLength} characters.");
+        }
+
+        return askSecret("The same password again: ") == password
+            ? password
+            : throw CliException.Usage("the two passwords differ; nothing was changed.");
     }
 
     /// <summary>The password from stdin's first line (<c>--password-stdin</c>) or the environment, checked for length.</summary>

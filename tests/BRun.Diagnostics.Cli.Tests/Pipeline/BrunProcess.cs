@@ -70,15 +70,18 @@ internal sealed class BrunProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => EndAsync(_process);
+
+    /// <summary>Kills what is still running of a test's child process (and its children), then disposes it.</summary>
+    internal static async ValueTask EndAsync(Process process)
     {
-        if (!_process.HasExited)
+        if (!process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
         }
 
-        _process.Dispose();
+        process.Dispose();
     }
 
     private static ProcessStartInfo Info(IReadOnlyDictionary<string, string?> environment, string[] arguments)
