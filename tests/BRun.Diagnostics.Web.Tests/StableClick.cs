@@ -15,9 +15,20 @@ internal static class StableClick
 {
     private const int Attempts = 5;
 
+    // A bound on waiting for a part that loads separately, not a timing assertion (as the tests' RenderWait).
+    private static readonly TimeSpan Appear = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Waits for the element to be rendered, then clicks it. A filter chip comes with the chip counts, a read separate
+    /// from the rows: a test that waited for rows and clicked a chip failed with "no elements" on a busy machine.
+    /// </summary>
     public static Task ClickAsync<TComponent>(IRenderedComponent<TComponent> cut, string selector)
-        where TComponent : IComponent =>
-        ClickAsync(() => cut.Find(selector));
+        where TComponent : IComponent
+    {
+        ArgumentNullException.ThrowIfNull(cut);
+        cut.WaitForElement(selector, Appear);
+        return ClickAsync(() => cut.Find(selector));
+    }
 
     /// <summary>Clicks the element <paramref name="find"/> returns, finding it again after a render that replaced it.</summary>
     public static async Task ClickAsync(Func<IElement> find)
