@@ -31,6 +31,9 @@ public sealed class FailureChartData
     /// <summary>The histogram's options: its palette, and an axis that fits the fullest bucket.</summary>
     public required BarChartOptions HistogramOptions { get; init; }
 
+    /// <summary>No output at all in the range, failed or good: the histogram says so instead of drawing an empty axis.</summary>
+    public required bool HistogramEmpty { get; init; }
+
     /// <summary>The bucket with the most failures, e.g. "1,000–1,099 tokens (412 failures)".</summary>
     public required string PeakLabel { get; init; }
 
@@ -68,6 +71,7 @@ public sealed class FailureChartData
             StopReasonPalette = stopReasonPalette,
             StopReasonOptions = new DonutChartOptions { ChartPalette = stopReasonPalette },
             HistogramOptions = ChartAxis.Options<BarChartOptions>(fullestBucket, HistogramPalette),
+            HistogramEmpty = fullestBucket == 0,
             StopReasonSeries = [new ChartSeries<double> { Name = "Stop reasons", Data = new ChartData<double>(stops.Select(p => (double)p.Value).ToArray()) }],
             // Every 5th bucket is labelled so the axis stays readable; the last bucket is open ("5,000+").
             HistogramLabels = [.. histogram.Select((b, i) => i % 5 == 0 ? BucketLabel(histogram, i) : string.Empty)],

@@ -235,6 +235,11 @@ public sealed class FailureInsightsPageTests(IntegrationEnvironment env) : LiveD
 
         cut.WaitForAssertion(() => Assert.Empty(cut.FindAll(".brun-insights-loading")), RenderWait);
         Assert.Empty(cut.FindAll(".brun-insights-filters"));
+        // Nothing stored yet: each chart says so rather than drawing an empty axis.
+        Assert.Equal(
+            ["No failures in this range.", "No failures.", "No outputs in this range."],
+            cut.FindAll(".brun-chart-empty").Select(e => e.TextContent.Trim()));
+        Assert.Empty(cut.FindAll(".brun-chart-histogram svg"));
     }
 
     // As in a circuit unless asked otherwise (set after the services: setting it starts the renderer).
