@@ -17,19 +17,6 @@ namespace BRun.Diagnostics.Infrastructure.Pipeline;
 public sealed class GenerationCallStore(IUserScopedConnectionFactory connections)
 {
     /// <summary>Records one call of delivery <see cref="ClaimedTask.Attempts"/>. Returns it as stored.</summary>
-    // The stored body cannot hold NUL characters (PostgresText); the call says how many were replaced.
-    private static string? WithNulNote(string? transportError, string rawBody)
-    {
-        var nuls = PostgresText.NulCount(rawBody);
-        if (nuls == 0)
-        {
-            return transportError;
-        }
-
-        var note = $"The body held {(nuls == 1 ? "a NUL character" : $"{nuls} NUL characters")} (U+0000), stored as U+FFFD: Postgres text cannot hold them.";
-        return transportError is null ? note : transportError + " " + note;
-    }
-
     public async Task<GenerationCall> RecordAsync(
         ClaimedTask task, CapturedResponse captured, CallVerdict verdict, decimal? costUsd, CancellationToken ct)
     {
@@ -119,6 +106,19 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
             call.Simulated,
         }, cancellationToken: ct)).ConfigureAwait(false);
         return call with { Id = stored.Id, CreatedAt = stored.CreatedAt };
+    }
+
+    // The stored body cannot hold NUL characters (PostgresText); the call says how many were replaced.
+    private static string? WithNulNote(string? transportError, string rawBody)
+    {
+        var nuls = PostgresText.NulCount(rawBody);
+        if (nuls == 0)
+        {
+            return transportError;
+        }
+
+        var note = $"The body held {(nuls == 1 ? "a NUL character" : $"{nuls} NUL characters")} (U+0000), stored as U+FFFD: Postgres text cannot hold them.";
+        return transportError is null ? note : transportError + " " + note;
     }
 
     /// <summary>A task's calls, oldest first, with the database's clock for age checks.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BRun.Diagnostics.Infrastructure.Failures;
 
 namespace BRun.Diagnostics.Web.Failures;
 
@@ -59,5 +60,17 @@ public static class ChartAxis
         ArgumentOutOfRangeException.ThrowIfLessThan(most, 1);
         var every = (labels.Count + most - 1) / most;
         return [.. labels.Select((label, i) => every <= 1 || i % every == 0 ? label : string.Empty)];
+    }
+
+    /// <summary>
+    /// An output-token histogram's axis labels: every 5th bucket's lower bound and the last's, which is open ("5,000+":
+    /// the reader puts every larger output in it); the others blank so the axis stays readable.
+    /// </summary>
+    public static string[] BucketLabels(IReadOnlyList<OutputTokenBucket> buckets)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        return [.. buckets.Select((b, i) => i % 5 == 0 || i == buckets.Count - 1
+            ? b.LowerBound.ToString("N0", CultureInfo.InvariantCulture) + (i == buckets.Count - 1 ? "+" : string.Empty)
+            : string.Empty)];
     }
 }

@@ -73,8 +73,7 @@ public sealed class FailureChartData
             HistogramOptions = ChartAxis.Options<BarChartOptions>(fullestBucket, HistogramPalette),
             HistogramEmpty = fullestBucket == 0,
             StopReasonSeries = [new ChartSeries<double> { Name = "Stop reasons", Data = new ChartData<double>(stops.Select(p => (double)p.Value).ToArray()) }],
-            // Every 5th bucket is labelled so the axis stays readable; the last bucket is open ("5,000+").
-            HistogramLabels = [.. histogram.Select((b, i) => i % 5 == 0 ? BucketLabel(histogram, i) : string.Empty)],
+            HistogramLabels = ChartAxis.BucketLabels(histogram),
             HistogramSeries =
             [
                 new ChartSeries<double> { Name = "Failures", Data = new ChartData<double>(histogram.Select(b => (double)b.Failures).ToArray()) },
@@ -85,9 +84,6 @@ public sealed class FailureChartData
                 : $"{PeakRange(histogram, peak, width)} tokens ({peak.Failures.ToString("N0", CultureInfo.InvariantCulture)} {(peak.Failures == 1 ? "failure" : "failures")})",
         };
     }
-
-    private static string BucketLabel(IReadOnlyList<OutputTokenBucket> histogram, int index) =>
-        histogram[index].LowerBound.ToString("N0", CultureInfo.InvariantCulture) + (index == histogram.Count - 1 ? "+" : string.Empty);
 
     // The last bucket has no upper bound (the reader puts every larger output in it).
     private static string PeakRange(IReadOnlyList<OutputTokenBucket> histogram, OutputTokenBucket peak, long width) =>

@@ -114,9 +114,7 @@ public sealed record RunComparisonChart(string[] Labels, List<MudBlazor.ChartSer
     {
         ArgumentNullException.ThrowIfNull(comparison);
         var buckets = comparison.A.OutputTokens;
-        string[] labels = [.. buckets.Select((b, i) => i % 5 == 0 || i == buckets.Count - 1
-            ? b.LowerBound.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + (i == buckets.Count - 1 ? "+" : string.Empty)
-            : string.Empty)];
+        var labels = Failures.ChartAxis.BucketLabels(buckets);
         var peak = comparison.A.OutputTokens.Concat(comparison.B.OutputTokens).Select(b => (double)(b.Failures + b.Successes)).DefaultIfEmpty(0).Max();
         return new RunComparisonChart(labels,
         [
