@@ -79,7 +79,8 @@ public sealed partial class FailedGenerationReader
         // matches are read through the filters' indexes (ReadPageAsync).
         var (countSql, countParameters) = CountSql(filter);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(countSql, countParameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var items = await ReadPageAsync(connection, pageWhere, parameters, FailedGenerationSort.NewestFirst, page, total, IsBroadSearch(filter), cancellationToken).ConfigureAwait(false);
+        var rollupWhere = after is null && CanUseRollup(filter) ? BuildWhere(filter, rollup: true).Where : null;
+        var items = await ReadPageAsync(connection, pageWhere, rollupWhere, parameters, FailedGenerationSort.NewestFirst, page, total, IsBroadSearch(filter), cancellationToken).ConfigureAwait(false);
         return new Page<FailedGenerationSummary>(items, total, page.PageIndex, page.PageSize);
     }
 

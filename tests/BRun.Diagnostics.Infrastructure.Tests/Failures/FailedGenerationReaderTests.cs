@@ -2,6 +2,7 @@ using Dapper;
 using BRun.Diagnostics.Core.Validation;
 using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Failures;
+using BRun.Diagnostics.Infrastructure.Users;
 using BRun.Diagnostics.Testing;
 
 namespace BRun.Diagnostics.Infrastructure.Tests.Failures;
@@ -236,6 +237,121 @@ public sealed class FailedGenerationReaderTests(IntegrationEnvironment env)
         }
 
         Assert.True(all.Count > FailedGenerationReader.FewMatches && all.Count % Size != 0, $"{all.Count} visible rows");
+    }
+
+    /// <summary>
+    /// Rows over seventeen UTC days for the skip by day: pairs sharing an instant, rows at exactly midnight, a day with no
+    /// rows, a day whose rows were all deleted (its rollup rows are kept at zero), two failure types and another
+    /// member's rows in between. About 960 rows a day.
+    /// </summary>
+    private static async Task<(AppUser Owner, AppUser Admin)> ArrangeDaysAsync(TestDatabase db)
+    {
+        var owner = await db.CreateUserAsync();
+        var other = await db.CreateUserAsync();
+        var admin = await db.CreateUserAsync(AppUserRoles.Admin);
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            INSERT INTO failed_generations (id, prompt, prompt_length, model, max_tokens, raw_response, raw_body, stop_reason,
+                output_tokens, http_status, streamed, failure_type, truncation_pattern, detection_confidence, created_at, created_by)
+            SELECT gen_random_uuid(), 'p', 1, 'claude-sonnet-4-5', 4096, '{}'::jsonb, '{}', 'end_turn', g % 700, 200, false,
+                   CASE WHEN g % 3 = 0 THEN 'api_error' ELSE 'truncation' END, 'mid_word', 'high',
+                   timestamptz '2026-03-01 00:00:00+00' + (g / 2) * interval '3 minutes'
+                       + CASE WHEN g > 3000 THEN interval '1 day' ELSE interval '0' END,
+                   CASE WHEN g % 7 = 0 THEN @other ELSE @owner END
+            FROM generate_series(0, 14400) AS g;
+            DELETE FROM failed_generations WHERE created_at >= '2026-03-06 00:00:00+00' AND created_at < '2026-03-07 00:00:00+00';
+            """, new { owner = owner.Id, other = other.Id });
+        return (owner, admin);
+    }
+
+    [Theory]
+    [InlineData(FailedGenerationSort.NewestFirst, "created_at DESC, id DESC")]
+    [InlineData(FailedGenerationSort.OldestFirst, "created_at ASC, id ASC")]
+    public async Task A_deep_page_in_date_order_skips_whole_days_and_holds_the_rows_of_its_offset(FailedGenerationSort sort, string orderBy)
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var (owner, admin) = await ArrangeDaysAsync(db);
+        var reader = db.Get<FailedGenerationReader>();
+        var filters = new (string Sql, FailedGenerationFilter Filter)[]
+        {
+            ("true", new FailedGenerationFilter()),
+            // A chip and a day-aligned range: the rollup answers both.
+            ("failure_type = 'truncation' AND created_at >= '2026-03-02' AND created_at < '2026-03-14'", new FailedGenerationFilter
+            {
+                FailureType = FailureType.Truncation,
+                From = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero),
+                To = new DateTimeOffset(2026, 3, 14, 0, 0, 0, TimeSpan.Zero),
+            }),
+        };
+
+        var checkedPages = 0;
+        foreach (var identity in new[] { DbIdentity.User(owner.Id), DbIdentity.User(admin.Id) })
+        {
+            await using var connection = await db.Get<IUserScopedConnectionFactory>().OpenAsync(identity, None);
+            foreach (var (sql, filter) in filters)
+            {
+                var all = (await connection.QueryAsync<Guid>($"SELECT id FROM failed_generations WHERE {sql} ORDER BY {orderBy}")).ToList();
+                Assert.True(all.Count > FailedGenerationReader.FewMatches, $"{all.Count} rows");
+                foreach (var size in new[] { 25, 100 })
+                {
+                    // Every page from the first deep one to the last, in steps that land on every place within a day.
+                    for (var index = (int)(FailedGenerationReader.SkipByDayFrom / size); index * size < all.Count; index += size == 25 ? 7 : 3)
+                    {
+                        var rows = await reader.ListPageAsync(identity, filter, sort, new PageRequest(index, size), None);
+                        Assert.Equal(all.Skip(index * size).Take(size), rows.Select(r => r.Id));
+                        checkedPages++;
+                    }
+                }
+            }
+        }
+
+        Assert.True(checkedPages > 200, $"{checkedPages} pages");
+    }
+
+    [Fact]
+    public async Task The_APIs_deep_pages_skip_whole_days_and_hold_the_rows_of_their_offset()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var (owner, _) = await ArrangeDaysAsync(db);
+        var identity = DbIdentity.User(owner.Id);
+        await using var connection = await db.Get<IUserScopedConnectionFactory>().OpenAsync(identity, None);
+        var all = (await connection.QueryAsync<Guid>("SELECT id FROM failed_generations ORDER BY created_at DESC, id DESC")).ToList();
+        var reader = db.Get<FailedGenerationReader>();
+
+        foreach (var index in new[] { 40, 41, 57, 70, 99, 160, 200, (all.Count - 1) / 50 })
+        {
+            var page = await reader.ListAsync(identity, new FailedGenerationFilter(), new PageRequest(index, 50), None);
+            Assert.Equal(
+                (string.Join(",", all.Skip(index * 50).Take(50)), (long)all.Count),
+                (string.Join(",", page.Items.Select(i => i.Id)), page.TotalCount));
+        }
+    }
+
+    [Theory]
+    [InlineData(FailedGenerationSort.NewestFirst)]
+    [InlineData(FailedGenerationSort.OldestFirst)]
+    public async Task A_deep_page_reads_at_most_a_days_rows_of_the_date_index(FailedGenerationSort sort)
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var (owner, _) = await ArrangeDaysAsync(db);
+        await using var connection = await db.Get<IUserScopedConnectionFactory>().OpenAsync(DbIdentity.User(owner.Id), None);
+        var total = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM failed_generations");
+        const long Offset = 4_000;
+
+        async Task<long> RowsReadAsync(string sql)
+        {
+            var plan = await connection.ExecuteScalarAsync<string>(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + sql, new { limit = 25, offset = Offset });
+            // Every scan of failed_generations in the plan, by the rows it returned (the walk returns what it skips).
+            return System.Text.RegularExpressions.Regex.Matches(plan!, "\"Relation Name\": \"failed_generations\"[^}]*?\"Actual Rows\": (\\d+)")
+                .Sum(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var skipping = await RowsReadAsync(FailedGenerationReader.PageSql(string.Empty, sort, total, Offset, rollupWhere: string.Empty));
+        var walking = await RowsReadAsync(FailedGenerationReader.PageSql(string.Empty, sort, total, Offset));
+
+        // About 820 of the member's rows a day: the skip starts at the page's day, the plain offset walks 4,025 rows.
+        Assert.True(skipping <= 1_000 && walking >= Offset + 25, $"skipping {skipping}, walking {walking}");
     }
 
     [Theory]
