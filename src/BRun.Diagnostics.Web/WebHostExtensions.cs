@@ -96,6 +96,7 @@ public static class WebHostExtensions
 
         // An unknown page URL gets the dashboard's own not-found page (404 kept), not the browser's bare one. Machine
         // paths answer for themselves: the API with problem+json, health and metrics as they are.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseMiddleware<Api.ApiExceptionMiddleware>());
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
         app.Use((context, next) =>
         {

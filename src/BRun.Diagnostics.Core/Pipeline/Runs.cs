@@ -92,9 +92,15 @@ public static class RunLimits
             problems.Add(("mode", $"mode must be {RunMode.Online} or {RunMode.Batch}; got '{request.Mode}'."));
         }
 
-        if (string.IsNullOrWhiteSpace(request.Model) || request.Model.Length > MaxModelLength)
+        // A control character (a NUL above all, which Postgres cannot store) is in no model id or template name.
+        if (string.IsNullOrWhiteSpace(request.Model) || request.Model.Length > MaxModelLength || request.Model.Any(char.IsControl))
         {
             problems.Add(("model", string.Create(CultureInfo.InvariantCulture, $"model must be a model id of 1 to {MaxModelLength} characters, such as claude-sonnet-4-5.")));
+        }
+
+        if (request.TemplateName.Any(char.IsControl))
+        {
+            problems.Add(("template", "template must be a template name such as default, without control characters."));
         }
 
         return problems;

@@ -65,7 +65,8 @@ public sealed record RunAlertRules
         MinTasks < 1 ? "min_tasks must be at least 1"
         : FailureRateAbove is < 0 or > 1 ? "failure_rate_above must be between 0 and 1"
         : ApiErrorShareAbove is < 0 or > 1 ? "api_error_share_above must be between 0 and 1"
-        : WebhookUrl is not null && !(Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+        // Uri accepts a control character (a NUL too, which Postgres cannot store) and escapes it; a URL holds none.
+        : WebhookUrl is not null && (WebhookUrl.Any(char.IsControl) || !(Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
             ? "webhook_url must be an absolute http or https URL"
         : !Alerts.WebhookFormat.IsKnown(WebhookFormat) ? "webhook_format must be generic or slack"
         : null;

@@ -42,4 +42,41 @@ public static class PostgresText
 
     /// <summary>How many NUL characters <see cref="Storable"/> replaces in <paramref name="text"/>.</summary>
     public static int NulCount(string? text) => text is null ? 0 : text.Count(c => c == '\0');
+
+    /// <summary>
+    /// Refuses what a person typed or sent when it holds a NUL: unlike a captured answer, which is kept with U+FFFD in
+    /// its place, input is theirs to correct, and a silent change would store something they did not write.
+    /// </summary>
+    /// <exception cref="UnstorableTextException"><paramref name="text"/> holds a NUL.</exception>
+    public static void RequireStorable(string? text, string field)
+    {
+        if (text is not null && text.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new UnstorableTextException(field);
+        }
+    }
+}
+
+/// <summary>Input holding a NUL character (U+0000), which Postgres cannot store or match: a bad request naming its field.</summary>
+public sealed class UnstorableTextException : ArgumentException
+{
+    public UnstorableTextException()
+        : this("text")
+    {
+    }
+
+    public UnstorableTextException(string field)
+        : base($"{field} contains a NUL character (U+0000), which cannot be stored; remove it and try again.")
+    {
+        Field = field;
+    }
+
+    public UnstorableTextException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Field = "text";
+    }
+
+    /// <summary>The field or parameter that holds the NUL.</summary>
+    public string Field { get; }
 }

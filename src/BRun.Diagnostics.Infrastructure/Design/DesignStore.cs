@@ -76,6 +76,7 @@ public sealed partial class DesignStore(IUserScopedConnectionFactory connections
     {
         RequireUser(identity);
         CheckKey(name, "template name");
+        PostgresText.RequireStorable(body, "body");
         TemplatePlaceholders.Check(body);
         await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
         var id = await WriteAsync(
@@ -95,6 +96,7 @@ public sealed partial class DesignStore(IUserScopedConnectionFactory connections
     /// <exception cref="UnauthorizedAccessException">Visible but not the caller's to change (built-in or shared, and not an admin).</exception>
     public async Task<TemplateRecord> UpdateTemplateAsync(DbIdentity identity, string name, string body, CancellationToken ct)
     {
+        PostgresText.RequireStorable(body, "body");
         TemplatePlaceholders.Check(body);
         await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
         var id = await RequireAsync(connection, "prompt_templates", "name", name, "template", ct).ConfigureAwait(false);
@@ -240,6 +242,12 @@ public sealed partial class DesignStore(IUserScopedConnectionFactory connections
     internal static async Task<Guid?> ResolveAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string table, string keyColumn, string key, bool includeArchived, CancellationToken ct)
     {
+        if (key is not null && key.Contains('\0', StringComparison.Ordinal))
+        {
+            // No name or key holds a NUL (Postgres cannot store one), and as a parameter it fails the statement.
+            return null;
+        }
+
         var rows = (await connection.QueryAsync<(Guid Id, int Rank)>(new CommandDefinition(
             $"""
             SELECT id, {RankSql} AS rank FROM {table}
@@ -343,6 +351,7 @@ public sealed partial class DesignStore(IUserScopedConnectionFactory connections
 
     private static void CheckText(string text, string what)
     {
+        PostgresText.RequireStorable(text, what);
         if (string.IsNullOrWhiteSpace(text) || text.Length > MaxTextLength)
         {
             throw new ArgumentException($"The {what} must be 1 to {MaxTextLength} characters.");

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using BRun.Diagnostics.Core.Design;
 using BRun.Diagnostics.Core.Pipeline;
+using BRun.Diagnostics.Infrastructure.Database;
 using BRun.Diagnostics.Infrastructure.Design;
 using BRun.Diagnostics.Web.Design;
 using BRun.Diagnostics.Web.Runs;
@@ -166,6 +167,14 @@ public static class GenerationDesignEndpoints
         templates.MapPost("/{name}/render", (string name, RenderRequest? body, DesignDashboardService design, CancellationToken ct) => Guarded(async () =>
         {
             body ??= new RenderRequest(null, null, null, null, null, null, null);
+            foreach (var (field, key) in new[] { ("persona", body.Persona), ("emotional_arc", body.EmotionalArc), ("training_topic", body.TrainingTopic) })
+            {
+                if (key is not null && key.Any(char.IsControl))
+                {
+                    return Problem(StatusCodes.Status400BadRequest, field, $"{field} must be a key such as those GET /api/personas, /api/arcs and /api/topics list, without control characters.");
+                }
+            }
+
             if (body.MaxTokens is < 1 || body.Conversations is < 1 || body.Temperature is < 0 or > 1)
             {
                 return Problem(StatusCodes.Status400BadRequest, body.MaxTokens is < 1 ? "max_tokens" : body.Conversations is < 1 ? "conversations" : "temperature",
@@ -351,6 +360,10 @@ public static class GenerationDesignEndpoints
         catch (DesignConflictException ex)
         {
             return Problem(StatusCodes.Status409Conflict, parameter, ex.Message);
+        }
+        catch (UnstorableTextException ex)
+        {
+            return Problem(StatusCodes.Status400BadRequest, ex.Field, ex.Message);
         }
         catch (ArgumentException ex)
         {

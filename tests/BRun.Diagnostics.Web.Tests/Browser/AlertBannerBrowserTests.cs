@@ -62,6 +62,18 @@ public sealed class AlertBannerBrowserTests(IntegrationEnvironment env) : IAsync
 
         await page.ClickAsync(".brun-pause-run");
         await Assertions.Expect(page.Locator(".brun-run-header .brun-run-status")).ToHaveTextAsync("paused", new() { Timeout = WaitMs });
+
+        // The snackbar says so in the bottom-left corner, clear of the run's action buttons at the top right.
+        var snackbar = page.Locator(".mud-snackbar", new() { HasText = "Run paused" });
+        await Assertions.Expect(snackbar).ToBeVisibleAsync(new() { Timeout = WaitMs });
+        var box = (await snackbar.BoundingBoxAsync())!;
+        var resume = (await page.Locator(".brun-resume-run").BoundingBoxAsync())!;
+        var viewport = page.ViewportSize!;
+        var overlaps = box.X < resume.X + resume.Width && resume.X < box.X + box.Width && box.Y < resume.Y + resume.Height && resume.Y < box.Y + box.Height;
+        Assert.True(
+            box.X + box.Width < viewport.Width / 2.0 && box.Y > viewport.Height / 2.0 && !overlaps,
+            $"snackbar at ({box.X}, {box.Y}) {box.Width}×{box.Height}, Resume at ({resume.X}, {resume.Y}), viewport {viewport.Width}×{viewport.Height}");
+
         await page.ClickAsync(".brun-resume-run");
         await Assertions.Expect(page.Locator(".brun-run-header .brun-run-status")).ToHaveTextAsync("running", new() { Timeout = WaitMs });
     }
