@@ -70,7 +70,7 @@ public sealed class UserAdministration(IUserScopedConnectionFactory connections,
         ArgumentNullException.ThrowIfNull(displayName);
         ArgumentNullException.ThrowIfNull(password);
         if (!IsRole(role) || password.Length < LocalAccountService.MinPasswordLength || !AppUserStore.IsPlausibleEmail(email.Trim())
-            || string.IsNullOrWhiteSpace(displayName) || displayName.Length > 200)
+            || string.IsNullOrWhiteSpace(displayName) || displayName.Length > 200 || displayName.Any(char.IsControl))
         {
             return UserChangeOutcome.Invalid;
         }

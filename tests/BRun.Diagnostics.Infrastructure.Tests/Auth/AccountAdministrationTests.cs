@@ -153,6 +153,21 @@ public sealed class AccountAdministrationTests(IntegrationEnvironment env)
     }
 
     [Fact]
+    public async Task A_display_name_with_a_control_character_is_refused_as_invalid()
+    {
+        await using var db = await env.CreateDatabaseAsync();
+        var admin = await db.CreateUserAsync(AppUserRoles.Admin);
+
+        // A NUL cannot be stored (it failed the insert), and a line break has no place in a name shown on one line.
+        Assert.Equal(
+            (UserChangeOutcome.Invalid, UserChangeOutcome.Invalid, UserChangeOutcome.Done),
+            (await Admin(db).CreateAsync(admin.Id, "nul@example.test", "Nul\0Name", "new-password-1", AppUserRoles.Member, None),
+                await Admin(db).CreateAsync(admin.Id, "break@example.test", "Line\nBreak", "new-password-1", AppUserRoles.Member, None),
+                await Admin(db).CreateAsync(admin.Id, "plain@example.test", "Plain Name", "new-password-1", AppUserRoles.Member, None)));
+        Assert.Null(await Accounts(db).VerifyPasswordAsync("nul@example.test", "new-password-1", None));
+    }
+
+    [Fact]
     public async Task Changing_a_password_needs_the_current_one()
     {
         await using var db = await env.CreateDatabaseAsync();
