@@ -51,9 +51,11 @@ public sealed partial class DatasetsPage : IDisposable
     [Inject]
     private DashboardScanRunner Runner { get; set; } = default!;
 
-    /// <summary>The scan shown, from <c>?scan=ID</c>.</summary>
+    /// <summary>The scan shown, from <c>?scan=ID</c> (text: Blazor throws on a query value it cannot convert).</summary>
     [SupplyParameterFromQuery(Name = "scan")]
-    public Guid? ScanId { get; set; }
+    public string? ScanText { get; set; }
+
+    private Guid? ScanId => Guid.TryParse(ScanText, out var id) ? id : null;
 
     private static readonly TrainingFormat[] ImportFormats = [TrainingFormat.Auto, TrainingFormat.OpenAi, TrainingFormat.ShareGpt, TrainingFormat.MessagesApi];
 
@@ -100,7 +102,9 @@ public sealed partial class DatasetsPage : IDisposable
             }
 
             (_datasets, _scans, _scan, _findings) = (datasets, scans, scan, findings);
-            _problem = null;
+            _problem = ScanText is not null && ScanId is null && _shownScanId is null
+                ? "This link's scan is not a scan id (a GUID); the latest scan is shown."
+                : null;
         }
         catch (DbException)
         {

@@ -30,13 +30,19 @@ public sealed partial class RunComparePage
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
 
+    // The run ids arrive as text: Blazor throws on a query value it cannot convert, and "?a=abc" was a 500.
+
     /// <summary>The first run (the source, for a re-run).</summary>
     [SupplyParameterFromQuery(Name = "a")]
-    public Guid? A { get; set; }
+    public string? AText { get; set; }
 
     /// <summary>The second run (the re-run).</summary>
     [SupplyParameterFromQuery(Name = "b")]
-    public Guid? B { get; set; }
+    public string? BText { get; set; }
+
+    private Guid? A => Guid.TryParse(AText, out var id) ? id : null;
+
+    private Guid? B => Guid.TryParse(BText, out var id) ? id : null;
 
     /// <summary>Loads so far (tests wait for them).</summary>
     internal int Loads { get; private set; }
@@ -47,7 +53,11 @@ public sealed partial class RunComparePage
         (_comparison, _chart, _problem) = (null, null, null);
         try
         {
-            if (A is not { } a)
+            if ((AText is not null && A is null) || (BText is not null && B is null))
+            {
+                _problem = "This link's a or b is not a run id (a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301): give two runs to compare, /runs/compare?a=RUN_ID&b=RUN_ID.";
+            }
+            else if (A is not { } a)
             {
                 _problem = "Give two runs to compare: /runs/compare?a=RUN_ID&b=RUN_ID.";
             }

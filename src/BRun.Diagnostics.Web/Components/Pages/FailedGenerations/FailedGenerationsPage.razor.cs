@@ -1,7 +1,9 @@
 using System.Data.Common;
+using System.Globalization;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
+using BRun.Diagnostics.Web.Api;
 using BRun.Diagnostics.Web.Failures;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
@@ -69,14 +71,24 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     [Inject]
     private IDialogService Dialogs { get; set; } = default!;
 
-    /// <summary>The grid's page, 1-based, in the URL next to the filters (absent on page 1).</summary>
+    /// <summary>
+    /// The grid's page, 1-based, in the URL next to the filters (absent on page 1). Text, not a number: Blazor throws
+    /// on a query value it cannot convert, and "?page=abc" was a 500.
+    /// </summary>
     [SupplyParameterFromQuery(Name = PageKey)]
-    public int? PageNumber { get; set; }
+    public string? PageNumber { get; set; }
 
     /// <summary>The query parameter of the page number.</summary>
     public const string PageKey = "page";
 
-    private int UrlPageIndex => PageNumber is { } n and > 1 ? n - 1 : 0;
+    private int? UrlPage => int.TryParse(PageNumber, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : null;
+
+    private int UrlPageIndex => UrlPage is { } n ? n - 1 : 0;
+
+    /// <summary>The filters' problems, and the page number's when it is not one (page 1 is shown).</summary>
+    private IReadOnlyList<ParameterProblem> ShownUrlProblems => PageNumber is null || UrlPage is not null
+        ? UrlProblems
+        : [.. UrlProblems, new ParameterProblem(PageKey, $"page '{(PageNumber.Length > 40 ? PageNumber[..40] + "…" : PageNumber)}' is not a page number; page 1 is shown.", "a whole number from 1")];
 
     /// <summary>The grid's page size when it opens.</summary>
     private const int RowsPerPage = 25;
