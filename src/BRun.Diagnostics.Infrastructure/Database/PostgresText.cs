@@ -40,6 +40,45 @@ public static class PostgresText
         _ => node?.DeepClone(),
     };
 
+    /// <summary>Where <paramref name="text"/> holds NUL characters (UTF-16 indexes), or null when it holds none.</summary>
+    public static int[]? NulPositions(string? text)
+    {
+        if (text is null || !text.Contains('\0', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var positions = new List<int>();
+        for (var i = text.IndexOf('\0', StringComparison.Ordinal); i >= 0; i = text.IndexOf('\0', i + 1))
+        {
+            positions.Add(i);
+        }
+
+        return [.. positions];
+    }
+
+    /// <summary>
+    /// <paramref name="stored"/> (a <see cref="Storable"/> copy) with the NULs at <paramref name="positions"/> put back.
+    /// Positions that do not hold U+FFFD (the body was emptied since, or is not the copy they were taken from) leave
+    /// the text as it is.
+    /// </summary>
+    public static string WithNuls(string stored, IReadOnlyList<int>? positions)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        if (positions is null || positions.Count == 0 || positions.Any(p => p < 0 || p >= stored.Length || stored[p] != Replacement))
+        {
+            return stored;
+        }
+
+        var chars = stored.ToCharArray();
+        foreach (var position in positions)
+        {
+            chars[position] = '\0';
+        }
+
+        return new string(chars);
+    }
+
     /// <summary>How many NUL characters <see cref="Storable"/> replaces in <paramref name="text"/>.</summary>
     public static int NulCount(string? text) => text is null ? 0 : text.Count(c => c == '\0');
 

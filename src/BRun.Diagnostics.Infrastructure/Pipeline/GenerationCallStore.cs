@@ -30,12 +30,12 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
             WITH recorded AS (
                 INSERT INTO generation_calls (
                     task_id, run_id, attempt, disposition, reason, http_status, request_id, transport_failure, transport_error,
-                    streamed, raw_body, headers, duration_ms, http_attempts, model, max_tokens, temperature,
+                    streamed, raw_body, raw_body_nuls, headers, duration_ms, http_attempts, model, max_tokens, temperature,
                     structured_outputs_enabled, stream, input_tokens, output_tokens, cache_creation_input_tokens,
                     cache_read_input_tokens, cost_usd, simulated)
                 VALUES (
                     @TaskId, @RunId, @Attempt, @Disposition, @Reason, @HttpStatus, @RequestId, @TransportFailure, @TransportError,
-                    @Streamed, @RawBody, @Headers::jsonb, @DurationMs, @HttpAttempts, @Model, @MaxTokens, @Temperature,
+                    @Streamed, @RawBody, @RawBodyNuls, @Headers::jsonb, @DurationMs, @HttpAttempts, @Model, @MaxTokens, @Temperature,
                     @StructuredOutputsEnabled, @Stream, @InputTokens, @OutputTokens, @CacheCreationInputTokens,
                     @CacheReadInputTokens, @CostUsd, @Simulated)
                 ON CONFLICT (task_id, attempt) DO NOTHING
@@ -90,6 +90,7 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
             call.TransportError,
             call.Streamed,
             RawBody = PostgresText.Storable(call.RawBody),
+            RawBodyNuls = PostgresText.NulPositions(call.RawBody),
             call.Headers,
             call.DurationMs,
             call.HttpAttempts,
@@ -128,7 +129,8 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
             SELECT now() AS DbNow;
             SELECT id AS Id, attempt AS Attempt, created_at AS CreatedAt, disposition AS Disposition, reason AS Reason,
                    http_status AS HttpStatus, request_id AS RequestId, transport_failure AS TransportFailure,
-                   transport_error AS TransportError, streamed AS Streamed, raw_body AS RawBody, headers::text AS Headers,
+                   transport_error AS TransportError, streamed AS Streamed, raw_body AS RawBody, raw_body_nuls AS RawBodyNuls,
+                   headers::text AS Headers,
                    duration_ms AS DurationMs, http_attempts AS HttpAttempts, model AS Model, max_tokens AS MaxTokens,
                    temperature AS Temperature, structured_outputs_enabled AS StructuredOutputsEnabled, stream AS Stream,
                    input_tokens AS InputTokens, output_tokens AS OutputTokens,
@@ -139,7 +141,10 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
         await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
         await using var reader = await connection.QueryMultipleAsync(new CommandDefinition(Sql, new { taskId }, cancellationToken: ct)).ConfigureAwait(false);
         var now = await reader.ReadSingleAsync<DateTime>().ConfigureAwait(false);
-        var calls = (await reader.ReadAsync<GenerationCall>().ConfigureAwait(false)).AsList();
+        // The stored bodies with their NULs back (migration 0113): a redelivery judges the answer as it came.
+        var calls = (await reader.ReadAsync<GenerationCall>().ConfigureAwait(false))
+            .Select(c => c.RawBodyNuls is null ? c : c with { RawBody = PostgresText.WithNuls(c.RawBody, c.RawBodyNuls) })
+            .ToList();
         return new CallHistory(calls, now);
     }
 }
@@ -160,6 +165,9 @@ public sealed record GenerationCall
     public string? TransportError { get; init; }
     public bool Streamed { get; init; }
     public string RawBody { get; init; } = string.Empty;
+
+    /// <summary>Where the body held NUL characters, stored as U+FFFD (migration 0113); null when it held none.</summary>
+    public int[]? RawBodyNuls { get; init; }
 
     /// <summary>The kept response headers as a JSON object text.</summary>
     public string Headers { get; init; } = "{}";

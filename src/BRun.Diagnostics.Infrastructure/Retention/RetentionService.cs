@@ -222,7 +222,7 @@ public sealed class RetentionService(
                     LIMIT @batchSize
                     FOR UPDATE OF c SKIP LOCKED),
                 pruned AS (
-                    UPDATE generation_calls c SET raw_body = '', raw_body_pruned_at = @now
+                    UPDATE generation_calls c SET raw_body = '', raw_body_nuls = NULL, raw_body_pruned_at = @now
                     FROM due WHERE c.id = due.id
                     RETURNING 1),
                 counted AS (

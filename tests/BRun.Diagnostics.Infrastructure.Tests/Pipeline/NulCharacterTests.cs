@@ -41,6 +41,33 @@ public sealed class NulCharacterTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task A_redelivery_judges_the_stored_capture_with_its_NULs_and_does_not_call_Claude_again()
+    {
+        await using var answered = await AnswerOneTaskAsync("{\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\0\0 world\uFFFD\"}]}");
+        var harness = answered.Harness;
+        Assert.StartsWith("parse_error/", await OutcomeAsync(harness), StringComparison.Ordinal);
+
+        // As if the failure's write had been lost after the call was recorded (a store outage, a crash, a lost lease):
+        // the task is delivered again, and its recorded call answers it.
+        await harness.ExecuteAsync("""
+            DELETE FROM failed_generations;
+            UPDATE generation_tasks SET state = 'available', lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL;
+            UPDATE generation_runs SET status = 'running';
+            """);
+        var queue = harness.Default.GetRequiredService<GenerationQueue>();
+        var handler = harness.Default.GetRequiredService<IGenerationTaskHandler>();
+        await handler.HandleAsync(Assert.Single(await queue.ClaimAsync("w2", 1, Lease, CancellationToken.None)), CancellationToken.None);
+
+        // Judged on the body as it came (raw NULs: not JSON), not on the stored copy with U+FFFD in their place, which
+        // parses. The body's own U+FFFD stays one.
+        Assert.Equal(
+            (1, "parse_error", "{57,58}"),
+            (answered.Claude.Requests.Count, (await OutcomeAsync(harness)).Split('/')[0],
+                await harness.ScalarAsync<string>("SELECT raw_body_nuls::text FROM generation_calls")));
+        Assert.Equal("Hello\0\0 world\uFFFD", PostgresText.WithNuls("Hello\uFFFD\uFFFD world\uFFFD", [5, 6]));
+    }
+
+    [Fact]
     public async Task An_escaped_NUL_in_a_messages_text_is_stored_with_the_body_exact()
     {
         var withNul = CompleteAnswerWith("I lent my\\u0000 brother");
