@@ -79,6 +79,10 @@ public static class WebHostExtensions
         builder.Services.AddScoped<UserAdminPageService>();
         builder.Services.AddScoped<RetentionLogService>();
         builder.Services.AddProblemDetails();
+        // A body an endpoint cannot bind throws, so the API can say what was wrong (ApiExceptionMiddleware) instead of
+        // answering an empty 400. Elsewhere (the sign-in form) the exception handler answers with the exception's own
+        // status, as before.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddApiDocument();
         return builder;
     }

@@ -50,7 +50,13 @@ public static class ApiDocument
     /// <summary>Any other path under /api is a problem+json 404, not the dashboard's HTML page.</summary>
     public static IEndpointRouteBuilder MapApiNotFound(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.Map("/api/{**path}", (string? path) => ApiProblems.NotFound($"There is no API endpoint /api/{FailuresShorten(path)}. See {DocumentPath}."))
+        endpoints.Map("/api/{**path}", (string? path, HttpContext context) =>
+                // An endpoint that reads JSON is not matched for a body of another type, and this one is: say so
+                // rather than that the endpoint does not exist.
+                context.Request.ContentType is { Length: > 0 } && !context.Request.HasJsonContentType()
+                    ? new ParameterProblem("Content-Type", $"The API reads request bodies as JSON, not {FailuresShorten(context.Request.ContentType)}.", "application/json")
+                        .ToResult(StatusCodes.Status415UnsupportedMediaType)
+                    : ApiProblems.NotFound($"There is no API endpoint /api/{FailuresShorten(path)}. See {DocumentPath}."))
             .ExcludeFromDescription();
         return endpoints;
     }

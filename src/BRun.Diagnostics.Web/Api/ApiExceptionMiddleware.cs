@@ -22,6 +22,7 @@ public sealed partial class ApiExceptionMiddleware(RequestDelegate next, ILogger
         {
             var result = ex switch
             {
+                BadHttpRequestException badRequest => BadRequest(badRequest),
                 UnstorableTextException unstorable => new ParameterProblem(unstorable.Field, unstorable.Message, "text without NUL characters").ToResult(),
                 PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire } => Results.Problem(
                     title: "Invalid request text",
@@ -47,9 +48,30 @@ public sealed partial class ApiExceptionMiddleware(RequestDelegate next, ILogger
         }
     }
 
+    /// <summary>
+    /// A body the endpoint could not read (RouteHandlerOptions.ThrowOnBadRequest makes binding throw instead of answering
+    /// an empty 400): not JSON, a value of the wrong type (named by its JSON path), or not sent as JSON.
+    /// </summary>
+    private static IResult BadRequest(BadHttpRequestException exception)
+    {
+        if (exception.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+        {
+            return new ParameterProblem("Content-Type", "The body must be sent as JSON.", "application/json").ToResult(StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        var json = exception.InnerException as System.Text.Json.JsonException;
+        var field = json?.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : "body";
+        var detail = json is null
+            ? "The request could not be read."
+            : field == "body" ? "The body is not the JSON object this endpoint reads." : $"{field} has a value of the wrong type.";
+        return exception.StatusCode == StatusCodes.Status400BadRequest
+            ? new ParameterProblem(field, detail, "the JSON the API document (/openapi/v1.json) gives for this endpoint").ToResult()
+            : Results.Problem(title: "Bad request", detail: detail, statusCode: exception.StatusCode);
+    }
+
     [LoggerMessage(7820, LogLevel.Error, "API request {Method} {Path} failed")]
     private partial void LogUnhandled(string method, PathString path, Exception exception);
 
-    [LoggerMessage(7821, LogLevel.Information, "API request {Method} {Path} refused: text with a NUL character ({ExceptionType})")]
+    [LoggerMessage(7821, LogLevel.Information, "API request {Method} {Path} refused as a bad request ({ExceptionType})")]
     private partial void LogRefused(string method, PathString path, string exceptionType);
 }

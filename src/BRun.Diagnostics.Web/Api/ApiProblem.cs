@@ -6,11 +6,11 @@ namespace BRun.Diagnostics.Web.Api;
 /// </summary>
 public sealed record ParameterProblem(string Parameter, string Detail, string Accepted)
 {
-    /// <summary>A 400 problem+json: <c>parameter</c> and <c>accepted</c> travel as extension members.</summary>
-    public IResult ToResult() => Results.Problem(
+    /// <summary>A 400 (or <paramref name="status"/>) problem+json: <c>parameter</c> and <c>accepted</c> travel as extension members.</summary>
+    public IResult ToResult(int status = StatusCodes.Status400BadRequest) => Results.Problem(
         title: "Invalid request parameter",
         detail: $"{Detail} Accepted: {Accepted}.",
-        statusCode: StatusCodes.Status400BadRequest,
+        statusCode: status,
         extensions: new Dictionary<string, object?> { ["parameter"] = Parameter, ["accepted"] = Accepted });
 }
 
