@@ -161,6 +161,78 @@ public sealed class ApiWalkerTests(IntegrationEnvironment env)
         }
     }
 
+    [Fact]
+    public async Task Every_body_field_of_every_write_endpoint_answers_bad_values_with_problem_json_and_never_500()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var user = await host.CreateUserAsync();
+        var runId = await host.CreateRunAsync(user, count: 2);
+        var token = await host.CreateTokenAsync(user);
+        using var client = host.NewClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        // Every write endpoint with a JSON body, found from the routing table; the re-run endpoint reads its own body
+        // (walked above) and the import reads JSONL.
+        var endpoints = host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && raw.StartsWith("/api/", StringComparison.Ordinal)
+                && e.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType is not null)
+            .ToList();
+        Assert.True(endpoints.Count >= 6, $"Found only {endpoints.Count} write endpoints with a body.");
+        var failures = new List<string>();
+        var sent = 0;
+
+        foreach (var endpoint in endpoints)
+        {
+            var path = endpoint.RoutePattern.RawText!
+                .Replace("{id}", runId.ToString("D"), StringComparison.Ordinal)
+                .Replace("{name}", "default", StringComparison.Ordinal)
+                .Replace("{key}", "new_parent", StringComparison.Ordinal);
+            var method = endpoint.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods[0];
+            // Each field's hostile values travel in an otherwise plausible body (text a valid key, numbers 1), so a check
+            // of a missing field does not answer before the hostile value reaches the code that stores or looks it up.
+            var fields = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()!.RequestType!.GetProperties()
+                .Select(p => (Name: p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonPropertyNameAttribute), inherit: true)
+                    .OfType<System.Text.Json.Serialization.JsonPropertyNameAttribute>().FirstOrDefault()?.Name, Type: Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType))
+                .Where(f => f.Name is not null)
+                .Select(f => (Name: f.Name!, Plausible: f.Type == typeof(string) ? "\"walker1\"" : f.Type == typeof(bool) ? "false" : f.Type.IsPrimitive || f.Type == typeof(decimal) ? "1" : null))
+                .ToList();
+            Assert.True(fields.Count > 0, $"{method} {path}: no JSON fields");
+            string Body(string field, string value) => "{" + string.Join(", ", fields
+                .Where(f => f.Name != field && f.Plausible is not null).Select(f => $"\"{f.Name}\": {f.Plausible}")
+                .Append($"\"{field}\": {value}")) + "}";
+            var bodies = new[] { "{bad", "[]", "null", "{}", "\"text\"" }
+                .Concat(fields.SelectMany(field => HostileJsonValues.Select(value => Body(field.Name, value))));
+            foreach (var body in bodies)
+            {
+                sent++;
+                using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative))
+                {
+                    Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+                };
+                using var response = await client.SendAsync(request);
+                var shown = $"{method} {path} {(body.Length > 60 ? body[..60] + "…" : body)}";
+                if ((int)response.StatusCode >= 500)
+                {
+                    failures.Add($"{shown}: {(int)response.StatusCode}");
+                }
+                else if ((int)response.StatusCode >= 400 && response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+                {
+                    failures.Add($"{shown}: {(int)response.StatusCode} as '{response.Content.Headers.ContentType?.MediaType}'");
+                }
+                else if (response.StatusCode == HttpStatusCode.BadRequest)
+                {
+                    // A 400 names what was wrong (the last line's 400 for a NUL that reached Postgres names nothing).
+                    using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                    if (!json.RootElement.TryGetProperty("parameter", out var named) || string.IsNullOrEmpty(named.GetString()))
+                    {
+                        failures.Add($"{shown}: 400 names no parameter");
+                    }
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {sent}:\n" + string.Join('\n', failures.Take(40)));
+    }
+
     /// <summary>The API's POST endpoints.</summary>
     internal static IReadOnlyList<RouteEndpoint> ApiPostEndpoints(DashboardHost host) =>
     [
