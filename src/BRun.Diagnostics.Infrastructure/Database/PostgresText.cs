@@ -79,9 +79,6 @@ public static class PostgresText
         return new string(chars);
     }
 
-    /// <summary>How many NUL characters <see cref="Storable"/> replaces in <paramref name="text"/>.</summary>
-    public static int NulCount(string? text) => text is null ? 0 : text.Count(c => c == '\0');
-
     /// <summary>
     /// Refuses what a person typed or sent when it holds a NUL: unlike a captured answer, which is kept with U+FFFD in
     /// its place, input is theirs to correct, and a silent change would store something they did not write.

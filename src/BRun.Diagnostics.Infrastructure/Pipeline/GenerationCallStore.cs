@@ -48,6 +48,7 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
             """;
         var parsed = captured.Parsed;
         var request = captured.Request;
+        var nuls = PostgresText.NulPositions(captured.RawBody);
         var call = new GenerationCall
         {
             Attempt = task.Attempts,
@@ -56,7 +57,7 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
             HttpStatus = captured.HttpStatus,
             RequestId = captured.RequestId ?? parsed.BodyRequestId,
             TransportFailure = FailureWireNames.Transport(captured.Transport),
-            TransportError = WithNulNote(captured.TransportError, captured.RawBody),
+            TransportError = WithNulNote(captured.TransportError, nuls?.Length ?? 0),
             Streamed = captured.Streamed,
             // Exact here: the outcome is judged, and its report built, from this object. Only the stored copy differs.
             RawBody = captured.RawBody,
@@ -90,7 +91,7 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
             call.TransportError,
             call.Streamed,
             RawBody = PostgresText.Storable(call.RawBody),
-            RawBodyNuls = PostgresText.NulPositions(call.RawBody),
+            RawBodyNuls = nuls,
             call.Headers,
             call.DurationMs,
             call.HttpAttempts,
@@ -110,9 +111,8 @@ public sealed class GenerationCallStore(IUserScopedConnectionFactory connections
     }
 
     // The stored body cannot hold NUL characters (PostgresText); the call says how many were replaced.
-    private static string? WithNulNote(string? transportError, string rawBody)
+    private static string? WithNulNote(string? transportError, int nuls)
     {
-        var nuls = PostgresText.NulCount(rawBody);
         if (nuls == 0)
         {
             return transportError;

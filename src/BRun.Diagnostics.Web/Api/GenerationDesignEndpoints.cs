@@ -361,12 +361,9 @@ public static class GenerationDesignEndpoints
         {
             return Problem(StatusCodes.Status409Conflict, parameter, ex.Message);
         }
-        catch (UnstorableTextException ex)
+        catch (ArgumentException ex) when (ex is not UnstorableTextException)
         {
-            return Problem(StatusCodes.Status400BadRequest, ex.Field, ex.Message);
-        }
-        catch (ArgumentException ex)
-        {
+            // A NUL in the text is answered by ApiExceptionMiddleware, which names the field that holds it.
             return Problem(StatusCodes.Status400BadRequest, parameter, ex.Message);
         }
     }

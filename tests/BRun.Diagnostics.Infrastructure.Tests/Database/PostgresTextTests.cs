@@ -12,7 +12,8 @@ public sealed class PostgresTextTests
 
         Assert.Equal(("a\uFFFDb\uFFFD", null), (PostgresText.Storable("a\0b\0"), PostgresText.Storable(null)));
         Assert.Same(Clean, PostgresText.Storable(Clean));
-        Assert.Equal(2, PostgresText.NulCount("a\0b\0"));
+        Assert.Equal("1,3", string.Join(",", PostgresText.NulPositions("a\0b\0")!));
+        Assert.Null(PostgresText.NulPositions(Clean));
     }
 
     [Fact]

@@ -12,8 +12,8 @@ namespace BRun.Diagnostics.Web.Tests.Layout;
 public sealed class LinkParameterTests(IntegrationEnvironment env)
 {
     [Theory]
-    [InlineData("/conversations/failed?page=abc", "page &#x27;abc&#x27; is not a page number; page 1 is shown.")]
-    [InlineData("/conversations/failed?page=0&failure_type=xyz", "page &#x27;0&#x27; is not a page number")]
+    [InlineData("/conversations/failed?page=abc", "page &#x27;abc&#x27; is not a whole number. Accepted: a whole number from 1 (page 1 is shown instead).")]
+    [InlineData("/conversations/failed?page=0&failure_type=xyz", "page 0 is out of range. Accepted: a whole number from 1 (page 1 is shown instead).")]
     [InlineData("/conversations/failed?failure_type=xyz", "failure_type &#x27;xyz&#x27; is not a failure type.")]
     [InlineData("/conversations/failed?model=a%00b&page=%00", "is not a model id.")]
     [InlineData("/conversations/failed/insights?run_id=abc", "run_id &#x27;abc&#x27; is not a run id.")]

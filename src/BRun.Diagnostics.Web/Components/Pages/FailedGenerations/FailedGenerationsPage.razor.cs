@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
 using BRun.Diagnostics.Infrastructure.Failures;
 using BRun.Diagnostics.Infrastructure.Live;
 using BRun.Diagnostics.Infrastructure.Pipeline;
@@ -81,14 +80,14 @@ public sealed partial class FailedGenerationsPage : FailureFilterPageBase, IDisp
     /// <summary>The query parameter of the page number.</summary>
     public const string PageKey = "page";
 
-    private int? UrlPage => int.TryParse(PageNumber, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : null;
+    /// <summary>The URL's page, read by the API's parser: page 1 when absent, a problem when it is not a page.</summary>
+    private (int Value, ParameterProblem? Problem) UrlPage =>
+        PageQuery.ParseNumber(PageNumber, PageKey, 1, int.MaxValue, 1, "a whole number from 1 (page 1 is shown instead)");
 
-    private int UrlPageIndex => UrlPage is { } n ? n - 1 : 0;
+    private int UrlPageIndex => UrlPage is (var n, null) ? n - 1 : 0;
 
-    /// <summary>The filters' problems, and the page number's when it is not one (page 1 is shown).</summary>
-    private IReadOnlyList<ParameterProblem> ShownUrlProblems => PageNumber is null || UrlPage is not null
-        ? UrlProblems
-        : [.. UrlProblems, new ParameterProblem(PageKey, $"page '{(PageNumber.Length > 40 ? PageNumber[..40] + "…" : PageNumber)}' is not a page number; page 1 is shown.", "a whole number from 1")];
+    /// <summary>The filters' problems, and the page number's when it is not one.</summary>
+    private IReadOnlyList<ParameterProblem> ShownUrlProblems => UrlPage.Problem is { } page ? [.. UrlProblems, page] : UrlProblems;
 
     /// <summary>The grid's page size when it opens.</summary>
     private const int RowsPerPage = 25;
