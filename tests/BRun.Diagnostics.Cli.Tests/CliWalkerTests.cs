@@ -38,7 +38,7 @@ public sealed class CliWalkerTests(IntegrationEnvironment env)
         foreach (var (path, command) in commands)
         {
             var words = path.Split(' ')[1..];
-            await CheckAsync([.. words, "--no-such-option"], mustBeUsage: true);
+            await CheckAsync(path, [.. words, "--no-such-option"], mustBeUsage: true);
             if (path == "brun worker")
             {
                 continue; // Anything it accepts runs until stopped.
@@ -51,7 +51,7 @@ public sealed class CliWalkerTests(IntegrationEnvironment env)
 
             if (required.Count > 0 || command.Arguments.Any(a => a.Arity.MinimumNumberOfValues > 0))
             {
-                await CheckAsync(words, mustBeUsage: true);
+                await CheckAsync(path, words, mustBeUsage: true);
             }
 
             foreach (var option in command.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal) && o.Arity.MaximumNumberOfValues > 0))
@@ -59,12 +59,12 @@ public sealed class CliWalkerTests(IntegrationEnvironment env)
                 var numeric = option.ValueType != typeof(string) && option.ValueType != typeof(string[]);
                 foreach (var value in numeric ? NumberValues : TextValues)
                 {
-                    await CheckAsync([.. words, .. Arguments(), .. RequiredExcept(option), option.Name, value], mustBeUsage: numeric);
+                    await CheckAsync(path, [.. words, .. Arguments(), .. RequiredExcept(option), option.Name, value], mustBeUsage: numeric);
                 }
 
                 if (option.ValueType != typeof(bool))
                 {
-                    await CheckAsync([.. words, .. Arguments(), .. RequiredExcept(option), option.Name], mustBeUsage: true);
+                    await CheckAsync(path, [.. words, .. Arguments(), .. RequiredExcept(option), option.Name], mustBeUsage: true);
                 }
             }
 
@@ -73,14 +73,14 @@ public sealed class CliWalkerTests(IntegrationEnvironment env)
                 foreach (var value in IdValues)
                 {
                     string[] args = [.. words, value, .. required.SelectMany(o => new[] { o.Name, valid.GetValueOrDefault(o.Name, "x") })];
-                    await CheckAsync(args, mustBeUsage: !Guid.TryParse(value, out _));
+                    await CheckAsync(path, args, mustBeUsage: !Guid.TryParse(value, out _));
                 }
             }
         }
 
         Assert.True(failures.Count == 0, string.Join('\n', failures.Take(40)));
 
-        async Task CheckAsync(string[] args, bool mustBeUsage)
+        async Task CheckAsync(string command, string[] args, bool mustBeUsage)
         {
             using var output = new StringWriter();
             using var error = new StringWriter();
@@ -98,6 +98,10 @@ public sealed class CliWalkerTests(IntegrationEnvironment env)
             else if (exit != 0 && lines.Length != 1)
             {
                 failures.Add($"{shown}: {lines.Length} lines on stderr: {error.ToString()[..Math.Min(300, error.ToString().Length)]}");
+            }
+            else if (exit != 0 && !lines[0].StartsWith(command + ": ", StringComparison.Ordinal))
+            {
+                failures.Add($"{shown}: the error does not start with '{command}: ': {lines[0][..Math.Min(200, lines[0].Length)]}");
             }
             else if (lines.Any(l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal) || l.Contains("Exception", StringComparison.Ordinal)))
             {

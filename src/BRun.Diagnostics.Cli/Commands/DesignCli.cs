@@ -50,20 +50,13 @@ internal static class DesignCli
         {
             return await action(host, DbIdentity.User(owner.Id), ct).ConfigureAwait(false);
         }
-        catch (TemplatePlaceholderException ex)
+        catch (Exception ex) when (ex is TemplatePlaceholderException or DesignConflictException or DesignNotFoundException or UnauthorizedAccessException)
         {
-            await error.WriteLineAsync(ex.Message).ConfigureAwait(false);
-            return ExitRefused;
-        }
-        catch (Exception ex) when (ex is DesignConflictException or DesignNotFoundException or UnauthorizedAccessException)
-        {
-            await error.WriteLineAsync(ex.Message).ConfigureAwait(false);
-            return ExitRefused;
+            throw new CliException(ExitRefused, ex.Message);
         }
         catch (ArgumentException ex)
         {
-            await error.WriteLineAsync(ex.Message).ConfigureAwait(false);
-            return ExitUsage;
+            throw new CliException(ExitUsage, ex.Message);
         }
     }
 
@@ -78,8 +71,8 @@ internal static class DesignCli
         return string.Join(' ', names);
     }
 
-    /// <summary>Reads a template body file; null (after saying why on stderr) when it cannot be read.</summary>
-    public static async Task<string?> ReadBodyAsync(ParseResult parse, string path, CancellationToken ct)
+    /// <summary>Reads a template body file; a file that cannot be read is a usage error naming it.</summary>
+    public static async Task<string> ReadBodyAsync(string path, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(path))
         {
@@ -92,8 +85,7 @@ internal static class DesignCli
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            await parse.InvocationConfiguration.Error.WriteLineAsync($"Cannot read {path}: {ex.Message}").ConfigureAwait(false);
-            return null;
+            throw CliException.Usage($"cannot read --file {path}: {ex.Message}");
         }
     }
 

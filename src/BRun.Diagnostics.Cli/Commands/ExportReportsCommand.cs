@@ -76,8 +76,7 @@ internal static class ExportReportsCommand
                     file.Delete();
                 }
 
-                await error.WriteLineAsync($"Export failed: {ex.Message}").ConfigureAwait(false);
-                return RunCommand.ExitNotDone;
+                throw new CliException($"export failed: {ex.Message}", ex);
             }
         });
         return command;

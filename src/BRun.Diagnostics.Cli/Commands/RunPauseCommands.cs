@@ -24,9 +24,13 @@ internal static class RunPauseCommands
         {
             using var host = CliHost.BuildForData();
             var changed = await change(host.Services.GetRequiredService<RunStore>(), parse.GetValue(runId), ct).ConfigureAwait(false);
-            await (changed ? parse.InvocationConfiguration.Output : parse.InvocationConfiguration.Error)
-                .WriteLineAsync(changed ? done : notDone).ConfigureAwait(false);
-            return changed ? RunCommand.ExitOk : RunCommand.ExitNotDone;
+            if (!changed)
+            {
+                throw CliException.Failed(notDone);
+            }
+
+            await parse.InvocationConfiguration.Output.WriteLineAsync(done).ConfigureAwait(false);
+            return RunCommand.ExitOk;
         });
         return command;
     }

@@ -33,8 +33,7 @@ internal static class RunReportCommand
             var report = await host.Services.GetRequiredService<RunReportBuilder>().BuildAsync(DbIdentity.System, id, DefaultDashboardUrl, ct).ConfigureAwait(false);
             if (report is null)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"No run {id}.").ConfigureAwait(false);
-                return RunCommand.ExitUsage;
+                throw CliException.Usage($"no run {id}.");
             }
 
             var text = parse.GetValue(format) == "md" ? RunReportMarkdownWriter.Write(report) : RunReportHtmlWriter.Write(report);
@@ -50,8 +49,7 @@ internal static class RunReportCommand
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"Could not write {file.FullName}: {ex.Message}").ConfigureAwait(false);
-                return RunCommand.ExitNotDone;
+                throw new CliException($"could not write {file.FullName}: {ex.Message}", ex);
             }
 
             await parse.InvocationConfiguration.Error.WriteLineAsync($"Wrote {file.FullName}.").ConfigureAwait(false);

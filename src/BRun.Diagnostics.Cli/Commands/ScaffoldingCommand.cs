@@ -51,8 +51,7 @@ internal static class ScaffoldingCommand
         {
             if (parse.GetValue(name) is null && parse.GetValue(description) is null)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync("Give --name, --description or both.").ConfigureAwait(false);
-                return DesignCli.ExitUsage;
+                throw CliException.Usage("give --name, --description or both.");
             }
 
             return await DesignCli.RunAsync(parse, user, async (host, identity, token) =>

@@ -38,10 +38,7 @@ internal static class TemplateCommand
 
         command.SetAction(async (parse, ct) =>
         {
-            if (await DesignCli.ReadBodyAsync(parse, parse.GetValue(file)!, ct).ConfigureAwait(false) is not { } body)
-            {
-                return DesignCli.ExitUsage;
-            }
+            var body = await DesignCli.ReadBodyAsync(parse.GetValue(file)!, ct).ConfigureAwait(false);
 
             return await DesignCli.RunAsync(parse, user, async (host, identity, token) =>
             {
@@ -143,8 +140,7 @@ internal static class TemplateCommand
         {
             if (parse.GetValue(maxTokens) < 1 || parse.GetValue(count) < 1 || parse.GetValue(temperature) is < 0 or > 1)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync("--max-tokens and --count must be positive and --temperature between 0 and 1.").ConfigureAwait(false);
-                return DesignCli.ExitUsage;
+                throw CliException.Usage("--max-tokens and --count must be positive and --temperature between 0 and 1.");
             }
 
             return await DesignCli.RunAsync(parse, user, async (host, identity, token) =>

@@ -34,7 +34,21 @@ public sealed class TemplateCommandTests(IntegrationEnvironment environment) : I
         Assert.Equal(1, exit);
         Assert.Empty(stdout);
         Assert.Single(stderr.Trim().Split('\n'));
+        Assert.StartsWith("brun template create: ", stderr, StringComparison.Ordinal);
         Assert.Contains("{{persona_mood}}", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_body_file_that_cannot_be_read_is_a_usage_error_naming_it()
+    {
+        var missing = Path.Combine(_dir, "missing.txt");
+
+        var (exit, stdout, stderr) = await BrunAsync("template", "create", "--name", "gone", "--file", missing, "--user", _email);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(stdout);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.StartsWith($"brun template create: cannot read --file {missing}: ", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
