@@ -319,6 +319,11 @@ internal sealed partial class BatchesEndpoint(
             return new BatchItem(customId, request, reply, BatchItemOutcome.Expired, null, null);
         }
 
+        if (batchOnly == BatchOnlyScenario.UnreadableLine && attempt <= _options.TransientFailures)
+        {
+            return new BatchItem(customId, request, reply, BatchItemOutcome.Message, null, null, Garbled: true);
+        }
+
         // Online transient failures become errored results: 429 and 529 as overloaded, a proxy 5xx as api_error.
         if (reply.Html || reply.ErrorType is not null)
         {
@@ -336,6 +341,7 @@ internal sealed partial class BatchesEndpoint(
         None,
         Expired,
         InvalidRequest,
+        UnreadableLine,
     }
 
     private BatchOnlyScenario BatchScenario(string prompt)
@@ -348,6 +354,11 @@ internal sealed partial class BatchesEndpoint(
         if (prompt.Contains("[simulate:batch_invalid_request]", StringComparison.OrdinalIgnoreCase))
         {
             return BatchOnlyScenario.InvalidRequest;
+        }
+
+        if (prompt.Contains("[simulate:batch_unreadable_line]", StringComparison.OrdinalIgnoreCase))
+        {
+            return BatchOnlyScenario.UnreadableLine;
         }
 
         // Another marker forces an online scenario: no batch-only draw then, so tests get exactly what they asked for.
@@ -368,6 +379,7 @@ internal sealed partial class BatchesEndpoint(
     private static void WriteResultLine(MemoryStream buffer, SimulatedBatch batch, int index, DateTimeOffset now)
     {
         var item = batch.Items[index];
+        var start = buffer.Length;
         using (var w = new Utf8JsonWriter(buffer, MessagesEndpoint.WireJson))
         {
             w.WriteStartObject();
@@ -413,6 +425,15 @@ internal sealed partial class BatchesEndpoint(
 
             w.WriteEndObject();
             w.WriteEndObject();
+        }
+
+        if (item.Garbled)
+        {
+            // A line damaged on the way: cut after its content array opens (ASCII so far) and padded with zero bytes.
+            var line = buffer.GetBuffer().AsSpan((int)start, (int)(buffer.Length - start));
+            var cut = line.IndexOf("\"content\":["u8);
+            buffer.SetLength(start + (cut < 0 ? line.Length / 2 : cut + 11));
+            buffer.Write([0, 0]);
         }
 
         buffer.WriteByte((byte)'\n');

@@ -15,8 +15,12 @@ internal enum BatchItemOutcome
     Expired,
 }
 
-/// <summary>One request of a simulated batch, planned when the batch is created so every download gives the same bytes.</summary>
-internal sealed record BatchItem(string CustomId, SimulatedRequest Request, SimulatedReply Reply, BatchItemOutcome Outcome, string? ErrorType, string? ErrorMessage);
+/// <summary>
+/// One request of a simulated batch, planned when the batch is created so every download gives the same bytes. A
+/// garbled one's result line is written damaged (cut short, zero bytes): not JSON, as a line corrupted in transfer.
+/// </summary>
+internal sealed record BatchItem(
+    string CustomId, SimulatedRequest Request, SimulatedReply Reply, BatchItemOutcome Outcome, string? ErrorType, string? ErrorMessage, bool Garbled = false);
 
 /// <summary>
 /// A batch held in memory. Its requests finish evenly over <see cref="ProcessingTime"/> in <see cref="Items"/> order

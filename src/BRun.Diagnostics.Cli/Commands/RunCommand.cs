@@ -341,6 +341,7 @@ internal static class RunCommand
             canceled = b.CountCanceled,
             expired = b.CountExpired,
             results_ingested = b.ResultsLinesDone,
+            results_unreadable = b.ResultsLinesUnreadable,
         }),
         // Null unless pending tasks are held back by the organisation's rate limits: "pacing" (the limits are used up)
         // or "rate_limited" (paused after a 429), until the given time.

@@ -167,7 +167,10 @@ public sealed partial class BatchResultIngester(
     }
 
     /// <summary>A chunk read, matched to its tasks and decided, waiting for its transaction.</summary>
-    private sealed record PreparedChunk(List<Item> Observed, long LastLine, int Skipped, bool Final);
+    private sealed record PreparedChunk(List<Item> Observed, long LastLine, IReadOnlyList<UnreadableLine> Unreadable, int Skipped, bool Final);
+
+    /// <summary>A results line that could not be read: kept with the batch, so what the API sent is not lost.</summary>
+    private sealed record UnreadableLine(long Line, string Reason, string Text);
 
     /// <summary>Reads the stream line by line into prepared chunks; returns the number of lines in the file.</summary>
     private async Task<long> ReadAsync(MessageBatchRow batch, Stream results, bool simulated, ChannelWriter<PreparedChunk> writer, CancellationToken ct)
@@ -175,7 +178,7 @@ public sealed partial class BatchResultIngester(
         try
         {
             var chunk = new List<BatchResultLine>(_options.IngestChunkSize);
-            var unreadable = 0;
+            var unreadable = new List<UnreadableLine>();
             long line = 0;
             using var reader = new StreamReader(results, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 64 * 1024);
             while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } text)
@@ -198,14 +201,14 @@ public sealed partial class BatchResultIngester(
                 catch (FormatException ex)
                 {
                     Log.UnreadableLine(logger, ex, batch.AnthropicBatchId, line);
-                    unreadable++;
+                    unreadable.Add(new UnreadableLine(line, ex.Message, text));
                 }
 
                 if (chunk.Count >= _options.IngestChunkSize)
                 {
                     await writer.WriteAsync(await PrepareAsync(batch, chunk, line, unreadable, simulated, final: false, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
                     chunk = new List<BatchResultLine>(_options.IngestChunkSize);
-                    unreadable = 0;
+                    unreadable = [];
                 }
             }
 
@@ -263,9 +266,9 @@ public sealed partial class BatchResultIngester(
 
     /// <summary>Matches a chunk's lines to their tasks and decides each owned line's outcome (CPU only after the match).</summary>
     private async Task<PreparedChunk> PrepareAsync(
-        MessageBatchRow batch, List<BatchResultLine> lines, long lastLine, int unreadable, bool simulated, bool final, CancellationToken ct)
+        MessageBatchRow batch, List<BatchResultLine> lines, long lastLine, IReadOnlyList<UnreadableLine> unreadable, bool simulated, bool final, CancellationToken ct)
     {
-        var skipped = new Totals { Skipped = unreadable };
+        var skipped = new Totals { Skipped = unreadable.Count };
         var observed = lines.Count == 0 ? [] : await MatchAsync(batch, lines, skipped, ct).ConfigureAwait(false);
 
         // Validation is pure CPU and thread-safe: spread it over the cores while the database waits.
@@ -285,7 +288,7 @@ public sealed partial class BatchResultIngester(
             }
         });
 
-        return new PreparedChunk(observed, lastLine, skipped.Skipped, final);
+        return new PreparedChunk(observed, lastLine, unreadable, skipped.Skipped, final);
     }
 
     /// <summary>A chunk's transaction between its two halves.</summary>
@@ -397,10 +400,30 @@ public sealed partial class BatchResultIngester(
             onlineCost = costed.Sum(i => i.OnlineCost ?? 0),
         }, transaction, cancellationToken: ct)).ConfigureAwait(false);
 
-        // Checkpoint: the chunk's outcomes and the line count commit together, so a restart resumes after this chunk.
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE message_batches SET results_lines_done = @lastLine, ingest_state = 'ingesting', updated_at = now() WHERE id = @id",
-            new { id = batch.Id, lastLine }, transaction, cancellationToken: ct)).ConfigureAwait(false);
+        // Checkpoint: the chunk's outcomes, its unreadable lines and the line count commit together, so a restart
+        // resumes after this chunk. A line kept before (a chunk re-read after a lost commit) is not counted twice.
+        var unreadable = open.Chunk.Unreadable;
+        await connection.ExecuteAsync(new CommandDefinition("""
+            WITH kept AS (
+                INSERT INTO message_batch_unreadable_lines (batch_id, line, reason, text, text_nuls)
+                SELECT @id, u.line, u.reason, u.text, CASE WHEN u.nuls = '' THEN NULL ELSE string_to_array(u.nuls, ',')::integer[] END
+                FROM unnest(@lines, @reasons, @texts, @nuls) AS u(line, reason, text, nuls)
+                ON CONFLICT (batch_id, line) DO NOTHING
+                RETURNING 1)
+            UPDATE message_batches
+            SET results_lines_done = @lastLine, results_lines_unreadable = results_lines_unreadable + (SELECT count(*) FROM kept),
+                ingest_state = 'ingesting', updated_at = now()
+            WHERE id = @id
+            """, new
+        {
+            id = batch.Id,
+            lastLine,
+            lines = unreadable.Select(u => u.Line).ToArray(),
+            reasons = unreadable.Select(u => PostgresText.Storable(u.Reason)).ToArray(),
+            texts = unreadable.Select(u => PostgresText.Storable(u.Text)).ToArray(),
+            // Jagged positions do not pass through unnest (it flattens a two-dimensional array), so each goes as text.
+            nuls = unreadable.Select(u => PostgresText.NulPositions(u.Text) is { } at ? string.Join(',', at) : string.Empty).ToArray(),
+        }, transaction, cancellationToken: ct)).ConfigureAwait(false);
         // Every chunk moves the batch's "results read" on the run page, even one whose lines were all sent again.
         if (observed.Count > 0)
         {

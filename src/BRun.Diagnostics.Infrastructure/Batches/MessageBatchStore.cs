@@ -34,6 +34,9 @@ public sealed record MessageBatchRow
     public DateTime? LastPolledAt { get; init; }
     public DateTime NextPollAt { get; init; }
     public long ResultsLinesDone { get; init; }
+
+    /// <summary>Results lines that could not be read (kept in <c>message_batch_unreadable_lines</c>).</summary>
+    public int ResultsLinesUnreadable { get; init; }
     public string IngestState { get; init; } = "waiting";
     public string RunStatus { get; init; } = "running";
     public Guid CreatedBy { get; init; }
@@ -41,6 +44,9 @@ public sealed record MessageBatchRow
 
 /// <summary>A run's cost in USD: what it cost, and for batch mode what the same results would have cost online.</summary>
 public sealed record RunCost(string Mode, decimal CostUsd, decimal OnlineEquivalentUsd);
+
+/// <summary>A results line that could not be read: its number in the file, why, and the line as it came.</summary>
+public sealed record UnreadableResultsLine(long Line, string Reason, string Text, DateTime CreatedAt);
 
 /// <summary>What a batch request's params are built from.</summary>
 public sealed record BatchTaskParams(string Prompt, string Model, int MaxTokens, decimal? Temperature);
@@ -65,7 +71,7 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
         b.count_canceled AS CountCanceled, b.count_expired AS CountExpired, b.api_created_at AS ApiCreatedAt,
         b.expires_at AS ExpiresAt, b.ended_at AS EndedAt, b.results_url AS ResultsUrl, b.cancel_requested AS CancelRequested,
         b.poll_count AS PollCount, b.last_polled_at AS LastPolledAt, b.next_poll_at AS NextPollAt,
-        b.results_lines_done AS ResultsLinesDone, b.ingest_state AS IngestState, r.status AS RunStatus, r.created_by AS CreatedBy
+        b.results_lines_done AS ResultsLinesDone, b.results_lines_unreadable AS ResultsLinesUnreadable, b.ingest_state AS IngestState, r.status AS RunStatus, r.created_by AS CreatedBy
         """;
 
     /// <summary>Batch-mode runs that have tasks waiting to be put in a batch.</summary>
@@ -354,6 +360,22 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
         return (await connection.QueryAsync<MessageBatchRow>(new CommandDefinition(
             $"SELECT {Columns} FROM message_batches b JOIN generation_runs r ON r.id = b.run_id WHERE b.run_id = @runId ORDER BY b.seq",
             new { runId }, cancellationToken: ct)).ConfigureAwait(false)).AsList();
+    }
+
+    /// <summary>
+    /// The results lines of the run's batch number <paramref name="seq"/> that could not be read, in file order, as
+    /// they came (NULs put back); empty when there are none or the identity may not see the run.
+    /// </summary>
+    public async Task<IReadOnlyList<UnreadableResultsLine>> UnreadableLinesAsync(DbIdentity identity, Guid runId, int seq, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(long Line, string Reason, string Text, int[]? Nuls, DateTime CreatedAt)>(new CommandDefinition("""
+            SELECT u.line, u.reason, u.text, u.text_nuls, u.created_at
+            FROM message_batch_unreadable_lines u JOIN message_batches b ON b.id = u.batch_id
+            WHERE b.run_id = @runId AND b.seq = @seq
+            ORDER BY u.line
+            """, new { runId, seq }, cancellationToken: ct)).ConfigureAwait(false);
+        return [.. rows.Select(r => new UnreadableResultsLine(r.Line, r.Reason, PostgresText.WithNuls(r.Text, r.Nuls), DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc)))];
     }
 
     /// <summary>The run's cost and its online equivalent; null when the identity may not see the run.</summary>

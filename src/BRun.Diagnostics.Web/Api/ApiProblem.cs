@@ -19,4 +19,9 @@ public static class ApiProblems
 {
     public static IResult NotFound(string detail) => Results.Problem(
         title: "Not found", detail: detail, statusCode: StatusCodes.Status404NotFound);
+
+    /// <summary>A 404 for a well-formed <paramref name="parameter"/> naming nothing the caller can see: it says which.</summary>
+    public static IResult NotFound(string detail, string parameter) => Results.Problem(
+        title: "Not found", detail: detail, statusCode: StatusCodes.Status404NotFound,
+        extensions: new Dictionary<string, object?> { ["parameter"] = parameter });
 }

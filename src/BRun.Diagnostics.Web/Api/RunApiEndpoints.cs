@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
 using BRun.Diagnostics.Core.Reports.Runs;
@@ -58,6 +59,8 @@ public sealed record RunBatchResponse(
     [property: JsonPropertyName("request_count")] int RequestCount,
     [property: JsonPropertyName("request_counts")] RunBatchCounts RequestCounts,
     [property: JsonPropertyName("results_lines_done")] long ResultsLinesDone,
+    [property: JsonPropertyName("results_lines_unreadable")] int ResultsLinesUnreadable,
+    [property: JsonPropertyName("unreadable_lines_url")] string? UnreadableLinesUrl,
     [property: JsonPropertyName("ingest_state")] string IngestState,
     [property: JsonPropertyName("cancel_requested")] bool CancelRequested,
     [property: JsonPropertyName("created_at")] DateTimeOffset? CreatedAt,
@@ -70,11 +73,19 @@ public sealed record RunBatchResponse(
         ArgumentNullException.ThrowIfNull(row);
         return new(row.Seq, row.AnthropicBatchId, row.SubmissionState, row.ProcessingStatus, row.RequestCount,
             new RunBatchCounts(row.CountProcessing, row.CountSucceeded, row.CountErrored, row.CountCanceled, row.CountExpired),
-            row.ResultsLinesDone, row.IngestState, row.CancelRequested, Utc(row.ApiCreatedAt), Utc(row.ExpiresAt), Utc(row.EndedAt), Utc(row.LastPolledAt));
+            row.ResultsLinesDone, row.ResultsLinesUnreadable,
+            row.ResultsLinesUnreadable > 0 ? RunApiEndpoints.UnreadableLinesUrl(row.RunId, row.Seq) : null, row.IngestState, row.CancelRequested, Utc(row.ApiCreatedAt), Utc(row.ExpiresAt), Utc(row.EndedAt), Utc(row.LastPolledAt));
     }
 
     private static DateTimeOffset? Utc(DateTime? value) => value is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;
 }
+
+/// <summary>A results line that could not be read, as it came (<c>text</c>), with its line number and why.</summary>
+public sealed record UnreadableLineResponse(
+    [property: JsonPropertyName("line")] long Line,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("read_at")] DateTimeOffset ReadAt);
 
 /// <summary>The Batches API's <c>request_counts</c>, as last polled.</summary>
 public sealed record RunBatchCounts(
@@ -126,6 +137,12 @@ public static class RunApiEndpoints
             .WithName("GetRunBatches")
             .WithSummary("A batch-mode run's Message Batches: id, status, request counts and results lines read; the run's cost against its online equivalent.")
             .Produces<RunBatchesResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{id}/batches/{seq}/unreadable-lines", UnreadableLinesAsync)
+            .WithName("GetRunBatchUnreadableLines")
+            .WithSummary("The results lines of the run's batch number seq (1, 2, …) that could not be read, as they came; their tasks were sent again.")
+            .Produces<IReadOnlyList<UnreadableLineResponse>>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{id}/report", ReportAsync)
@@ -204,6 +221,37 @@ public static class RunApiEndpoints
 
         var batches = await runs.GetBatchesAsync(runId, ct).ConfigureAwait(false);
         return Results.Ok(new RunBatchesResponse(run.Id, run.Mode, run.CostUsd, run.OnlineEquivalentCostUsd, [.. batches.Select(RunBatchResponse.From)]));
+    }
+
+    /// <summary>Where a batch's unreadable results lines are read.</summary>
+    public static string UnreadableLinesUrl(Guid runId, int seq) =>
+        string.Create(CultureInfo.InvariantCulture, $"/api/runs/{runId:D}/batches/{seq}/unreadable-lines");
+
+    private static async Task<IResult> UnreadableLinesAsync(string id, string seq, HttpContext context, RunDashboardService runs, CancellationToken ct)
+    {
+        var (runId, problem) = ApiQueryParameters.RouteId(context, id, "run id");
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!int.TryParse(seq, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
+        {
+            return new ParameterProblem("seq", $"'{FailureFilterQuery.Shorten(seq)}' is not a batch number.", "the batch's number in its run: a whole number from 1").ToResult();
+        }
+
+        if (await runs.GetAsync(runId, ct).ConfigureAwait(false) is null)
+        {
+            return ApiProblems.NotFound($"No run {runId:D} that you can see.");
+        }
+
+        if ((await runs.GetBatchesAsync(runId, ct).ConfigureAwait(false)).All(b => b.Seq != number))
+        {
+            return ApiProblems.NotFound($"Run {runId:D} has no batch {number}.", "seq");
+        }
+
+        var lines = await runs.GetUnreadableLinesAsync(runId, number, ct).ConfigureAwait(false);
+        return Results.Ok(lines.Select(l => new UnreadableLineResponse(l.Line, l.Reason, l.Text, new DateTimeOffset(l.CreatedAt, TimeSpan.Zero))).ToList());
     }
 
     /// <summary>

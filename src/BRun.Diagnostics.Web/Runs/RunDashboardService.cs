@@ -73,6 +73,10 @@ public sealed class RunDashboardService(
     public Task<IReadOnlyList<MessageBatchRow>> GetBatchesAsync(Guid runId, CancellationToken cancellationToken) =>
         batches.ListForRunAsync(currentUser.Identity, runId, cancellationToken);
 
+    /// <summary>The results lines of the run's batch <paramref name="seq"/> that could not be read, as they came.</summary>
+    public Task<IReadOnlyList<UnreadableResultsLine>> GetUnreadableLinesAsync(Guid runId, int seq, CancellationToken cancellationToken) =>
+        batches.UnreadableLinesAsync(currentUser.Identity, runId, seq, cancellationToken);
+
     /// <summary>What the run cost so far, and what the same results would have cost online (batch mode).</summary>
     public Task<RunCost?> GetCostAsync(Guid runId, CancellationToken cancellationToken) =>
         batches.GetRunCostAsync(currentUser.Identity, runId, cancellationToken);

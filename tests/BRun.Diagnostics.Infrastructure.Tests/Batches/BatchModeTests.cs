@@ -222,6 +222,42 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task UnreadableResultLines_AreKeptAsTheyCame_AndTheirTasksSentAgain()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
+        var template = await harness.AddMarkerTemplateAsync("[simulate:batch_unreadable_line]");
+        var runId = await harness.CreateRunAsync(3, template, mode: RunMode.Batch);
+
+        var run = await harness.TickUntilFinishedAsync(harness.Coordinator(), runId);
+
+        Assert.Equal(3, run.Succeeded);
+        var batches = await harness.Default.GetRequiredService<MessageBatchStore>().ListForRunAsync(DbIdentity.User(harness.Owner.Id), runId, CancellationToken.None);
+        Assert.Equal([(1, 3L, 3), (2, 3L, 0)], batches.Select(b => (b.Seq, b.ResultsLinesDone, b.ResultsLinesUnreadable)));
+
+        // The lines as the API sent them: a custom_id of the first batch, cut short, with the zero bytes back in place.
+        var store = harness.Default.GetRequiredService<MessageBatchStore>();
+        var lines = await store.UnreadableLinesAsync(DbIdentity.User(harness.Owner.Id), runId, 1, CancellationToken.None);
+        Assert.Equal([1L, 2L, 3L], lines.Select(l => l.Line));
+        Assert.All(lines, l =>
+        {
+            Assert.StartsWith("{\"custom_id\":\"", l.Text, StringComparison.Ordinal);
+            Assert.EndsWith("\"content\":[\0\0", l.Text, StringComparison.Ordinal);
+            Assert.StartsWith("A results line is not JSON", l.Reason, StringComparison.Ordinal);
+        });
+        Assert.Equal(
+            (await harness.QueryAsync<Guid>("SELECT id FROM generation_tasks WHERE run_id = @runId", new { runId })).Select(id => BatchResultLine.CustomIdFor(id, 1)).Order(),
+            lines.Select(l => l.Text.Split('"')[3]).Order());
+
+        // Each task's first delivery left no call (nothing could be read); the second is its answer.
+        Assert.Equal([(2, "response")], (await harness.QueryAsync<(int Attempt, string Disposition)>(
+            "SELECT DISTINCT attempt, disposition FROM generation_calls WHERE run_id = @runId", new { runId })).ToList());
+
+        // Another member sees neither the run's batches nor their lines.
+        var other = await harness.Database.CreateUserAsync();
+        Assert.Empty(await store.UnreadableLinesAsync(DbIdentity.User(other.Id), runId, 1, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ResultsCanceledByOthers_AreResubmitted_WhileTheRunGoesOn()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => { OnlyComplete(o); o.BatchProcessingTime = TimeSpan.FromHours(1); }));

@@ -35,6 +35,8 @@ public sealed class ApiWalkerTests(IntegrationEnvironment env)
         var user = await host.CreateUserAsync();
         var runId = await host.CreateRunAsync(user, count: 2);
         var failureId = await host.Services.GetRequiredService<FailedGenerationStore>().StoreAsync(user.Id, FailureSeed.Truncation(runId: runId));
+        // Routes of a run's batch ({seq}) walk a batch-mode run with a batch 1.
+        var (batchRunId, _) = await RunBatchesApiTests.CreateSubmittedBatchRunAsync(host, user.Id, count: 2);
         var token = await host.CreateTokenAsync(user);
         var adminToken = await host.CreateTokenAsync(await host.CreateUserAsync(Infrastructure.Users.AppUserRoles.Admin));
         using var client = host.NewClient();
@@ -45,9 +47,11 @@ public sealed class ApiWalkerTests(IntegrationEnvironment env)
         foreach (var endpoint in endpoints)
         {
             var template = endpoint.RoutePattern.RawText!.TrimStart('/');
-            var id = template.StartsWith("api/runs", StringComparison.Ordinal) ? runId : failureId;
+            var id = template.Contains("{seq}", StringComparison.Ordinal) ? batchRunId
+                : template.StartsWith("api/runs", StringComparison.Ordinal) ? runId : failureId;
             // Every database has the seeded "default" template, so {name} routes answer 200 with their example values.
-            var path = "/" + template.Replace("{id}", id.ToString("D"), StringComparison.Ordinal).Replace("{name}", "default", StringComparison.Ordinal);
+            var path = "/" + template.Replace("{id}", id.ToString("D"), StringComparison.Ordinal).Replace("{name}", "default", StringComparison.Ordinal)
+                .Replace("{seq}", "1", StringComparison.Ordinal);
             var parameters = endpoint.Metadata.GetMetadata<ApiQueryParametersMetadata>()?.Parameters ?? [];
             // Admin-only endpoints (a member gets a 403) are walked as an admin.
             var adminOnly = endpoint.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>()
@@ -74,8 +78,17 @@ public sealed class ApiWalkerTests(IntegrationEnvironment env)
                 // No NUL in a path: the in-process test server refuses to build such a request at all (Kestrel answers 400).
                 foreach (var value in HostileValues.Where(v => v.Trim().Length > 0 && !v.Contains('\0', StringComparison.Ordinal)))
                 {
-                    var hostilePath = "/" + template.Replace("{id}", Uri.EscapeDataString(value), StringComparison.Ordinal);
+                    var hostilePath = "/" + template.Replace("{id}", Uri.EscapeDataString(value), StringComparison.Ordinal).Replace("{seq}", "1", StringComparison.Ordinal);
                     await ExpectAsync(client, hostilePath, "id", expected: null, failures);
+                }
+            }
+
+            if (template.Contains("{seq}", StringComparison.Ordinal))
+            {
+                foreach (var value in HostileValues.Where(v => v.Trim().Length > 0 && !v.Contains('\0', StringComparison.Ordinal)))
+                {
+                    var hostilePath = "/" + template.Replace("{id}", id.ToString("D"), StringComparison.Ordinal).Replace("{seq}", Uri.EscapeDataString(value), StringComparison.Ordinal);
+                    await ExpectAsync(client, hostilePath, "seq", expected: value == "1" ? HttpStatusCode.OK : null, failures);
                 }
             }
         }

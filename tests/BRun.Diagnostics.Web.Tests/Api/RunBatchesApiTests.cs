@@ -6,6 +6,7 @@ using BRun.Diagnostics.Infrastructure.Batches;
 using BRun.Diagnostics.Infrastructure.Claude;
 using BRun.Diagnostics.Infrastructure.Pipeline;
 using BRun.Diagnostics.Testing;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BRun.Diagnostics.Web.Tests.Api;
@@ -15,7 +16,7 @@ namespace BRun.Diagnostics.Web.Tests.Api;
 public sealed class RunBatchesApiTests(IntegrationEnvironment env)
 {
     /// <summary>A batch-mode run of <paramref name="count"/> tasks, all in one batch the API accepted as <c>msgbatch_…</c>.</summary>
-    private static async Task<(Guid RunId, string BatchId)> CreateSubmittedBatchRunAsync(DashboardHost host, Guid owner, int count)
+    internal static async Task<(Guid RunId, string BatchId)> CreateSubmittedBatchRunAsync(DashboardHost host, Guid owner, int count)
     {
         var runId = await host.Services.GetRequiredService<RunStore>().CreateAsync(
             owner, new CreateRunRequest(count, "default", "claude-sonnet-4-5", 1024, 0.5m, RunMode.Batch), CancellationToken.None);
@@ -154,6 +155,53 @@ public sealed class RunBatchesApiTests(IntegrationEnvironment env)
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Unreadable_results_lines_are_counted_linked_and_served_as_they_came_to_their_owner_only()
+    {
+        await using var host = await DashboardHost.StartAsync(env);
+        var owner = await host.CreateUserAsync();
+        var other = await host.CreateUserAsync();
+        var (runId, batchId) = await CreateSubmittedBatchRunAsync(host, owner.Id, count: 2);
+        // As the ingester keeps them: the line with U+FFFD where it held NULs, their positions, and the batch's count.
+        await using (var connection = await host.Db.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO message_batch_unreadable_lines (batch_id, line, reason, text, text_nuls)
+                SELECT id, 2, 'A results line is not JSON: cut', '{"custom_id":"t1-1","result":' || chr(65533), ARRAY[29]
+                FROM message_batches WHERE anthropic_batch_id = @batchId;
+                UPDATE message_batches SET results_lines_unreadable = 1 WHERE anthropic_batch_id = @batchId;
+                """, new { batchId });
+        }
+
+        using var client = host.NewClient();
+        var token = await host.CreateTokenAsync(owner);
+        using var batches = await DashboardHost.SendAsync(client, HttpMethod.Get, $"/api/runs/{runId:D}/batches", token);
+        using var batchesJson = JsonDocument.Parse(await batches.Content.ReadAsStringAsync());
+        var batch = Assert.Single(batchesJson.RootElement.GetProperty("batches").EnumerateArray());
+        Assert.Equal(1, batch.GetProperty("results_lines_unreadable").GetInt32());
+        var url = batch.GetProperty("unreadable_lines_url").GetString();
+        Assert.Equal($"/api/runs/{runId:D}/batches/1/unreadable-lines", url);
+
+        using var lines = await DashboardHost.SendAsync(client, HttpMethod.Get, url!, token);
+        Assert.Equal(HttpStatusCode.OK, lines.StatusCode);
+        using var linesJson = JsonDocument.Parse(await lines.Content.ReadAsStringAsync());
+        var line = Assert.Single(linesJson.RootElement.EnumerateArray());
+        Assert.Equal(2, line.GetProperty("line").GetInt64());
+        Assert.Equal("{\"custom_id\":\"t1-1\",\"result\":\0", line.GetProperty("text").GetString());
+        Assert.StartsWith("A results line is not JSON", line.GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        // Another member: the run is not theirs, so neither are its lines. A batch the run lacks, or a number that is
+        // not one, is named.
+        using var forOther = await DashboardHost.SendAsync(client, HttpMethod.Get, url!, await host.CreateTokenAsync(other));
+        Assert.Equal(HttpStatusCode.NotFound, forOther.StatusCode);
+        using var noSuchBatch = await DashboardHost.SendAsync(client, HttpMethod.Get, $"/api/runs/{runId:D}/batches/2/unreadable-lines", token);
+        Assert.Equal(HttpStatusCode.NotFound, noSuchBatch.StatusCode);
+        using var notANumber = await DashboardHost.SendAsync(client, HttpMethod.Get, $"/api/runs/{runId:D}/batches/0/unreadable-lines", token);
+        Assert.Equal(HttpStatusCode.BadRequest, notANumber.StatusCode);
+        using var problem = JsonDocument.Parse(await notANumber.Content.ReadAsStringAsync());
+        Assert.Equal("seq", problem.RootElement.GetProperty("parameter").GetString());
     }
 
     [Fact]

@@ -163,6 +163,7 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         }, RenderWait);
         Assert.Contains("online the same results would have cost $1.0000", cut.Find(".brun-batch-cost").TextContent, StringComparison.Ordinal);
         Assert.Empty(cut.FindAll(".brun-rate-limit-wait"));
+        Assert.Empty(cut.FindAll("a.brun-batch-unreadable"));
     }
 
     [Fact]
@@ -186,7 +187,8 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         await using (var connection = await Db.DataSource.OpenConnectionAsync())
         {
             await connection.ExecuteAsync("""
-                UPDATE message_batches SET processing_status = 'ended', count_processing = 0, count_succeeded = 3, results_lines_done = 3
+                UPDATE message_batches SET processing_status = 'ended', count_processing = 0, count_succeeded = 3, results_lines_done = 3,
+                                           results_lines_unreadable = 1
                 WHERE run_id = @runId
                 """, new { runId });
         }
@@ -194,7 +196,10 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         Hub.Publish(new RunEvent(MessageBatchStore.BatchStatusEvent, runId));
         Db.Time.Advance(Window);
 
-        cut.WaitForAssertion(() => Assert.Equal(["1", "msgbatch_01live", "ended", "3", "0", "3", "0", "0", "0", "3"], Cells(cut)), RenderWait);
+        cut.WaitForAssertion(() => Assert.Equal(["1", "msgbatch_01live", "ended", "3", "0", "3", "0", "0", "0"], Cells(cut)[..9]), RenderWait);
+        var unreadable = cut.Find("tr.brun-batch-row td:last-child a.brun-batch-unreadable");
+        Assert.Equal("3 (1 unreadable)", string.Join(' ', cut.Find("tr.brun-batch-row td:last-child").TextContent.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries)));
+        Assert.Equal($"/api/runs/{runId:D}/batches/1/unreadable-lines", unreadable.GetAttribute("href"));
 
         static List<string> Cells(IRenderedComponent<RunDetailPage> cut) =>
             [.. cut.Find("tr.brun-batch-row").QuerySelectorAll("td").Select(td => td.TextContent.Trim())];
