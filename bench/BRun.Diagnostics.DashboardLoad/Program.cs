@@ -149,6 +149,12 @@ async Task<Dictionary<string, double>> FullLoadMarksAsync(IPage tab)
         """);
 }
 
+// The same code has measured 230 ms and 420 ms an hour apart: the series says what the machine was doing meanwhile
+// (the other work on its two cores, and time the hypervisor gave to other guests), and how long a fixed piece of work
+// took, so slow hours can be told from slow code.
+var machineBefore = MachineSample.Take();
+var cpuBaseline = MachineSample.FixedWorkMilliseconds();
+
 // Two ways in: a link opened in a new tab (nothing else happening), and a reload of an open dashboard page, where the
 // browser and the server are also closing the page's previous circuit (its WebSocket and a disconnect request).
 var load = new List<long>();
@@ -173,6 +179,7 @@ for (var i = 0; i < LoadRepeats; i++)
     reload.Add((long)Math.Round(Math.Max(marks["rows"], marks["interactive"])));
 }
 
+Console.WriteLine(MachineSample.Describe(machineBefore, MachineSample.Take(), cpuBaseline));
 Report("first page load in a new tab (navigation to rows shown and circuit interactive)", load);
 Report("first page load by a reload (navigation to rows shown and circuit interactive)", reload);
 Report("first page load (navigation to rows shown, prerendered)", loadRows);
@@ -445,3 +452,52 @@ foreach (var (name, url) in new[]
 }
 
 return 0;
+
+/// <summary>What the machine did during a series: /proc/stat's CPU time (busy, steal) and the load average.</summary>
+internal sealed record MachineSample(long[] Cpu, string LoadAverage)
+{
+    public static MachineSample? Take()
+    {
+        if (!File.Exists("/proc/stat"))
+        {
+            return null;
+        }
+
+        // "cpu  user nice system idle iowait irq softirq steal ..." in clock ticks, all cores together.
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        return new MachineSample(fields, File.ReadAllText("/proc/loadavg").Split(' ')[0]);
+    }
+
+    /// <summary>Milliseconds for a fixed amount of hashing on one core (the median of five): the machine's speed now.</summary>
+    public static long FixedWorkMilliseconds()
+    {
+        var data = new byte[64 * 1024 * 1024];
+        var times = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            System.Security.Cryptography.SHA256.HashData(data);
+            System.Security.Cryptography.SHA256.HashData(data);
+            times.Add(clock.ElapsedMilliseconds);
+        }
+
+        return times.Order().ElementAt(2);
+    }
+
+    public static string Describe(MachineSample? before, MachineSample? after, long fixedWork)
+    {
+        var work = $"a fixed 128 MiB of SHA-256 {fixedWork} ms";
+        if (before is null || after is null)
+        {
+            return $"machine: {work}";
+        }
+
+        var delta = after.Cpu.Zip(before.Cpu, (a, b) => a - b).ToArray();
+        var total = Math.Max(1, delta.Sum());
+        var idle = delta[3] + delta[4];
+        var steal = delta.Length > 7 ? delta[7] : 0;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"machine during the full loads: CPU busy {100.0 * (total - idle - steal) / total:F0} %, stolen by the hypervisor {100.0 * steal / total:F1} %, load average {before.LoadAverage} → {after.LoadAverage}; {work}");
+    }
+}
