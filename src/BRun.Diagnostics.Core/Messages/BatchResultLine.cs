@@ -10,6 +10,12 @@ public static class BatchResultType
     public const string Errored = "errored";
     public const string Canceled = "canceled";
     public const string Expired = "expired";
+
+    /// <summary>
+    /// Ours, not the API's: the results file had no readable line for the request (none at all, or one that could not
+    /// be read). A task is sent again for it until it is out of deliveries, then fails with this as its result type.
+    /// </summary>
+    public const string Missing = "missing";
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using BRun.Diagnostics.Core.Failures;
+using BRun.Diagnostics.Core.Messages;
 using BRun.Diagnostics.Core.Validation;
 
 namespace BRun.Diagnostics.Core.Reports;
@@ -106,6 +107,7 @@ public static class ErrorReportBuilder
     {
         "succeeded" => $"The Message Batches API reported this result as \"succeeded\"; validation rejected it as {failureType.ToWire()}.",
         "errored" => "The Message Batches API reported this request as \"errored\"; the error body is in raw_response.",
+        BatchResultType.Missing => "The batch's results had no readable line for this request on its last delivery; raw_response is the unreadable line that named it (empty when none did).",
         _ => $"The Message Batches API reported this request as \"{batch.ResultType}\".",
     };
 

@@ -153,7 +153,46 @@ public sealed partial class BatchResultIngester(
         }
 
         var lines = await reading.ConfigureAwait(false);
+        await GiveUpUnansweredAsync(batch, lines, simulated, totals, keepLease, ct).ConfigureAwait(false);
         return new IngestSummary(lines, totals.Stored, totals.Failed, totals.Resubmitted, totals.Cancelled, totals.Skipped);
+    }
+
+    /// <summary>
+    /// Every line is in: tasks of the batch still running had no readable line. The end of ingestion sends them again,
+    /// but a task on its last delivery is failed here instead (an api_error with result type <c>missing</c>, the
+    /// unreadable line that names its custom_id as evidence when there is one), as a last expired or errored result
+    /// is: otherwise a results file that is never readable would have them billed batch after batch without end.
+    /// </summary>
+    private async Task GiveUpUnansweredAsync(
+        MessageBatchRow batch, long lines, bool simulated, Totals totals, Func<CancellationToken, Task<bool>> keepLease, CancellationToken ct)
+    {
+        List<BatchResultLine> missing;
+        await using (var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false))
+        {
+            missing = [.. (await connection.QueryAsync<(string CustomId, string? Evidence)>(new CommandDefinition("""
+                SELECT t.custom_id,
+                       (SELECT u.text FROM message_batch_unreadable_lines u
+                        WHERE u.batch_id = t.batch_id AND strpos(u.text, '"' || t.custom_id || '"') > 0
+                        ORDER BY u.line LIMIT 1)
+                FROM generation_tasks t
+                WHERE t.batch_id = @batchId AND t.state = 'running' AND t.attempts >= @maxAttempts AND t.custom_id IS NOT NULL
+                """, new { batchId = batch.Id, maxAttempts = _options.MaxAttempts }, cancellationToken: ct)).ConfigureAwait(false))
+                .Select(t => new BatchResultLine { CustomId = t.CustomId, ResultType = BatchResultType.Missing, RawLine = t.Evidence ?? string.Empty })];
+        }
+
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        if (!await keepLease(ct).ConfigureAwait(false))
+        {
+            throw new BatchLeaseLostException();
+        }
+
+        // The same path as a chunk of lines (the fence, the failure rows, the run's counters), with the checkpoint where it is.
+        var chunk = await PrepareAsync(batch, missing, lines, [], simulated, final: true, ct).ConfigureAwait(false);
+        await CommitChunkAsync(batch, await BeginChunkAsync(batch, chunk, simulated, ct).ConfigureAwait(false), totals, ct).ConfigureAwait(false);
     }
 
     /// <summary>Waits for the previous chunk's commit, then renews the lease (false: another worker has the batch).</summary>
@@ -551,6 +590,24 @@ public sealed partial class BatchResultIngester(
             case BatchResultType.Canceled or BatchResultType.Expired when !outOfAttempts:
                 item.Decision = Decision.Resubmit;
                 return;
+
+            case BatchResultType.Missing:
+            {
+                var captured = Capture(item, simulated) with
+                {
+                    HttpStatus = 0,
+                    Parsed = new ParsedMessage
+                    {
+                        Kind = line.RawLine.Length == 0 ? BodyKind.Empty : BodyKind.NotJson,
+                        ParseProblem = "no readable results line",
+                    },
+                };
+                var failure = new ValidationFailure(FailureType.ApiError, "batch_no_readable_line",
+                    $"The batch's results had no readable line for this request on delivery {item.Attempt}, its last; "
+                    + (line.RawLine.Length == 0 ? "none named it." : "the unreadable line naming it is the raw body."), Confidence.High);
+                FailWith(item, captured, failure, batch, $"no readable results line on delivery {item.Attempt} of {_options.MaxAttempts}; given up");
+                return;
+            }
 
             default:
             {

@@ -258,6 +258,39 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task TasksWhoseLinesAreNeverReadable_AreGivenUpAsApiErrors_AfterMaxAttempts_WithTheLineAsEvidence()
+    {
+        // Every delivery's line comes back damaged: before, the tasks were sent again in a new batch without end.
+        await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => { OnlyComplete(o); o.TransientFailures = 100; }));
+        var template = await harness.AddMarkerTemplateAsync("[simulate:batch_unreadable_line]");
+        var runId = await harness.CreateRunAsync(2, template, mode: RunMode.Batch);
+
+        var run = await harness.TickUntilFinishedAsync(harness.Coordinator(s => s["Batch:MaxAttempts"] = "3"), runId);
+
+        Assert.Equal((0, 2), (run.Succeeded, run.Failed));
+        Assert.Equal([2, 2, 2], await harness.QueryAsync<int>(
+            "SELECT results_lines_unreadable FROM message_batches WHERE run_id = @runId ORDER BY seq", new { runId }));
+        var failures = await harness.QueryAsync<(string Type, string Result, string CustomId, string RawBody, string Error)>("""
+            SELECT failure_type, batch_result_type, batch_custom_id, raw_body, error_message FROM failed_generations WHERE run_id = @runId
+            """, new { runId });
+        Assert.Equal(2, failures.Count);
+        Assert.All(failures, f =>
+        {
+            Assert.Equal(("api_error", BatchResultType.Missing), (f.Type, f.Result));
+            Assert.EndsWith("-3", f.CustomId, StringComparison.Ordinal);
+            // The third delivery's damaged line, as kept with its batch (its zero bytes stored as U+FFFD).
+            Assert.StartsWith($"{{\"custom_id\":\"{f.CustomId}\"", f.RawBody, StringComparison.Ordinal);
+            Assert.Contains("given up", f.Error, StringComparison.Ordinal);
+        });
+
+        // Its RAW report says what happened rather than that the batch called it "missing".
+        var id = await harness.ScalarAsync<Guid>("SELECT id FROM failed_generations WHERE run_id = @runId LIMIT 1", new { runId });
+        var file = await harness.Default.GetRequiredService<FailedGenerationReader>().DownloadReportAsync(DbIdentity.System, id, CancellationToken.None);
+        using var report = JsonDocument.Parse(file!.Content);
+        Assert.StartsWith("The batch's results had no readable line", report.RootElement.GetProperty("batch").GetProperty("note").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ResultsCanceledByOthers_AreResubmitted_WhileTheRunGoesOn()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => { OnlyComplete(o); o.BatchProcessingTime = TimeSpan.FromHours(1); }));
