@@ -78,6 +78,7 @@ public static class WebHostExtensions
         builder.Services.AddScoped<AccountPageService>();
         builder.Services.AddScoped<UserAdminPageService>();
         builder.Services.AddScoped<RetentionLogService>();
+        builder.Services.AddSingleton<RetentionRunner>();
         builder.Services.AddProblemDetails();
         // A body an endpoint cannot bind throws, so the API can say what was wrong (ApiExceptionMiddleware) instead of
         // answering an empty 400. Elsewhere (the sign-in form) the exception handler answers with the exception's own

@@ -11,7 +11,8 @@ namespace BRun.Diagnostics.Web.Retention;
 /// an operator action, so a member is refused before any query; row-level security (admins only) would hide every row
 /// from them anyway.
 /// </summary>
-public sealed class RetentionLogService(ICurrentUser currentUser, RetentionService retention, AppUserStore users, IOptions<RetentionOptions> options)
+public sealed class RetentionLogService(
+    ICurrentUser currentUser, RetentionService retention, AppUserStore users, IOptions<RetentionOptions> options, RetentionRunner? runner = null)
 {
     /// <summary>Rows per page of the admin page (the API's default page size too).</summary>
     public const int PageSize = 50;
@@ -26,25 +27,57 @@ public sealed class RetentionLogService(ICurrentUser currentUser, RetentionServi
         MaySee ? await retention.PageAsync(currentUser.Identity, page, cancellationToken).ConfigureAwait(false) : null;
 
     /// <summary>
+    /// Starts a real run for failures older than <paramref name="days"/> in the background (it is logged like any run,
+    /// by <c>dashboard:&lt;user id&gt;</c>, and shows in the log as running). Only for a user the database still holds as
+    /// an admin. Null when it started, or why it did not.
+    /// </summary>
+    public async Task<string?> StartRunAsync(int? days, CancellationToken cancellationToken)
+    {
+        if (await RefusalAsync(days, cancellationToken).ConfigureAwait(false) is { } refused)
+        {
+            return refused;
+        }
+
+        if (runner is null)
+        {
+            return "This dashboard does not start retention runs; use brun retention run.";
+        }
+
+        return runner.TryStart(new RetentionRequest(days!.Value, DryRun: false, TriggeredBy))
+            ? null
+            : "A run started from the dashboard is still going; it shows in the log as running.";
+    }
+
+    private string TriggeredBy => $"dashboard:{currentUser.UserId:D}";
+
+    /// <summary>Why the signed-in user may not run retention for <paramref name="days"/>, or null.</summary>
+    private async Task<string?> RefusalAsync(int? days, CancellationToken cancellationToken)
+    {
+        if (!MaySee || await users.GetActiveAsync(currentUser.UserId, cancellationToken).ConfigureAwait(false) is not { Role: AppUserRoles.Admin })
+        {
+            return "Retention is for admins.";
+        }
+
+        return days is not { } age || age < 1 || age > RetentionOptions.MaxOlderThanDays
+            ? $"Give an age of 1 to {RetentionOptions.MaxOlderThanDays:N0} days."
+            : null;
+    }
+
+    /// <summary>
     /// A dry run for failures older than <paramref name="days"/>: counts what a real run would delete, deletes nothing,
     /// and is logged like any run. Only for a user the database still holds as an admin (the run reads every user's
     /// rows as the system). The run, or why there is none.
     /// </summary>
     public async Task<(RetentionRun? Run, string? Error)> DryRunAsync(int? days, CancellationToken cancellationToken)
     {
-        if (!MaySee || await users.GetActiveAsync(currentUser.UserId, cancellationToken).ConfigureAwait(false) is not { Role: AppUserRoles.Admin })
+        if (await RefusalAsync(days, cancellationToken).ConfigureAwait(false) is { } refused)
         {
-            return (null, "Retention is for admins.");
-        }
-
-        if (days is not { } age || age < 1 || age > RetentionOptions.MaxOlderThanDays)
-        {
-            return (null, $"Give an age of 1 to {RetentionOptions.MaxOlderThanDays:N0} days.");
+            return (null, refused);
         }
 
         try
         {
-            var run = await retention.RunAsync(new RetentionRequest(age, DryRun: true, $"dashboard:{currentUser.UserId:D}"), cancellationToken).ConfigureAwait(false);
+            var run = await retention.RunAsync(new RetentionRequest(days!.Value, DryRun: true, TriggeredBy), cancellationToken).ConfigureAwait(false);
             return (run, null);
         }
         catch (RetentionFailedException ex)

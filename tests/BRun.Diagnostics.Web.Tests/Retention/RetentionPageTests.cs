@@ -19,6 +19,8 @@ namespace BRun.Diagnostics.Web.Tests.Retention;
 [Collection(IntegrationEnvironment.Collection)]
 public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboardTestContext(env)
 {
+    private RetentionRunner? _runner;
+
     private void SignInAs(AppUser user)
     {
         var currentUser = RegisterSignedInUser(user);
@@ -29,8 +31,22 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
             Options.Create(new ReportUploadOptions()),
             Db.Time,
             NullLogger<RetentionService>.Instance);
+        _runner = new RetentionRunner(
+            retention, new Microsoft.Extensions.Hosting.Internal.ApplicationLifetime(NullLogger<Microsoft.Extensions.Hosting.Internal.ApplicationLifetime>.Instance),
+            NullLogger<RetentionRunner>.Instance);
         Services.AddScoped(_ => new RetentionLogService(
-            currentUser, retention, new AppUserStore(Db.Get<IUserScopedConnectionFactory>()), Options.Create(new RetentionOptions { OlderThanDays = 90 })));
+            currentUser, retention, new AppUserStore(Db.Get<IUserScopedConnectionFactory>()), Options.Create(new RetentionOptions { OlderThanDays = 90 }), _runner));
+    }
+
+    private async Task SignInAsAdminWithTwoFailuresTenDaysOldAndOneNewAsync()
+    {
+        var admin = await Db.CreateUserAsync(AppUserRoles.Admin);
+        var store = Db.Get<FailedGenerationStore>();
+        await store.StoreAsync(admin.Id, FailureSeed.Truncation());
+        await store.StoreAsync(admin.Id, FailureSeed.ApiError());
+        Db.Time.Advance(TimeSpan.FromDays(10));
+        await store.StoreAsync(admin.Id, FailureSeed.ApiError());
+        SignInAs(admin);
     }
 
     private async Task<long> CountAsync(string table)
@@ -75,13 +91,7 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
     [Fact]
     public async Task A_dry_run_for_a_chosen_age_counts_what_would_go_deletes_nothing_and_is_logged()
     {
-        var admin = await Db.CreateUserAsync(AppUserRoles.Admin);
-        var store = Db.Get<FailedGenerationStore>();
-        await store.StoreAsync(admin.Id, FailureSeed.Truncation());
-        await store.StoreAsync(admin.Id, FailureSeed.ApiError());
-        Db.Time.Advance(TimeSpan.FromDays(10));
-        await store.StoreAsync(admin.Id, FailureSeed.ApiError());
-        SignInAs(admin);
+        await SignInAsAdminWithTwoFailuresTenDaysOldAndOneNewAsync();
         var cut = Loaded(Render<RetentionPage>());
 
         cut.Find(".brun-retention-days input").Change("7");
@@ -93,6 +103,49 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
             (true, true, "dry run", 3L),
             (message.Contains("Dry run for 7 days", StringComparison.Ordinal), message.Contains(": 2 failed generations", StringComparison.Ordinal),
                 cut.Find(".brun-retention-dry-run").TextContent.Trim(), await CountAsync("failed_generations")));
+    }
+
+    [Fact]
+    public async Task After_a_dry_run_a_confirmed_real_run_deletes_what_it_counted_in_the_background_and_the_page_follows_it()
+    {
+        await SignInAsAdminWithTwoFailuresTenDaysOldAndOneNewAsync();
+        var dialogs = Render<MudBlazor.MudDialogProvider>();
+        var cut = Loaded(Render<RetentionPage>());
+        Assert.Empty(cut.FindAll(".brun-retention-run-button"));
+
+        cut.Find(".brun-retention-days input").Change("7");
+        await StableClick.ClickAsync(cut, ".brun-retention-dry-run-button");
+        cut.WaitForAssertion(() => Assert.Contains("Delete the 2 older than 7 days now", cut.Find(".brun-retention-run-button").TextContent, StringComparison.Ordinal), RenderWait);
+
+        // Cancelled at the confirmation: nothing starts. (The click's handler waits for the answer, so it is awaited after.)
+        var asking = cut.Find(".brun-retention-run-button").ClickAsync(new());
+        dialogs.WaitForAssertion(() => Assert.Contains("It cannot be undone", dialogs.Find(".mud-dialog").TextContent, StringComparison.Ordinal), RenderWait);
+        await dialogs.InvokeAsync(() => dialogs.FindAll(".mud-dialog button").Single(b => b.TextContent.Trim() == "Cancel").Click());
+        await asking;
+        Assert.Null(_runner!.Current);
+
+        // A minute later (the log is newest first: the real run's row must start after the dry run's).
+        Db.Time.Advance(TimeSpan.FromMinutes(1));
+        asking = cut.Find(".brun-retention-run-button").ClickAsync(new());
+        dialogs.WaitForAssertion(() => Assert.NotEmpty(dialogs.FindAll(".mud-dialog")), RenderWait);
+        await dialogs.InvokeAsync(() => dialogs.FindAll(".mud-dialog button").Single(b => b.TextContent.Trim() == "Delete").Click());
+        await asking;
+        Assert.NotNull(_runner!.Current);
+        await _runner!.Current!;
+
+        // The page re-reads the log on its own until the run's row is finished.
+        cut.WaitForAssertion(() =>
+        {
+            Db.Time.Advance(RetentionPage.FollowInterval);
+            var newest = cut.FindAll(".brun-retention-row")[0];
+            Assert.Equal(("completed", "–", "2"), (
+                newest.QuerySelector(".brun-retention-status")!.TextContent.Trim(),
+                newest.QuerySelector(".brun-retention-dry-run")!.TextContent.Trim(),
+                newest.QuerySelector(".brun-retention-deleted")!.TextContent.Trim()));
+        }, RenderWait);
+        Assert.Equal(1L, await CountAsync("failed_generations"));
+        Assert.Contains("started", cut.Find(".brun-retention-run-message").TextContent, StringComparison.Ordinal);
+        Assert.Empty(cut.FindAll(".brun-retention-run-button"));
     }
 
     [Fact]
@@ -110,9 +163,11 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
         }
 
         var demoted = await log.DryRunAsync(7, CancellationToken.None);
+        var demotedRealRun = await log.StartRunAsync(7, CancellationToken.None);
 
         Assert.Equal(
-            ((RetentionRun?)null, "Give an age of 1 to 36,500 days.", (RetentionRun?)null, "Retention is for admins.", 0L),
-            (badAge.Run, badAge.Error, demoted.Run, demoted.Error, await CountAsync("retention_runs")));
+            ((RetentionRun?)null, "Give an age of 1 to 36,500 days.", (RetentionRun?)null, "Retention is for admins.", "Retention is for admins.", 0L),
+            (badAge.Run, badAge.Error, demoted.Run, demoted.Error, demotedRealRun, await CountAsync("retention_runs")));
+        Assert.Null(_runner!.Current);
     }
 }

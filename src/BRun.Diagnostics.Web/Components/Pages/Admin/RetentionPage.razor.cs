@@ -4,15 +4,21 @@ using BRun.Diagnostics.Infrastructure.Retention;
 using BRun.Diagnostics.Web.Components.Runs;
 using BRun.Diagnostics.Web.Retention;
 using Microsoft.AspNetCore.Components;
+using MudBlazor;
 
 namespace BRun.Diagnostics.Web.Components.Pages.Admin;
 
 /// <summary>
-/// Admins: the retention log (what <c>brun retention list</c> prints), a page at a time, and a dry run for an age of
-/// their choosing. The service refuses members.
+/// Admins: the retention log (what <c>brun retention list</c> prints), a page at a time, a dry run for an age of
+/// their choosing, and then, confirmed, the real run for that age (in the background: the page follows its row). The
+/// service refuses members.
 /// </summary>
-public sealed partial class RetentionPage : ComponentBase
+public sealed partial class RetentionPage : ComponentBase, IDisposable
 {
+    /// <summary>How often the page re-reads the log while a run in it is running.</summary>
+    internal static readonly TimeSpan FollowInterval = TimeSpan.FromSeconds(1);
+
+    private readonly CancellationTokenSource _gone = new();
     private Page<RetentionRun>? _runs;
     private int _pageIndex;
     private string? _problem;
@@ -21,9 +27,19 @@ public sealed partial class RetentionPage : ComponentBase
     private bool _dryRunning;
     private string? _dryRunMessage;
     private bool _dryRunFailed;
+    private RetentionRun? _lastDryRun;
+    private bool _starting;
+    private string? _runMessage;
+    private bool _runFailed;
 
     [Inject]
     private RetentionLogService Log { get; set; } = default!;
+
+    [Inject]
+    private IDialogService Dialogs { get; set; } = default!;
+
+    [Inject]
+    private TimeProvider Time { get; set; } = default!;
 
     protected override async Task OnInitializedAsync()
     {
@@ -57,6 +73,8 @@ public sealed partial class RetentionPage : ComponentBase
             var (run, error) = await Log.DryRunAsync(_days, CancellationToken.None);
             _dryRunFailed = error is not null;
             _dryRunMessage = error ?? DryRunText(run!);
+            _lastDryRun = error is null ? run : null;
+            _runMessage = null;
             if (run is not null)
             {
                 await LoadAsync(0);
@@ -67,6 +85,74 @@ public sealed partial class RetentionPage : ComponentBase
             _dryRunning = false;
         }
     }
+
+    /// <summary>The real run for the age of the last dry run, once the admin confirms it; then the page follows it.</summary>
+    private async Task StartRunAsync()
+    {
+        if (_lastDryRun is not { } dry)
+        {
+            return;
+        }
+
+        var confirmed = await Dialogs.ShowMessageBoxAsync(
+            "Delete for good?", ConfirmText(dry), yesText: "Delete", cancelText: "Cancel",
+            options: new DialogOptions { CloseOnEscapeKey = true }).ConfigureAwait(true);
+        if (confirmed != true)
+        {
+            return;
+        }
+
+        _starting = true;
+        try
+        {
+            var error = await Log.StartRunAsync(dry.OlderThanDays, CancellationToken.None).ConfigureAwait(true);
+            _runFailed = error is not null;
+            _runMessage = error ?? $"Retention for {RunFormat.Number(dry.OlderThanDays)} days started. It shows in the log below until it finishes; closing the page does not stop it.";
+            if (error is null)
+            {
+                // Another real run needs another dry run: the count shown was for this moment.
+                _lastDryRun = null;
+                _dryRunMessage = null;
+                _ = FollowAsync();
+            }
+        }
+        finally
+        {
+            _starting = false;
+        }
+    }
+
+    /// <summary>Re-reads the log's page until no run on it is running (a few times first: the run's row may not be written yet).</summary>
+    private async Task FollowAsync()
+    {
+        try
+        {
+            for (var i = 0; !_gone.IsCancellationRequested && (i < 5 || _runs?.Items.Any(r => r.Status == RetentionStatus.Running) == true); i++)
+            {
+                await Task.Delay(FollowInterval, Time, _gone.Token).ConfigureAwait(true);
+                await InvokeAsync(async () =>
+                {
+                    await LoadAsync(_pageIndex);
+                    StateHasChanged();
+                }).ConfigureAwait(true);
+            }
+        }
+        catch (OperationCanceledException) when (_gone.IsCancellationRequested)
+        {
+            // The page closed; the run goes on.
+        }
+    }
+
+    public void Dispose()
+    {
+        _gone.Cancel();
+        _gone.Dispose();
+    }
+
+    internal static string ConfirmText(RetentionRun dry) =>
+        $"This deletes the failed generations older than {RunFormat.Number(dry.OlderThanDays)} days and their RAW reports: "
+        + $"{RunFormat.Number(dry.FailuresDeleted)} by the dry run just now, and any that reached that age since. Quarantined "
+        + "conversations, reports still uploading and conversations are kept. It cannot be undone.";
 
     internal static string DryRunText(RetentionRun run) =>
         $"Dry run for {RunFormat.Number(run.OlderThanDays)} days (older than {When(run.Cutoff)}): {RunFormat.Number(run.FailuresDeleted)} failed "
