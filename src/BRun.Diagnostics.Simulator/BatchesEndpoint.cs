@@ -324,6 +324,11 @@ internal sealed partial class BatchesEndpoint(
             return new BatchItem(customId, request, reply, BatchItemOutcome.Message, null, null, Garbled: true);
         }
 
+        if (batchOnly == BatchOnlyScenario.MissingLine && attempt <= _options.TransientFailures)
+        {
+            return new BatchItem(customId, request, reply, BatchItemOutcome.Message, null, null, Omitted: true);
+        }
+
         // Online transient failures become errored results: 429 and 529 as overloaded, a proxy 5xx as api_error.
         if (reply.Html || reply.ErrorType is not null)
         {
@@ -342,6 +347,7 @@ internal sealed partial class BatchesEndpoint(
         Expired,
         InvalidRequest,
         UnreadableLine,
+        MissingLine,
     }
 
     private BatchOnlyScenario BatchScenario(string prompt)
@@ -359,6 +365,11 @@ internal sealed partial class BatchesEndpoint(
         if (prompt.Contains("[simulate:batch_unreadable_line]", StringComparison.OrdinalIgnoreCase))
         {
             return BatchOnlyScenario.UnreadableLine;
+        }
+
+        if (prompt.Contains("[simulate:batch_missing_line]", StringComparison.OrdinalIgnoreCase))
+        {
+            return BatchOnlyScenario.MissingLine;
         }
 
         // Another marker forces an online scenario: no batch-only draw then, so tests get exactly what they asked for.
@@ -379,6 +390,11 @@ internal sealed partial class BatchesEndpoint(
     private static void WriteResultLine(MemoryStream buffer, SimulatedBatch batch, int index, DateTimeOffset now)
     {
         var item = batch.Items[index];
+        if (item.Omitted)
+        {
+            return;
+        }
+
         var start = buffer.Length;
         using (var w = new Utf8JsonWriter(buffer, MessagesEndpoint.WireJson))
         {

@@ -17,10 +17,12 @@ internal enum BatchItemOutcome
 
 /// <summary>
 /// One request of a simulated batch, planned when the batch is created so every download gives the same bytes. A
-/// garbled one's result line is written damaged (cut short, zero bytes): not JSON, as a line corrupted in transfer.
+/// garbled one's result line is written damaged (cut short, zero bytes): not JSON, as a line corrupted in transfer; an
+/// omitted one has no line in the results at all (the API promises one per request; a file cut short would lose some).
 /// </summary>
 internal sealed record BatchItem(
-    string CustomId, SimulatedRequest Request, SimulatedReply Reply, BatchItemOutcome Outcome, string? ErrorType, string? ErrorMessage, bool Garbled = false);
+    string CustomId, SimulatedRequest Request, SimulatedReply Reply, BatchItemOutcome Outcome, string? ErrorType, string? ErrorMessage,
+    bool Garbled = false, bool Omitted = false);
 
 /// <summary>
 /// A batch held in memory. Its requests finish evenly over <see cref="ProcessingTime"/> in <see cref="Items"/> order

@@ -291,6 +291,27 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task TasksWithNoLineInTheResults_AreSentAgain_AndGivenUpWithAnEmptyBodyAfterMaxAttempts()
+    {
+        await using var once = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
+        var onceRun = await once.CreateRunAsync(2, await once.AddMarkerTemplateAsync("[simulate:batch_missing_line]"), mode: RunMode.Batch);
+        Assert.Equal(2, (await once.TickUntilFinishedAsync(once.Coordinator(), onceRun)).Succeeded);
+        // Sent again in a second batch, whose lines answered them (the first delivery left no call: there was no line).
+        Assert.Equal([(1, 0L), (2, 2L)], (await once.QueryAsync<(int, long)>("""
+            SELECT b.seq, (SELECT count(*) FROM generation_calls c WHERE c.run_id = b.run_id AND c.attempt = b.seq AND c.disposition = 'response')
+            FROM message_batches b WHERE b.run_id = @runId ORDER BY b.seq
+            """, new { runId = onceRun })).ToList());
+
+        await using var never = await PipelineHarness.StartAsync(environment, Instant(o => { OnlyComplete(o); o.TransientFailures = 100; }));
+        var neverRun = await never.CreateRunAsync(2, await never.AddMarkerTemplateAsync("[simulate:batch_missing_line]"), mode: RunMode.Batch);
+        var run = await never.TickUntilFinishedAsync(never.Coordinator(s => s["Batch:MaxAttempts"] = "2"), neverRun);
+
+        Assert.Equal((0, 2), (run.Succeeded, run.Failed));
+        Assert.Equal([("api_error", BatchResultType.Missing, string.Empty)], (await never.QueryAsync<(string, string, string)>(
+            "SELECT DISTINCT failure_type, batch_result_type, raw_body FROM failed_generations WHERE run_id = @runId", new { runId = neverRun })).ToList());
+    }
+
+    [Fact]
     public async Task ResultsCanceledByOthers_AreResubmitted_WhileTheRunGoesOn()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => { OnlyComplete(o); o.BatchProcessingTime = TimeSpan.FromHours(1); }));
