@@ -48,6 +48,20 @@ public sealed class RetentionLogService(
             : "A run started from the dashboard is still going; it shows in the log as running.";
     }
 
+    /// <summary>A run started from the dashboard (in this process) is still going.</summary>
+    public bool DashboardRunGoing => runner?.IsRunning == true;
+
+    /// <summary>Stops the run started from the dashboard; null when asked, or why not.</summary>
+    public async Task<string?> StopRunAsync(CancellationToken cancellationToken)
+    {
+        if (await RefusalAsync(1, cancellationToken).ConfigureAwait(false) is { } refused)
+        {
+            return refused;
+        }
+
+        return runner?.Stop() == true ? null : "No run started from the dashboard is going.";
+    }
+
     private string TriggeredBy => $"dashboard:{currentUser.UserId:D}";
 
     /// <summary>Why the signed-in user may not run retention for <paramref name="days"/>, or null.</summary>

@@ -4,14 +4,15 @@ namespace BRun.Diagnostics.Web.Retention;
 
 /// <summary>
 /// Real retention runs an admin starts from the dashboard. They run in the background, so a run goes on when its page
-/// closes, one at a time per process (a second click while one runs is refused, not queued), and stop with the host
-/// (the run's row then says <c>cancelled</c>, and the next run deletes the rest). A run beside the scheduled one is
+/// closes, one at a time per process (a second click while one runs is refused, not queued), and stop when an admin
+/// stops them or the host stops (the run's row then says <c>cancelled</c>, and the next run deletes the rest). A run beside the scheduled one is
 /// safe: each batch takes its rows with SKIP LOCKED, so they share the work.
 /// </summary>
 public sealed partial class RetentionRunner(RetentionService retention, IHostApplicationLifetime lifetime, ILogger<RetentionRunner> logger)
 {
     private readonly Lock _gate = new();
     private Task? _current;
+    private CancellationTokenSource? _stop;
 
     /// <summary>The run started last from this process, finished or not (tests wait on it).</summary>
     public Task? Current
@@ -22,6 +23,33 @@ public sealed partial class RetentionRunner(RetentionService retention, IHostApp
             {
                 return _current;
             }
+        }
+    }
+
+    /// <summary>A run started here is still going.</summary>
+    public bool IsRunning
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _current is { IsCompleted: false };
+            }
+        }
+    }
+
+    /// <summary>Asks the run started here to stop (between or inside its batches); false when none is going.</summary>
+    public bool Stop()
+    {
+        lock (_gate)
+        {
+            if (_current is not { IsCompleted: false } || _stop is null)
+            {
+                return false;
+            }
+
+            _stop.Cancel();
+            return true;
         }
     }
 
@@ -36,25 +64,28 @@ public sealed partial class RetentionRunner(RetentionService retention, IHostApp
                 return false;
             }
 
-            _current = Task.Run(() => RunAsync(request));
+            _stop?.Dispose();
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
+            var token = _stop.Token;
+            _current = Task.Run(() => RunAsync(request, token));
             return true;
         }
     }
 
-    private async Task RunAsync(RetentionRequest request)
+    private async Task RunAsync(RetentionRequest request, CancellationToken stop)
     {
         try
         {
-            await retention.RunAsync(request, lifetime.ApplicationStopping).ConfigureAwait(false);
+            await retention.RunAsync(request, stop).ConfigureAwait(false);
         }
         catch (RetentionFailedException ex)
         {
             // The run's row says how far it got; the service logged the cause. The page shows the row.
             Log.StartedRunFailed(logger, ex, request.TriggeredBy, request.OlderThanDays);
         }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // The host is stopping: the service marked the run cancelled and logged it.
+            // Stopped by an admin or by the host: the service marked the run cancelled and logged it.
         }
         catch (Exception ex)
         {

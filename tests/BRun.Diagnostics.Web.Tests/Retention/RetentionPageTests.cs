@@ -21,12 +21,12 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
 {
     private RetentionRunner? _runner;
 
-    private void SignInAs(AppUser user)
+    private void SignInAs(AppUser user, IFailureReportBlobStore? blobs = null)
     {
         var currentUser = RegisterSignedInUser(user);
         var retention = new RetentionService(
             Db.Get<IUserScopedConnectionFactory>(),
-            Db.Get<IFailureReportBlobStore>(),
+            blobs ?? Db.Get<IFailureReportBlobStore>(),
             Options.Create(new RetentionOptions { OlderThanDays = 90 }),
             Options.Create(new ReportUploadOptions()),
             Db.Time,
@@ -38,7 +38,7 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
             currentUser, retention, new AppUserStore(Db.Get<IUserScopedConnectionFactory>()), Options.Create(new RetentionOptions { OlderThanDays = 90 }), _runner));
     }
 
-    private async Task SignInAsAdminWithTwoFailuresTenDaysOldAndOneNewAsync()
+    private async Task SignInAsAdminWithTwoFailuresTenDaysOldAndOneNewAsync(IFailureReportBlobStore? blobs = null)
     {
         var admin = await Db.CreateUserAsync(AppUserRoles.Admin);
         var store = Db.Get<FailedGenerationStore>();
@@ -46,7 +46,26 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
         await store.StoreAsync(admin.Id, FailureSeed.ApiError());
         Db.Time.Advance(TimeSpan.FromDays(10));
         await store.StoreAsync(admin.Id, FailureSeed.ApiError());
-        SignInAs(admin);
+        SignInAs(admin, blobs);
+    }
+
+    /// <summary>The real store, except that a delete waits until the run is stopped: a run held in its first batch.</summary>
+    private sealed class DeletesThatWait(IFailureReportBlobStore inner) : IFailureReportBlobStore
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task UploadAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.UploadAsync(path, content, cancellationToken);
+
+        public Task<byte[]?> DownloadAsync(string path, CancellationToken cancellationToken) => inner.DownloadAsync(path, cancellationToken);
+
+        public Task<Stream?> OpenReadAsync(string path, CancellationToken cancellationToken) => inner.OpenReadAsync(path, cancellationToken);
+
+        public async Task<bool> DeleteAsync(string path, CancellationToken cancellationToken)
+        {
+            Entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return await inner.DeleteAsync(path, cancellationToken);
+        }
     }
 
     private async Task<long> CountAsync(string table)
@@ -146,6 +165,34 @@ public sealed class RetentionPageTests(IntegrationEnvironment env) : LiveDashboa
         Assert.Equal(1L, await CountAsync("failed_generations"));
         Assert.Contains("started", cut.Find(".brun-retention-run-message").TextContent, StringComparison.Ordinal);
         Assert.Empty(cut.FindAll(".brun-retention-run-button"));
+    }
+
+    [Fact]
+    public async Task A_run_started_from_the_page_can_be_stopped_and_its_row_says_cancelled()
+    {
+        var blobs = new DeletesThatWait(Db.Get<IFailureReportBlobStore>());
+        await SignInAsAdminWithTwoFailuresTenDaysOldAndOneNewAsync(blobs);
+        var dialogs = Render<MudBlazor.MudDialogProvider>();
+        var cut = Loaded(Render<RetentionPage>());
+        cut.Find(".brun-retention-days input").Change("7");
+        await StableClick.ClickAsync(cut, ".brun-retention-dry-run-button");
+        Db.Time.Advance(TimeSpan.FromMinutes(1));
+        var asking = cut.WaitForElement(".brun-retention-run-button", RenderWait).ClickAsync(new());
+        dialogs.WaitForAssertion(() => Assert.NotEmpty(dialogs.FindAll(".mud-dialog")), RenderWait);
+        await dialogs.InvokeAsync(() => dialogs.FindAll(".mud-dialog button").Single(b => b.TextContent.Trim() == "Delete").Click());
+        await asking;
+        await blobs.Entered.Task.WaitAsync(RenderWait);
+
+        await StableClick.ClickAsync(cut, ".brun-retention-stop-button");
+        await _runner!.Current!.WaitAsync(RenderWait);
+
+        cut.WaitForAssertion(() =>
+        {
+            Db.Time.Advance(RetentionPage.FollowInterval);
+            Assert.Equal("cancelled", cut.FindAll(".brun-retention-row")[0].QuerySelector(".brun-retention-status")!.TextContent.Trim());
+            Assert.Empty(cut.FindAll(".brun-retention-stop-button"));
+        }, RenderWait);
+        Assert.Equal(3L, await CountAsync("failed_generations"));
     }
 
     [Fact]

@@ -122,6 +122,14 @@ public sealed partial class RetentionPage : ComponentBase, IDisposable
         }
     }
 
+    /// <summary>Stops the run started from the dashboard; what was deleted stays deleted, and its row says cancelled.</summary>
+    private async Task StopRunAsync()
+    {
+        var error = await Log.StopRunAsync(CancellationToken.None).ConfigureAwait(true);
+        _runFailed = error is not null;
+        _runMessage = error ?? "Stopping: what was deleted stays deleted, and the run's row will say cancelled.";
+    }
+
     /// <summary>Re-reads the log's page until no run on it is running (a few times first: the run's row may not be written yet).</summary>
     private async Task FollowAsync()
     {
