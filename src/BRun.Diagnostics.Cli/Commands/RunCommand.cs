@@ -195,7 +195,7 @@ internal static class RunCommand
                 foreach (var batch in batches)
                 {
                     await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                        $"  batch {batch.Seq} {batch.AnthropicBatchId ?? "(not confirmed)"} {batch.SubmissionState}/{batch.ProcessingStatus ?? "-"}: {batch.RequestCount} requests, {batch.CountSucceeded} succeeded, {batch.CountErrored} errored, {batch.CountCanceled} canceled, {batch.CountExpired} expired, {batch.CountProcessing} processing")).ConfigureAwait(false);
+                        $"  batch {batch.Seq} {batch.AnthropicBatchId ?? "(not confirmed)"} {batch.SubmissionState}/{batch.ProcessingStatus ?? "-"}: {batch.RequestCount} requests, {batch.CountSucceeded} succeeded, {batch.CountErrored} errored, {batch.CountCanceled} canceled, {batch.CountExpired} expired, {batch.CountProcessing} processing{(batch.ResultsLinesUnreadable > 0 ? $"; {batch.ResultsLinesUnreadable} results {(batch.ResultsLinesUnreadable == 1 ? "line" : "lines")} unreadable (GET /api/runs/{run.Id:D}/batches/{batch.Seq}/unreadable-lines)" : string.Empty)}")).ConfigureAwait(false);
                 }
             }
 

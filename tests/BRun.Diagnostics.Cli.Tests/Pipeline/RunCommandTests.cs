@@ -66,6 +66,31 @@ public sealed class RunCommandTests(IntegrationEnvironment environment) : IAsync
     }
 
     [Fact]
+    public async Task Status_OfABatchRun_CountsItsUnreadableResultsLines_AndSaysWhereToReadThem()
+    {
+        var runId = (await BrunAsync("run", "create", "--count", "2", "--user", _email, "--mode", "batch")).StandardOutput.Trim();
+        await using (var connection = await _db.DataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO message_batches (run_id, seq, anthropic_batch_id, submission_state, request_count, processing_status,
+                                             count_succeeded, results_lines_done, results_lines_unreadable, ingest_state)
+                VALUES (@runId, 1, 'msgbatch_01cli', 'submitted', 2, 'ended', 2, 2, 1, 'done'),
+                       (@runId, 2, 'msgbatch_02cli', 'submitted', 1, 'ended', 1, 1, 0, 'done')
+                """, new { runId = Guid.Parse(runId) });
+        }
+
+        var json = await BrunAsync("run", "status", runId, "--format", "json");
+        var text = await BrunAsync("run", "status", runId);
+
+        using var parsed = JsonDocument.Parse(json.StandardOutput);
+        Assert.Equal([1, 0], parsed.RootElement.GetProperty("batches").EnumerateArray().Select(b => b.GetProperty("results_unreadable").GetInt32()));
+        var lines = text.StandardOutput.Split('\n').Where(l => l.Contains("  batch ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.EndsWith($"; 1 results line unreadable (GET /api/runs/{runId}/batches/1/unreadable-lines)", lines[0].TrimEnd(), StringComparison.Ordinal);
+        Assert.DoesNotContain("unreadable", lines[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Worker_WithNoKeyAndNoDemoMode_RefusesToStart_SayingWhyInOneLine()
     {
         var (exit, stdout, stderr) = await BrunAsync("worker");
