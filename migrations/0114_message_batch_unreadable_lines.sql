@@ -13,6 +13,10 @@ CREATE TABLE message_batch_unreadable_lines (
 
 ALTER TABLE message_batches ADD COLUMN results_lines_unreadable integer NOT NULL DEFAULT 0;
 
+-- Downloads of the results that ended before one line per request (a transfer cut short): the ingestion is tried
+-- again from its checkpoint, up to Batch:MaxShortResultsReads downloads, before the missing requests are sent again.
+ALTER TABLE message_batches ADD COLUMN results_short_reads integer NOT NULL DEFAULT 0;
+
 ALTER TABLE message_batch_unreadable_lines ENABLE ROW LEVEL SECURITY;
 ALTER TABLE message_batch_unreadable_lines FORCE ROW LEVEL SECURITY;
 

@@ -226,9 +226,23 @@ internal sealed partial class BatchesEndpoint(
 
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/binary";
+        // A transfer cut short, once: the first download of a batch holding a [simulate:batch_results_cut] prompt ends
+        // halfway through, inside a line, as a clean end of the response.
+        var cutAt = batch.NextDownload() == 1 && batch.Items.Any(i => i.Request.Prompt.Contains("[simulate:batch_results_cut]", StringComparison.OrdinalIgnoreCase))
+            ? batch.Items.Count / 2
+            : -1;
         var buffer = new MemoryStream();
         for (var i = 0; i < batch.Items.Count; i++)
         {
+            if (i == cutAt)
+            {
+                var start = buffer.Length;
+                WriteResultLine(buffer, batch, i, now);
+                buffer.SetLength(start + ((buffer.Length - start) / 2));
+                await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), token).ConfigureAwait(false);
+                return;
+            }
+
             WriteResultLine(buffer, batch, i, now);
             var pause = _options.BatchResultsLineDelay;
             if (pause > TimeSpan.Zero || buffer.Length >= 64 * 1024 || i == batch.Items.Count - 1)

@@ -41,6 +41,11 @@ internal sealed class SimulatedBatch
     /// <summary>Removed by DELETE; gone from retrieve and list.</summary>
     public bool Deleted { get; set; }
 
+    private int _downloads;
+
+    /// <summary>Counts a download of the results; the number of this one (1 for the first).</summary>
+    public int NextDownload() => Interlocked.Increment(ref _downloads);
+
     /// <summary>When processing ends: the processing time, or the cancel (the API reports <c>canceling</c> only in the cancel call's own answer).</summary>
     public DateTimeOffset EndsAt => CancelInitiatedAt is { } cancelled && cancelled < CreatedAt + ProcessingTime ? cancelled : CreatedAt + ProcessingTime;
 

@@ -193,6 +193,11 @@ public sealed partial class BatchCoordinator(
             catch (Exception ex) when (ex is ClaudeBatchApiException or HttpRequestException or IOException or TimeoutException or System.Text.Json.JsonException)
             {
                 Log.PollFailed(logger, ex, batch.AnthropicBatchId);
+                if (ex is BatchResultsShortException)
+                {
+                    await store.RecordShortReadAsync(batch.Id, ct).ConfigureAwait(false);
+                }
+
                 await store.PostponeAsync(batch.Id, WorkerId, NextPoll(batch.PollCount), ct).ConfigureAwait(false);
             }
         }
@@ -226,7 +231,8 @@ public sealed partial class BatchCoordinator(
                 download.Content,
                 download.Simulated,
                 token => store.ExtendLeaseAsync(batch.Id, WorkerId, _options.PollLease, token),
-                ct).ConfigureAwait(false);
+                ct,
+                expectedLines: info.Total).ConfigureAwait(false);
             await store.FinishIngestAsync(batch.Id, batch.RunId, summary.Lines, ct).ConfigureAwait(false);
             Log.Ingested(logger, id, summary.Lines, summary.Stored, summary.Failed, summary.Resubmitted, summary.Cancelled, summary.Skipped);
         }

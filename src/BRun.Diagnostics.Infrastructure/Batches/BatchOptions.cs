@@ -52,6 +52,14 @@ public sealed class BatchOptions
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 4;
 
+    /// <summary>
+    /// Downloads of a batch's results that may end short of one line per request (a transfer cut short) before what
+    /// the last one lacked is taken as missing and those requests are sent again (billed again). Each short download is
+    /// ingested up to its last whole chunk and read again from there. Default: 3.
+    /// </summary>
+    [Range(1, 100)]
+    public int MaxShortResultsReads { get; set; } = 3;
+
     /// <summary>Results lines per transaction while ingesting; also the checkpoint granularity. Default: 500.</summary>
     [Range(1, 100_000)]
     public int IngestChunkSize { get; set; } = 500;

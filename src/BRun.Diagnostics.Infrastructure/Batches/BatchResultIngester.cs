@@ -40,6 +40,17 @@ public sealed class BatchLeaseLostException : Exception
 }
 
 /// <summary>
+/// A results download ended before one line per request: read again from the checkpoint rather than sending the
+/// requests it lacked again (which bills them again).
+/// </summary>
+public sealed class BatchResultsShortException(long lines, long expected)
+    : IOException($"The results ended after {lines} of {expected} lines (one per request); they are read again from the checkpoint.")
+{
+    public long Lines { get; } = lines;
+    public long Expected { get; } = expected;
+}
+
+/// <summary>
 /// Streams a batch's results file line by line (never whole) and handles each line as an online response: the line is
 /// the raw body; <c>succeeded</c> goes through <see cref="ResponseValidator"/>, so a max_tokens cut or cut text is a
 /// failure like any other; <c>errored</c> transient and <c>canceled</c>/<c>expired</c> are resubmitted (unless the
@@ -76,8 +87,13 @@ public sealed partial class BatchResultIngester(
     /// <param name="keepLease">Renews the lease after each chunk; false stops ingestion.</param>
     /// <param name="ct">Cancels between chunks (a chunk's transaction is all or nothing).</param>
     /// <param name="simulated">The download carried <c>x-brun-simulated: true</c>; every row built from it is marked.</param>
+    /// <param name="expectedLines">
+    /// The batch's requests (one results line each, as the API promises); a download with fewer lines throws
+    /// <see cref="BatchResultsShortException"/> before its last chunk, unless <see cref="MessageBatchRow.ResultsShortReads"/>
+    /// says it is the last download allowed. Null: not checked.
+    /// </param>
     public async Task<IngestSummary> IngestAsync(
-        MessageBatchRow batch, Stream results, bool simulated, Func<CancellationToken, Task<bool>> keepLease, CancellationToken ct)
+        MessageBatchRow batch, Stream results, bool simulated, Func<CancellationToken, Task<bool>> keepLease, CancellationToken ct, long? expectedLines = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(results);
@@ -92,7 +108,7 @@ public sealed partial class BatchResultIngester(
         // chunk before it. Chunks still commit one at a time in file order: a chunk's second half starts only after
         // the chunk before it committed, so the checkpoint and the fence work as before. At most four chunks are in
         // memory (one committing, one in its first half, one ready, one being read).
-        var reading = Task.Run(() => ReadAsync(batch, results, simulated, chunks.Writer, stop.Token), stop.Token);
+        var reading = Task.Run(() => ReadAsync(batch, results, simulated, expectedLines, chunks.Writer, stop.Token), stop.Token);
         Task? committing = null;
         HashSet<Guid> committingTasks = [];
         try
@@ -212,7 +228,8 @@ public sealed partial class BatchResultIngester(
     private sealed record UnreadableLine(long Line, string Reason, string Text);
 
     /// <summary>Reads the stream line by line into prepared chunks; returns the number of lines in the file.</summary>
-    private async Task<long> ReadAsync(MessageBatchRow batch, Stream results, bool simulated, ChannelWriter<PreparedChunk> writer, CancellationToken ct)
+    private async Task<long> ReadAsync(
+        MessageBatchRow batch, Stream results, bool simulated, long? expectedLines, ChannelWriter<PreparedChunk> writer, CancellationToken ct)
     {
         try
         {
@@ -233,6 +250,15 @@ public sealed partial class BatchResultIngester(
                     continue;
                 }
 
+                // A full chunk goes once another line follows it, so a download's last line (which a cut leaves torn) is
+                // always in the last chunk: that chunk is not stored when the download turns out short.
+                if (chunk.Count + unreadable.Count >= _options.IngestChunkSize)
+                {
+                    await writer.WriteAsync(await PrepareAsync(batch, chunk, line - 1, unreadable, simulated, final: false, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                    chunk = new List<BatchResultLine>(_options.IngestChunkSize);
+                    unreadable = [];
+                }
+
                 try
                 {
                     chunk.Add(BatchResultLine.Parse(text));
@@ -242,13 +268,11 @@ public sealed partial class BatchResultIngester(
                     Log.UnreadableLine(logger, ex, batch.AnthropicBatchId, line);
                     unreadable.Add(new UnreadableLine(line, ex.Message, text));
                 }
+            }
 
-                if (chunk.Count >= _options.IngestChunkSize)
-                {
-                    await writer.WriteAsync(await PrepareAsync(batch, chunk, line, unreadable, simulated, final: false, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-                    chunk = new List<BatchResultLine>(_options.IngestChunkSize);
-                    unreadable = [];
-                }
+            if (expectedLines is { } expected && line < expected && batch.ResultsShortReads + 1 < _options.MaxShortResultsReads)
+            {
+                throw new BatchResultsShortException(line, expected);
             }
 
             // Always a last chunk, even an empty one: its checkpoint covers trailing lines that were skipped.

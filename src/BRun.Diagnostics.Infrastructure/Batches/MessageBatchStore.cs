@@ -37,6 +37,9 @@ public sealed record MessageBatchRow
 
     /// <summary>Results lines that could not be read (kept in <c>message_batch_unreadable_lines</c>).</summary>
     public int ResultsLinesUnreadable { get; init; }
+
+    /// <summary>Downloads of the results that ended short of one line per request.</summary>
+    public int ResultsShortReads { get; init; }
     public string IngestState { get; init; } = "waiting";
     public string RunStatus { get; init; } = "running";
     public Guid CreatedBy { get; init; }
@@ -71,7 +74,8 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
         b.count_canceled AS CountCanceled, b.count_expired AS CountExpired, b.api_created_at AS ApiCreatedAt,
         b.expires_at AS ExpiresAt, b.ended_at AS EndedAt, b.results_url AS ResultsUrl, b.cancel_requested AS CancelRequested,
         b.poll_count AS PollCount, b.last_polled_at AS LastPolledAt, b.next_poll_at AS NextPollAt,
-        b.results_lines_done AS ResultsLinesDone, b.results_lines_unreadable AS ResultsLinesUnreadable, b.ingest_state AS IngestState, r.status AS RunStatus, r.created_by AS CreatedBy
+        b.results_lines_done AS ResultsLinesDone, b.results_lines_unreadable AS ResultsLinesUnreadable,
+        b.results_short_reads AS ResultsShortReads, b.ingest_state AS IngestState, r.status AS RunStatus, r.created_by AS CreatedBy
         """;
 
     /// <summary>Batch-mode runs that have tasks waiting to be put in a batch.</summary>
@@ -324,6 +328,15 @@ public sealed class MessageBatchStore(IUserScopedConnectionFactory connections, 
                    poll_lease_until = NULL, updated_at = now()
             WHERE id = @batchRowId AND poll_owner = @owner
             """, new { batchRowId, owner, nextPoll }, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>Counts a download of the results that ended short of one line per request.</summary>
+    public async Task RecordShortReadAsync(Guid batchRowId, CancellationToken ct)
+    {
+        await using var connection = await connections.OpenAsync(DbIdentity.System, ct).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE message_batches SET results_short_reads = results_short_reads + 1, updated_at = now() WHERE id = @batchRowId",
+            new { batchRowId }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
     public async Task MarkCancelRequestedAsync(Guid batchRowId, CancellationToken ct)

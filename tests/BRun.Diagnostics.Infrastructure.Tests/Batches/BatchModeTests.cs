@@ -296,9 +296,11 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
         await using var once = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
         var onceRun = await once.CreateRunAsync(2, await once.AddMarkerTemplateAsync("[simulate:batch_missing_line]"), mode: RunMode.Batch);
         Assert.Equal(2, (await once.TickUntilFinishedAsync(once.Coordinator(), onceRun)).Succeeded);
-        // Sent again in a second batch, whose lines answered them (the first delivery left no call: there was no line).
-        Assert.Equal([(1, 0L), (2, 2L)], (await once.QueryAsync<(int, long)>("""
-            SELECT b.seq, (SELECT count(*) FROM generation_calls c WHERE c.run_id = b.run_id AND c.attempt = b.seq AND c.disposition = 'response')
+        // The first batch's results were read three times (Batch:MaxShortResultsReads) before the two were taken as
+        // missing; sent again in a second batch, whose lines answered them (the first delivery left no call).
+        Assert.Equal([(1, 2, 0L), (2, 0, 2L)], (await once.QueryAsync<(int, int, long)>("""
+            SELECT b.seq, b.results_short_reads,
+                   (SELECT count(*) FROM generation_calls c WHERE c.run_id = b.run_id AND c.attempt = b.seq AND c.disposition = 'response')
             FROM message_batches b WHERE b.run_id = @runId ORDER BY b.seq
             """, new { runId = onceRun })).ToList());
 
@@ -309,6 +311,23 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
         Assert.Equal((0, 2), (run.Succeeded, run.Failed));
         Assert.Equal([("api_error", BatchResultType.Missing, string.Empty)], (await never.QueryAsync<(string, string, string)>(
             "SELECT DISTINCT failure_type, batch_result_type, raw_body FROM failed_generations WHERE run_id = @runId", new { runId = neverRun })).ToList());
+    }
+
+    [Fact]
+    public async Task ResultsCutShortInTransfer_AreReadAgainFromTheCheckpoint_NotSentAgain()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
+        var runId = await harness.CreateRunAsync(6, await harness.AddMarkerTemplateAsync("[simulate:batch_results_cut]"), mode: RunMode.Batch);
+
+        // Chunks of one line: the first download commits its whole lines before the torn one.
+        var run = await harness.TickUntilFinishedAsync(harness.Coordinator(s => s["Batch:IngestChunkSize"] = "1"), runId);
+
+        Assert.Equal(6, run.Succeeded);
+        Assert.Equal([(1, 1, 6L, 0)], (await harness.QueryAsync<(int, int, long, int)>(
+            "SELECT seq, results_short_reads, results_lines_done, results_lines_unreadable FROM message_batches WHERE run_id = @runId", new { runId })).ToList());
+        // One delivery each, one call each: nothing was billed twice.
+        Assert.Equal([(1, 6L)], (await harness.QueryAsync<(int, long)>(
+            "SELECT attempt, count(*) FROM generation_calls WHERE run_id = @runId GROUP BY attempt", new { runId })).ToList());
     }
 
     [Fact]
