@@ -69,8 +69,8 @@ public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDispo
     public int ClaimAllowance(int inFlight) =>
         !_options.Enabled ? int.MaxValue : Math.Max(0, _options.MaxWaitingPerWorker - Math.Max(0, inFlight - Active));
 
-    /// <summary>The scope (organisation and model) whose limits a call to <paramref name="model"/> shares.</summary>
-    public string ScopeFor(string model) => $"{_organization}:{model}";
+    /// <summary>The scope (organisation and model class, <see cref="RateLimitClass"/>) whose limits a call to <paramref name="model"/> shares.</summary>
+    public string ScopeFor(string model) => $"{_organization}:{RateLimitClass.Of(model)}";
 
     /// <summary>Waits until the call fits under every limit, then takes its estimated cost.</summary>
     public async Task<RatePermit> AcquireAsync(ClaudeRequest request, CancellationToken ct)
@@ -396,8 +396,10 @@ public sealed partial class RateLimitPacer : IClaudeResponseHeadObserver, IDispo
             return known;
         }
 
-        await _store.ConfigureAsync(scope, model, _options.Window.TotalSeconds, Limits(null, null, null), ct).ConfigureAwait(false);
-        return _scopes.GetOrAdd(scope, _ => new ScopeState(scope, model));
+        // The row is named by the class its models share, so a run's wait is found from any of them.
+        var modelClass = RateLimitClass.Of(model);
+        await _store.ConfigureAsync(scope, modelClass, _options.Window.TotalSeconds, Limits(null, null, null), ct).ConfigureAwait(false);
+        return _scopes.GetOrAdd(scope, _ => new ScopeState(scope, modelClass));
     }
 
     private double EstimateInput(ClaudeRequest request) =>

@@ -148,6 +148,6 @@ public sealed class RateLimitStore(IUserScopedConnectionFactory connections)
             """;
         await using var connection = await connections.OpenAsync(identity, ct).ConfigureAwait(false);
         return await connection.QuerySingleOrDefaultAsync<RateLimitWait>(new CommandDefinition(
-            Sql, new { model }, cancellationToken: ct)).ConfigureAwait(false);
+            Sql, new { model = RateLimitClass.Of(model) }, cancellationToken: ct)).ConfigureAwait(false);
     }
 }

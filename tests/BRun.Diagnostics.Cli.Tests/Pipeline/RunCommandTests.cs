@@ -50,7 +50,7 @@ public sealed class RunCommandTests(IntegrationEnvironment environment) : IAsync
             await using var block = connection.CreateCommand();
             block.CommandText = """
                 INSERT INTO rate_limit_state (scope, model, blocked_until, blocked_reason)
-                VALUES ('key-test:claude-sonnet-4-5', 'claude-sonnet-4-5', now() + interval '30 seconds', '429 rate_limit_error')
+                VALUES ('key-test:claude-sonnet-4.x', 'claude-sonnet-4.x', now() + interval '30 seconds', '429 rate_limit_error')
                 """;
             await block.ExecuteNonQueryAsync();
         }

@@ -76,19 +76,22 @@ public sealed class RateLimitStoreTests(IntegrationEnvironment environment)
         Assert.True(afterAnswer.Granted);
     }
 
+    /// <summary>One call to <paramref name="model"/> through <paramref name="pacer"/>, answered 429 with a 30 s retry-after.</summary>
+    private static async Task Answer429Async(RateLimitPacer pacer, string model)
+    {
+        await using var permit = await pacer.AcquireAsync(new ClaudeRequest("hello") { Model = model, MaxTokens = 1000 }, CancellationToken.None);
+        var answer = RateLimited(retryAfterSeconds: 30);
+        await pacer.OnResponseHeadAsync(model, 429, answer.RateLimitHeaders, CancellationToken.None);
+        await permit.SettleAsync(answer, CancellationToken.None);
+    }
+
     [Fact]
     public async Task A429SeenByOneWorker_HoldsBackEveryWorkerForTheRetryAfter()
     {
         await using var database = await environment.CreateDatabaseAsync();
         var first = Pacer(database);
         var second = Pacer(database);
-        var request = new ClaudeRequest("hello") { Model = "claude-sonnet-4-5", MaxTokens = 1000 };
-        await using (var permit = await first.AcquireAsync(request, CancellationToken.None))
-        {
-            var answer = RateLimited(retryAfterSeconds: 30);
-            await first.OnResponseHeadAsync("claude-sonnet-4-5", 429, answer.RateLimitHeaders, CancellationToken.None);
-            await permit.SettleAsync(answer, CancellationToken.None);
-        }
+        await Answer429Async(first, "claude-sonnet-4-5");
 
         var store = database.BuildServices(configureServices: s => s.AddSingleton<RateLimitStore>()).GetRequiredService<RateLimitStore>();
         var take = await store.TakeAsync(second.ScopeFor("claude-sonnet-4-5"), 1, 1, CancellationToken.None);
@@ -98,6 +101,36 @@ public sealed class RateLimitStoreTests(IntegrationEnvironment environment)
         Assert.InRange((take.ReadyAt - take.DbNow).TotalSeconds, 29, 30);
         Assert.Equal("rate_limited", wait?.Reason);
     }
+
+    [Fact]
+    public async Task A429OnOneModelOfAClass_HoldsBackItsSiblings_ButNotAnotherClass()
+    {
+        await using var database = await environment.CreateDatabaseAsync();
+        var first = Pacer(database);
+        var second = Pacer(database);
+        await Answer429Async(first, "claude-sonnet-4-6");
+
+        var store = database.BuildServices(configureServices: s => s.AddSingleton<RateLimitStore>()).GetRequiredService<RateLimitStore>();
+        var sibling = await store.TakeAsync(second.ScopeFor("claude-sonnet-4-5-20250929"), 1, 1, CancellationToken.None);
+        var siblingWait = await store.GetWaitAsync(DbIdentity.System, "claude-sonnet-4-5", CancellationToken.None);
+        var haikuWait = await store.GetWaitAsync(DbIdentity.System, "claude-haiku-4-5", CancellationToken.None);
+
+        Assert.Equal(second.ScopeFor("claude-sonnet-4-6"), second.ScopeFor("claude-sonnet-4-5"));
+        Assert.False(sibling.Granted);
+        Assert.Equal(("rate_limited", (RateLimitWait?)null), (siblingWait?.Reason, haikuWait));
+    }
+
+    [Theory]
+    [InlineData("claude-opus-4-5", RateLimitClass.Opus4x)]
+    [InlineData("claude-opus-4-5-20251101", RateLimitClass.Opus4x)]
+    [InlineData("claude-opus-4-8", RateLimitClass.Opus4x)]
+    [InlineData(" Claude-Sonnet-4-6 ", RateLimitClass.Sonnet4x)]
+    [InlineData("claude-sonnet-4-5-20250929", RateLimitClass.Sonnet4x)]
+    [InlineData("claude-haiku-4-5-20251001", "claude-haiku-4-5")]
+    [InlineData("claude-opus-4-1", "claude-opus-4-1")]
+    [InlineData("claude-opus-5", "claude-opus-5")]
+    public void A_model_counts_against_its_class_limits(string model, string expected) =>
+        Assert.Equal(expected, RateLimitClass.Of(model));
 
     [Fact]
     public async Task Headers_TeachTheLimits_PacedAtTheMarginBelow()

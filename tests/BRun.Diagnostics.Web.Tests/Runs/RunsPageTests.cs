@@ -123,7 +123,7 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
         {
             await connection.ExecuteAsync("""
                 INSERT INTO rate_limit_state (scope, model, waiting_until)
-                VALUES ('key-test:claude-sonnet-4-5', 'claude-sonnet-4-5', '2099-01-01T10:11:12Z')
+                VALUES ('key-test:claude-sonnet-4.x', 'claude-sonnet-4.x', '2099-01-01T10:11:12Z')
                 """);
         }
 
@@ -149,7 +149,7 @@ public sealed class RunsPageTests(IntegrationEnvironment env) : LiveDashboardTes
                 VALUES (@runId, 1, 'msgbatch_01test', 'submitted', 3, 'in_progress', 1, 1, 0, 1, 0);
                 UPDATE generation_runs SET cost_usd = 0.5, online_equivalent_cost_usd = 1.0 WHERE id = @runId;
                 INSERT INTO rate_limit_state (scope, model, waiting_until)
-                VALUES ('key-test:claude-sonnet-4-5', 'claude-sonnet-4-5', '2099-01-01T10:11:12Z');
+                VALUES ('key-test:claude-sonnet-4.x', 'claude-sonnet-4.x', '2099-01-01T10:11:12Z');
                 """, new { runId });
         }
 
