@@ -615,6 +615,10 @@ public sealed partial class BatchResultIngester(
                 item.Decision = Decision.Resubmit;
                 return;
 
+            case BatchResultType.Missing when runCancelled:
+                item.Decision = Decision.Cancel;
+                return;
+
             case BatchResultType.Missing:
             {
                 var captured = Capture(item, simulated) with

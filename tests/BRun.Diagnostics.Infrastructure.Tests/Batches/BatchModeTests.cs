@@ -314,6 +314,20 @@ public sealed class BatchModeTests(IntegrationEnvironment environment)
     }
 
     [Fact]
+    public async Task UnansweredTasksOfACancelledRun_AreCancelled_NotFailed_OnTheirLastDelivery()
+    {
+        await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => { OnlyComplete(o); o.TransientFailures = 100; }));
+        var runId = await harness.CreateRunAsync(2, await harness.AddMarkerTemplateAsync("[simulate:batch_missing_line]"), mode: RunMode.Batch);
+        var coordinator = harness.Coordinator(s => s["Batch:MaxAttempts"] = "1");
+        await coordinator.TickAsync(CancellationToken.None);
+
+        Assert.True(await harness.Default.GetRequiredService<RunStore>().CancelAsync(DbIdentity.User(harness.Owner.Id), runId, CancellationToken.None));
+        var run = await harness.TickUntilFinishedAsync(coordinator, runId);
+
+        Assert.Equal((RunStatus.Cancelled, 0, 2), (run.Status, run.Failed, run.Cancelled));
+    }
+
+    [Fact]
     public async Task ResultsCutShortInTransfer_AreReadAgainFromTheCheckpoint_NotSentAgain()
     {
         await using var harness = await PipelineHarness.StartAsync(environment, Instant(o => OnlyComplete(o)));
