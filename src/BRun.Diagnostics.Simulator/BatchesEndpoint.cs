@@ -461,8 +461,9 @@ internal sealed partial class BatchesEndpoint(
         {
             // A line damaged on the way: cut after its content array opens (ASCII so far) and padded with zero bytes.
             var line = buffer.GetBuffer().AsSpan((int)start, (int)(buffer.Length - start));
-            var cut = line.IndexOf("\"content\":["u8);
-            buffer.SetLength(start + (cut < 0 ? line.Length / 2 : cut + 11));
+            var opening = "\"content\":["u8;
+            var cut = line.IndexOf(opening);
+            buffer.SetLength(start + (cut < 0 ? line.Length / 2 : cut + opening.Length));
             buffer.Write([0, 0]);
         }
 

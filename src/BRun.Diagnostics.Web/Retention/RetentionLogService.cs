@@ -12,7 +12,7 @@ namespace BRun.Diagnostics.Web.Retention;
 /// from them anyway.
 /// </summary>
 public sealed class RetentionLogService(
-    ICurrentUser currentUser, RetentionService retention, AppUserStore users, IOptions<RetentionOptions> options, RetentionRunner? runner = null)
+    ICurrentUser currentUser, RetentionService retention, AppUserStore users, IOptions<RetentionOptions> options, RetentionRunner runner)
 {
     /// <summary>Rows per page of the admin page (the API's default page size too).</summary>
     public const int PageSize = 50;
@@ -38,38 +38,39 @@ public sealed class RetentionLogService(
             return refused;
         }
 
-        if (runner is null)
-        {
-            return "This dashboard does not start retention runs; use brun retention run.";
-        }
-
         return runner.TryStart(new RetentionRequest(days!.Value, DryRun: false, TriggeredBy))
             ? null
             : "A run started from the dashboard is still going; it shows in the log as running.";
     }
 
     /// <summary>A run started from the dashboard (in this process) is still going.</summary>
-    public bool DashboardRunGoing => runner?.IsRunning == true;
+    public bool DashboardRunGoing => runner.IsRunning;
 
     /// <summary>Stops the run started from the dashboard; null when asked, or why not.</summary>
     public async Task<string?> StopRunAsync(CancellationToken cancellationToken)
     {
-        if (await RefusalAsync(1, cancellationToken).ConfigureAwait(false) is { } refused)
+        if (!await IsAdminAsync(cancellationToken).ConfigureAwait(false))
         {
-            return refused;
+            return NotAnAdmin;
         }
 
-        return runner?.Stop() == true ? null : "No run started from the dashboard is going.";
+        return runner.Stop() ? null : "No run started from the dashboard is going.";
     }
 
     private string TriggeredBy => $"dashboard:{currentUser.UserId:D}";
 
+    private const string NotAnAdmin = "Retention is for admins.";
+
+    /// <summary>The signed-in user is an admin, as the database holds now (a role claim in an older cookie is not enough).</summary>
+    private async Task<bool> IsAdminAsync(CancellationToken cancellationToken) =>
+        MaySee && await users.GetActiveAsync(currentUser.UserId, cancellationToken).ConfigureAwait(false) is { Role: AppUserRoles.Admin };
+
     /// <summary>Why the signed-in user may not run retention for <paramref name="days"/>, or null.</summary>
     private async Task<string?> RefusalAsync(int? days, CancellationToken cancellationToken)
     {
-        if (!MaySee || await users.GetActiveAsync(currentUser.UserId, cancellationToken).ConfigureAwait(false) is not { Role: AppUserRoles.Admin })
+        if (!await IsAdminAsync(cancellationToken).ConfigureAwait(false))
         {
-            return "Retention is for admins.";
+            return NotAnAdmin;
         }
 
         return days is not { } age || age < 1 || age > RetentionOptions.MaxOlderThanDays

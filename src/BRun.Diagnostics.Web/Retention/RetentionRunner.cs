@@ -43,12 +43,13 @@ public sealed partial class RetentionRunner(RetentionService retention, IHostApp
     {
         lock (_gate)
         {
-            if (_current is not { IsCompleted: false } || _stop is null)
+            if (_current is not { IsCompleted: false })
             {
                 return false;
             }
 
-            _stop.Cancel();
+            // Set with the run it stops.
+            _stop!.Cancel();
             return true;
         }
     }
